@@ -1,0 +1,24 @@
+# Every third-party dependency comes from a Debian package (scripts/install-deps).
+find_package(Threads REQUIRED)
+find_package(Boost 1.74 REQUIRED COMPONENTS fiber context)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBUNWIND REQUIRED IMPORTED_TARGET libunwind)
+
+if(NOT FIBERLEAK_RUNTIME_ONLY)
+  find_package(ZLIB REQUIRED)
+  find_package(nlohmann_json 3 REQUIRED)
+  find_package(spdlog REQUIRED)
+  find_path(HTTPLIB_INCLUDE_DIR httplib.h REQUIRED)
+  add_library(fiberleak_httplib INTERFACE)
+  target_include_directories(fiberleak_httplib SYSTEM INTERFACE ${HTTPLIB_INCLUDE_DIR})
+  target_link_libraries(fiberleak_httplib INTERFACE Threads::Threads)
+endif()
+
+# GCC's libbacktrace (shipped with g++): inline-aware DWARF symbolization.
+execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libbacktrace.a
+                OUTPUT_VARIABLE FIBERLEAK_LIBBACKTRACE OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT EXISTS "${FIBERLEAK_LIBBACKTRACE}")
+  message(FATAL_ERROR "libbacktrace.a not found (it ships with g++: install g++/libgcc-12-dev)")
+endif()
+get_filename_component(_fiberleak_gcc_dir "${FIBERLEAK_LIBBACKTRACE}" DIRECTORY)
+set(FIBERLEAK_LIBBACKTRACE_INCLUDE "${_fiberleak_gcc_dir}/include")

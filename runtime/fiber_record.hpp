@@ -1,0 +1,51 @@
+// FiberRecord: the boost::fibers::fiber_properties object that ties a Boost
+// context to its FiberSlot in the registry.
+//
+// Boost creates one per fiber through TrackingAlgorithm::new_properties() and
+// deletes it in ~context. Its storage is the slot itself (class-level
+// operator new/delete), so creating and destroying records allocates nothing
+// once the registry has grown to the program's fiber population. Accessed by
+// the scheduler hooks of whichever thread owns the fiber at the time.
+#pragma once
+
+#include <boost/fiber/properties.hpp>
+
+#include <cstddef>
+#include <new>
+#include <string_view>
+
+#include "runtime/fiber_registry.hpp"
+
+namespace fiberleak {
+
+class FiberRecord final : public boost::fibers::fiber_properties {
+ public:
+  // Tag for records that must exist (Boost needs one per context) but are
+  // not tracked: the dispatcher's, and any created past max_fibers.
+  struct Untracked {};
+
+  explicit FiberRecord(boost::fibers::context* ctx) noexcept : boost::fibers::fiber_properties(ctx) {}
+
+  // A registry slot; falls back to an untracked heap slot (counted in
+  // records_dropped) when the registry is full. nullptr only when the heap
+  // is exhausted too.
+  static void* operator new(std::size_t size) noexcept;
+  static void* operator new(std::size_t size, Untracked) noexcept;
+  static void operator delete(void* p) noexcept;
+  static void operator delete(void* p, Untracked) noexcept { operator delete(p); }
+
+  FiberSlot& slot() noexcept { return *reinterpret_cast<FiberSlot*>(this); }
+  const FiberSlot& slot() const noexcept { return *reinterpret_cast<const FiberSlot*>(this); }
+  bool tracked() const noexcept { return slot().index != FiberSlot::kHeapIndex; }
+  FiberId id() const noexcept {
+    return static_cast<FiberId>(slot().id.load(std::memory_order_relaxed));
+  }
+  void set_name(std::string_view name) noexcept {
+    FiberSlot& s = slot();
+    s.begin_write();
+    s.set_name(name);
+    s.end_write();
+  }
+};
+
+}  // namespace fiberleak

@@ -1,0 +1,80 @@
+#include "runtime/fiber_state.hpp"
+
+#include <array>
+#include <utility>
+
+namespace fiberleak {
+namespace {
+
+constexpr std::array<std::pair<WaitKind, std::string_view>, 11> kWaitNames{{
+    {WaitKind::none, "none"},
+    {WaitKind::unknown, "unknown"},
+    {WaitKind::mutex, "mutex"},
+    {WaitKind::condition_variable, "condition_variable"},
+    {WaitKind::channel_push, "channel_push"},
+    {WaitKind::channel_pop, "channel_pop"},
+    {WaitKind::future, "future"},
+    {WaitKind::join, "join"},
+    {WaitKind::sleep, "sleep"},
+    {WaitKind::barrier, "barrier"},
+    {WaitKind::yield, "yield"},
+}};
+
+constexpr std::array<std::pair<FiberState, std::string_view>, 6> kStateNames{{
+    {FiberState::runnable, "runnable"},
+    {FiberState::running, "running"},
+    {FiberState::blocked, "blocked"},
+    {FiberState::sleeping, "sleeping"},
+    {FiberState::yielded, "yielded"},
+    {FiberState::done, "done"},
+}};
+
+template <typename Table, typename Value>
+bool parse(const Table& table, std::string_view text, Value& out) noexcept {
+  for (const auto& [value, name] : table) {
+    if (name == text) {
+      out = value;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string_view wait_reason(WaitKind kind) noexcept {
+  // Go's words where Go has the same wait (runtime/runtime2.go waitReasonStrings).
+  switch (kind) {
+    case WaitKind::none: return "running";
+    case WaitKind::unknown: return "blocked";
+    case WaitKind::mutex: return "mutex lock";
+    case WaitKind::condition_variable: return "condition wait";
+    case WaitKind::channel_push: return "chan send";
+    case WaitKind::channel_pop: return "chan receive";
+    case WaitKind::future: return "future wait";
+    case WaitKind::join: return "join";
+    case WaitKind::sleep: return "sleep";
+    case WaitKind::barrier: return "barrier wait";
+    case WaitKind::yield: return "runnable";
+  }
+  return "blocked";
+}
+
+std::string_view to_string(WaitKind kind) noexcept {
+  for (const auto& [value, name] : kWaitNames) {
+    if (value == kind) return name;
+  }
+  return "unknown";
+}
+
+std::string_view to_string(FiberState state) noexcept {
+  for (const auto& [value, name] : kStateNames) {
+    if (value == state) return name;
+  }
+  return "unknown";
+}
+
+bool parse_state(std::string_view text, FiberState& out) noexcept { return parse(kStateNames, text, out); }
+bool parse_wait_kind(std::string_view text, WaitKind& out) noexcept { return parse(kWaitNames, text, out); }
+
+}  // namespace fiberleak

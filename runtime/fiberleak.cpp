@@ -1,0 +1,68 @@
+#include "runtime/fiberleak.hpp"
+
+#include <boost/fiber/context.hpp>
+
+#include "runtime/fiber_record.hpp"
+#include "runtime/fiber_registry.hpp"
+#include "runtime/tracking_algorithm.hpp"
+
+namespace fiberleak {
+namespace {
+
+thread_local bool t_installed = false;
+
+FiberRecord* tracked_record(boost::fibers::fiber_properties* props) noexcept {
+  auto* record = dynamic_cast<FiberRecord*>(props);
+  return record != nullptr && record->tracked() ? record : nullptr;
+}
+
+FiberRecord* running_record() noexcept {
+  if (!t_installed) return nullptr;
+  return tracked_record(boost::fibers::context::active()->get_properties());
+}
+
+}  // namespace
+
+bool configure(const RuntimeOptions& options) noexcept { return FiberRegistry::configure(options); }
+
+namespace detail {
+
+void install_algorithm(boost::intrusive_ptr<boost::fibers::algo::algorithm> inner) {
+  FiberRegistry& registry = FiberRegistry::instance();
+  auto* algorithm = new TrackingAlgorithm(std::move(inner));
+  boost::intrusive_ptr<boost::fibers::algo::algorithm> holder(algorithm);
+  // set_algo() hands fibers that are ready now to the new algorithm: they
+  // get records through new_properties() while `adopting` is on.
+  algorithm->set_adopting(true);
+  boost::fibers::context::active()->get_scheduler()->set_algo(holder);
+  algorithm->set_adopting(false);
+  algorithm->adopt_main_fiber();
+  if (!t_installed) registry.count_installed_thread();
+  t_installed = true;
+}
+
+void name_new_fiber(boost::fibers::fiber& f, std::string_view name) noexcept {
+  // launch::post made the record already (in awakened) when this thread is tracked.
+  if (!t_installed) return;
+  if (FiberRecord* r = tracked_record(&f.properties<boost::fibers::fiber_properties>())) r->set_name(name);
+}
+
+}  // namespace detail
+
+bool installed() noexcept { return t_installed; }
+
+namespace this_fiber {
+void set_name(std::string_view name) noexcept {
+  if (FiberRecord* r = running_record()) r->set_name(name);
+}
+FiberId id() noexcept {
+  FiberRecord* r = running_record();
+  return r == nullptr ? kNoFiber : r->id();
+}
+}  // namespace this_fiber
+
+Snapshot snapshot() { return FiberRegistry::instance().snapshot(); }
+RuntimeCounters counters() noexcept { return FiberRegistry::instance().counters(); }
+StackView stack(StackId id) noexcept { return FiberRegistry::instance().stacks().frames(id); }
+
+}  // namespace fiberleak

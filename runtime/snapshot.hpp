@@ -1,0 +1,60 @@
+// Snapshot: a consistent copy of every live fiber's record, taken by
+// FiberRegistry::snapshot() from any thread. Plain values; owned by the caller.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/fiber_state.hpp"
+
+namespace fiberleak {
+
+// One fiber. Times are steady_clock nanoseconds (same epoch as
+// Snapshot::taken_at_ns); durations are nanoseconds.
+struct FiberSnapshot {
+  FiberId id = kNoFiber;
+  FiberId parent = kNoFiber;  // kNoFiber: main fiber, adopted, or unknown
+  std::string name;           // empty unless set
+  FiberState state = FiberState::runnable;
+  WaitKind wait = WaitKind::none;  // none unless blocked/sleeping/yielded
+  bool is_main = false;            // a thread's main fiber
+  bool adopted = false;            // existed before install(): parent and creation stack unknown
+  std::uint32_t thread = 0;        // ordinal of the thread that last ran or parked it (1-based; 0 unknown)
+  std::int64_t created_ns = 0;
+  std::int64_t parked_ns = 0;         // start of the latest park (0: never parked)
+  std::int64_t blocked_total_ns = 0;  // all parks so far, including the current one
+  std::uint64_t parks = 0;            // times it parked (blocked, slept or yielded)
+  std::uint64_t switches = 0;         // times it was switched in
+  StackId creation_stack = kNoStack;
+  StackId park_stack = kNoStack;  // stack of the latest park
+
+  bool parked() const noexcept {
+    return state == FiberState::blocked || state == FiberState::sleeping;
+  }
+  // How long the current park has lasted at `now_ns` (0 when not parked).
+  std::int64_t blocked_for_ns(std::int64_t now_ns) const noexcept {
+    return parked() && parked_ns > 0 && now_ns > parked_ns ? now_ns - parked_ns : 0;
+  }
+};
+
+// Counters of the whole runtime; all monotonic except live/size figures.
+struct RuntimeCounters {
+  std::uint64_t fibers_created = 0;   // records created (tracked fibers, incl. main fibers)
+  std::uint64_t fibers_destroyed = 0;
+  std::uint64_t fibers_live = 0;      // created - destroyed
+  std::uint64_t records_dropped = 0;  // fibers that ran untracked: registry full
+  std::uint64_t stacks_dropped = 0;   // stack captures not stored: stack table full
+  std::uint64_t stack_table_size = 0;
+  std::uint64_t stack_table_capacity = 0;
+  std::uint64_t threads_installed = 0;
+  std::uint64_t snapshot_retries = 0;  // seqlock re-reads caused by concurrent writers
+};
+
+struct Snapshot {
+  std::int64_t taken_at_ns = 0;  // steady_clock
+  std::vector<FiberSnapshot> fibers;  // live fibers (not done), ordered by id
+  RuntimeCounters counters;
+};
+
+}  // namespace fiberleak

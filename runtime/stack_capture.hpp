@@ -1,0 +1,22 @@
+// Captures the calling fiber's stack as raw return addresses.
+//
+// Uses libunwind's unw_backtrace: frame-pointer walks break inside Debian's
+// Boost libraries (built without frame pointers), while libunwind's DWARF
+// unwinder walks through fcontext frames and stops cleanly at the bottom of
+// a fiber's stack (DESIGN.md). ~7 ns a frame once warm; no allocation after
+// the first calls. Thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace fiberleak {
+
+inline constexpr std::size_t kMaxStackDepth = 256;
+
+// Writes up to max_depth return addresses, innermost first, skipping the
+// `skip` innermost frames of the caller (capture_stack itself is never
+// included). Returns the number written.
+std::size_t capture_stack(std::uintptr_t* out, std::size_t max_depth, std::size_t skip) noexcept;
+
+}  // namespace fiberleak

@@ -1,0 +1,203 @@
+#include "runtime/tracking_algorithm.hpp"
+
+#include <dlfcn.h>
+
+#include <atomic>
+#include <cstring>
+
+#include <boost/fiber/context.hpp>
+
+#include "runtime/current_fiber.hpp"
+#include "runtime/stack_capture.hpp"
+#include "runtime/tick_clock.hpp"
+
+namespace fiberleak {
+namespace {
+
+using boost::fibers::context;
+using boost::fibers::type;
+
+std::atomic<std::uint32_t> g_thread_ordinals{0};
+
+void set_state(FiberSlot& s, FiberState state) noexcept {
+  s.state.store(static_cast<std::uint8_t>(state), std::memory_order_relaxed);
+}
+FiberState state_of(const FiberSlot& s) noexcept {
+  return static_cast<FiberState>(s.state.load(std::memory_order_relaxed));
+}
+
+__attribute__((noinline)) StackId capture_into_table(std::size_t skip) noexcept {
+  FiberRegistry& registry = FiberRegistry::instance();
+  std::uintptr_t pcs[kMaxStackDepth];
+  // +1: this function's own frame.
+  const std::size_t n = capture_stack(pcs, registry.stack_depth(), skip + 1);
+  return registry.stacks().insert(pcs, n);
+}
+
+}  // namespace
+
+TrackingAlgorithm::TrackingAlgorithm(boost::intrusive_ptr<boost::fibers::algo::algorithm> inner) noexcept
+    : inner_(std::move(inner)), thread_ordinal_(g_thread_ordinals.fetch_add(1, std::memory_order_relaxed) + 1) {}
+
+FiberRecord* TrackingAlgorithm::record_of(context* ctx) noexcept {
+  return static_cast<FiberRecord*>(get_properties(ctx));
+}
+
+__attribute__((noinline)) boost::fibers::fiber_properties* TrackingAlgorithm::new_properties(context* ctx) noexcept {
+  if (ctx->is_context(type::dispatcher_context)) return new (FiberRecord::Untracked{}) FiberRecord(ctx);
+  auto* record = new FiberRecord(ctx);
+  if (record == nullptr || !record->tracked()) return record;
+  FiberSlot& s = record->slot();
+  s.begin_write();
+  s.thread.store(thread_ordinal_, std::memory_order_relaxed);
+  if (ctx->is_context(type::main_context)) {
+    s.flags.store(FiberSlot::kFlagMain, std::memory_order_relaxed);
+  } else if (adopting_) {
+    s.flags.store(FiberSlot::kFlagAdopted, std::memory_order_relaxed);
+  } else {
+    context* parent = context::active();
+    if (parent != ctx && !parent->is_context(type::dispatcher_context)) {
+      if (FiberRecord* p = record_of(parent); p != nullptr && p->tracked()) {
+        s.parent.store(static_cast<std::uint64_t>(p->id()), std::memory_order_relaxed);
+      }
+    }
+    // Frames skipped: new_properties and algorithm_with_properties::awakened.
+    if (parent != ctx && FiberRegistry::instance().capture_creation_stacks()) {
+      s.creation_stack.store(static_cast<std::uint32_t>(capture_into_table(2)), std::memory_order_relaxed);
+    }
+  }
+  s.end_write();
+  return record;
+}
+
+void TrackingAlgorithm::adopt_main_fiber() noexcept {
+  context* self = context::active();
+  if (get_properties(self) == nullptr) self->set_properties(new_properties(self));
+  if (FiberRecord* r = record_of(self); r != nullptr && r->tracked()) {
+    FiberSlot& s = r->slot();
+    s.begin_write();
+    set_state(s, FiberState::running);
+    s.thread.store(thread_ordinal_, std::memory_order_relaxed);
+    s.end_write();
+    current_fiber::publish(&s);
+  }
+}
+
+void TrackingAlgorithm::awakened(context* ctx, FiberRecord& record) noexcept {
+  if (!ctx->is_context(type::dispatcher_context) && record.tracked()) {
+    FiberSlot& s = record.slot();
+    const std::uint64_t now = TickClock::now();
+    const FiberState before = state_of(s);
+    s.begin_write();
+    if (before == FiberState::blocked || before == FiberState::sleeping) {
+      const std::uint64_t parked = s.parked_ticks.load(std::memory_order_relaxed);
+      if (now > parked) s.blocked_ticks.store(s.blocked_ticks.load(std::memory_order_relaxed) + (now - parked), std::memory_order_relaxed);
+    }
+    if (before != FiberState::yielded) set_state(s, FiberState::runnable);
+    s.end_write();
+  }
+  // launch::dispatch runs a new fiber before any hook has seen it; the first
+  // thing it does is make its parent ready, here. Record it now.
+  context* active = context::active();
+  if (active != ctx && active->is_context(type::worker_context) && get_properties(active) == nullptr) {
+    boost::fibers::fiber_properties* props = new_properties(active);
+    active->set_properties(props);
+    if (auto* child = static_cast<FiberRecord*>(props); child != nullptr && child->tracked()) {
+      FiberSlot& s = child->slot();
+      s.begin_write();
+      s.creation_stack.store(0, std::memory_order_relaxed);  // captured on the child's fresh stack: meaningless
+      if (record.tracked() && !ctx->is_context(type::dispatcher_context)) {
+        s.parent.store(static_cast<std::uint64_t>(record.id()), std::memory_order_relaxed);
+      }
+      set_state(s, FiberState::running);
+      s.end_write();
+      current_fiber::publish(&s);
+    }
+  }
+  inner_->awakened(ctx);
+}
+
+TrackingAlgorithm::Caller TrackingAlgorithm::caller_of_pick_next(const void* address) noexcept {
+  for (const CallerEntry& e : callers_) {
+    if (e.address == address) return e.caller;
+    if (e.address == nullptr) break;
+  }
+  // First sight of this call site: name it (warm-up only).
+  Caller caller = Caller::unknown;
+  Dl_info info{};
+  if (dladdr(address, &info) != 0 && info.dli_sname != nullptr) {
+    const char* name = info.dli_sname;
+    constexpr const char* kPrefix = "_ZN5boost6fibers9scheduler";
+    if (std::strncmp(name, kPrefix, std::strlen(kPrefix)) == 0) {
+      const char* member = name + std::strlen(kPrefix);
+      if (std::strncmp(member, "7suspend", 8) == 0) caller = Caller::suspend;
+      else if (std::strncmp(member, "10wait_until", 12) == 0) caller = Caller::wait_until;
+      else if (std::strncmp(member, "5yield", 6) == 0) caller = Caller::yield;
+      else if (std::strncmp(member, "9terminate", 10) == 0) caller = Caller::terminate;
+      else if (std::strncmp(member, "8dispatch", 9) == 0) caller = Caller::dispatch;
+    }
+  }
+  for (CallerEntry& e : callers_) {
+    if (e.address == nullptr) {
+      e.address = address;
+      e.caller = caller;
+      break;
+    }
+  }
+  return caller;
+}
+
+__attribute__((noinline)) void TrackingAlgorithm::record_park(context* self, Caller caller) noexcept {
+  FiberRecord* record = record_of(self);
+  if (record == nullptr) {
+    // A main fiber parking for the first time on a thread installed late.
+    record = static_cast<FiberRecord*>(new_properties(self));
+    if (record == nullptr) return;
+    self->set_properties(record);
+  }
+  if (!record->tracked()) return;
+  FiberSlot& s = record->slot();
+  if (caller == Caller::terminate) {
+    s.begin_write();
+    set_state(s, FiberState::done);
+    s.end_write();
+    return;
+  }
+  FiberState state = FiberState::blocked;  // unknown callers are taken as blocked
+  if (caller == Caller::wait_until) state = FiberState::sleeping;
+  if (caller == Caller::yield) state = FiberState::yielded;
+  // Frames skipped: record_park and pick_next.
+  const StackId stack = FiberRegistry::instance().capture_park_stacks() ? capture_into_table(2) : kNoStack;
+  const std::uint64_t now = TickClock::now();
+  s.begin_write();
+  set_state(s, state);
+  s.parked_ticks.store(now, std::memory_order_relaxed);
+  s.parks.store(s.parks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  s.park_stack.store(static_cast<std::uint32_t>(stack), std::memory_order_relaxed);
+  s.end_write();
+}
+
+context* TrackingAlgorithm::pick_next() noexcept {
+  context* self = context::active();
+  if (!self->is_context(type::dispatcher_context)) {
+    record_park(self, caller_of_pick_next(__builtin_return_address(0)));
+  }
+  context* next = inner_->pick_next();
+  if (next != nullptr && !next->is_context(type::dispatcher_context)) {
+    FiberRecord* record = record_of(next);
+    if (record != nullptr && record->tracked()) {
+      FiberSlot& s = record->slot();
+      s.begin_write();
+      set_state(s, FiberState::running);
+      s.thread.store(thread_ordinal_, std::memory_order_relaxed);
+      s.switches.store(s.switches.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      s.end_write();
+      current_fiber::publish(&s);
+      return next;
+    }
+  }
+  current_fiber::publish(nullptr);
+  return next;
+}
+
+}  // namespace fiberleak

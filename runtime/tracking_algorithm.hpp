@@ -1,0 +1,65 @@
+// TrackingAlgorithm: the scheduling algorithm fiberleak::install() puts in
+// place. It wraps the program's own algorithm (round_robin, shared_work,
+// work_stealing, or any other) and records every fiber's transitions in the
+// FiberRegistry, without patching Boost.
+//
+// Where each hook runs (Boost 1.74, DESIGN.md):
+//  - new_properties(): lazily at a fiber's first awakened(); for
+//    launch::post on the parent's stack, so the parent and the creation
+//    stack are captured there.
+//  - pick_next(): on the parking fiber's own stack with context::active()
+//    still that fiber; the Boost function that called pick_next tells why it
+//    parks (suspend: blocked, wait_until: sleeping, yield, terminate).
+//  - awakened(): on every transition to ready.
+// One instance per scheduler thread; its hooks run on that thread only
+// (remote wake-ups reach it through Boost's remote ready queue). All hooks
+// are noexcept and never log, block or allocate after warm-up.
+#pragma once
+
+#include <boost/fiber/algo/algorithm.hpp>
+#include <boost/intrusive_ptr.hpp>
+
+#include <chrono>
+#include <cstdint>
+
+#include "runtime/fiber_record.hpp"
+
+namespace fiberleak {
+
+class TrackingAlgorithm final : public boost::fibers::algo::algorithm_with_properties<FiberRecord> {
+ public:
+  explicit TrackingAlgorithm(boost::intrusive_ptr<boost::fibers::algo::algorithm> inner) noexcept;
+
+  void awakened(boost::fibers::context* ctx, FiberRecord& record) noexcept override;
+  boost::fibers::context* pick_next() noexcept override;
+  bool has_ready_fibers() const noexcept override { return inner_->has_ready_fibers(); }
+  void suspend_until(std::chrono::steady_clock::time_point const& tp) noexcept override { inner_->suspend_until(tp); }
+  void notify() noexcept override { inner_->notify(); }
+  boost::fibers::fiber_properties* new_properties(boost::fibers::context* ctx) noexcept override;
+
+  // Gives the calling thread's main fiber (the active context) a record, and
+  // marks fibers that Boost hands over during set_algo() as adopted. Called
+  // by install() on the thread being installed.
+  void adopt_main_fiber() noexcept;
+  void set_adopting(bool on) noexcept { adopting_ = on; }
+
+ private:
+  // Which Boost scheduler function called pick_next().
+  enum class Caller : std::uint8_t { unknown, suspend, wait_until, yield, terminate, dispatch };
+  Caller caller_of_pick_next(const void* return_address) noexcept;
+  FiberRecord* record_of(boost::fibers::context* ctx) noexcept;
+  void record_park(boost::fibers::context* self, Caller caller) noexcept;
+
+  boost::intrusive_ptr<boost::fibers::algo::algorithm> inner_;
+  std::uint32_t thread_ordinal_;
+  bool adopting_ = false;
+  // Return address -> caller; Boost has a handful of call sites, learned on
+  // first sight (dladdr: warm-up only).
+  struct CallerEntry {
+    const void* address = nullptr;
+    Caller caller = Caller::unknown;
+  };
+  CallerEntry callers_[16];
+};
+
+}  // namespace fiberleak
