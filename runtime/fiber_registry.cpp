@@ -208,8 +208,8 @@ Snapshot FiberRegistry::snapshot() const {
     if (!read_slot(*slot, f, parked, blocked)) continue;
     f.parked_ns = parked == 0 ? 0 : TickClock::to_steady_ns(parked);
     const bool parked_now = f.parked();
-    const std::uint64_t open = parked_now && parked != 0 && now_ticks > parked ? now_ticks - parked : 0;
-    f.blocked_total_ns = TickClock::to_ns(blocked + open);
+    // The open park in the same terms as FiberSnapshot::blocked_for_ns().
+    f.blocked_total_ns = TickClock::to_ns(blocked) + f.blocked_for_ns(snap.taken_at_ns);
     f.wait = WaitKind::none;
     if (parked_now) {
       f.wait = classifier.classify(f.park_stack, f.state);
