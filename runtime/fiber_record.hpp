@@ -40,6 +40,11 @@ class FiberRecord final : public boost::fibers::fiber_properties {
   FiberId id() const noexcept {
     return static_cast<FiberId>(slot().id.load(std::memory_order_relaxed));
   }
+  // The stacks of this fiber's two latest parks: ParkStackCache checks them
+  // first (a fiber in a loop alternates between a few park sites). Touched
+  // only by hooks, which Boost orders for a given fiber.
+  StackId recent_parks[2] = {kNoStack, kNoStack};
+
   void set_name(std::string_view name) noexcept {
     FiberSlot& s = slot();
     s.begin_write();

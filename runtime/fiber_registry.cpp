@@ -5,6 +5,7 @@
 #include <mutex>
 #include <new>
 
+#include "runtime/stack_capture.hpp"
 #include "runtime/tick_clock.hpp"
 #include "runtime/wait_classifier.hpp"
 
@@ -65,15 +66,17 @@ bool FiberRegistry::configure(const RuntimeOptions& options) noexcept {
   if (r == nullptr) return true;
   r->capture_park_.store(options.capture_park_stacks, std::memory_order_relaxed);
   r->capture_creation_.store(options.capture_creation_stacks, std::memory_order_relaxed);
-  return r->stacks_.max_depth() == std::max<std::size_t>(options.stack_depth, 1) &&
+  r->cache_stacks_.store(options.cache_stacks, std::memory_order_relaxed);
+  return r->stacks_.max_depth() == std::clamp<std::size_t>(options.stack_depth, 1, kMaxStackDepth) &&
          r->max_fibers_ == clamp_max_fibers(options.max_fibers);
 }
 
 FiberRegistry::FiberRegistry(const RuntimeOptions& options) noexcept
     : max_fibers_(clamp_max_fibers(options.max_fibers)),
-      stacks_(options.stack_table_capacity, std::clamp<std::size_t>(options.stack_depth, 1, 256)),
+      stacks_(options.stack_table_capacity, std::clamp<std::size_t>(options.stack_depth, 1, kMaxStackDepth)),
       capture_park_(options.capture_park_stacks),
-      capture_creation_(options.capture_creation_stacks) {}
+      capture_creation_(options.capture_creation_stacks),
+      cache_stacks_(options.cache_stacks) {}
 
 FiberSlot* FiberRegistry::slot_at(std::size_t index) const noexcept {
   FiberSlot* chunk = chunks_[index / kChunkSlots].load(std::memory_order_acquire);

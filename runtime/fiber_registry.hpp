@@ -88,6 +88,7 @@ class FiberRegistry {
 
   bool capture_park_stacks() const noexcept { return capture_park_.load(std::memory_order_relaxed); }
   bool capture_creation_stacks() const noexcept { return capture_creation_.load(std::memory_order_relaxed); }
+  bool cache_stacks() const noexcept { return cache_stacks_.load(std::memory_order_relaxed); }
   std::size_t stack_depth() const noexcept { return stacks_.max_depth(); }
 
   void count_dropped_record() noexcept { records_dropped_.fetch_add(1, std::memory_order_relaxed); }
@@ -111,6 +112,7 @@ class FiberRegistry {
   StackTable stacks_;
   std::atomic<bool> capture_park_;
   std::atomic<bool> capture_creation_;
+  std::atomic<bool> cache_stacks_;
   std::atomic<FiberSlot*> chunks_[kMaxChunks] = {};
   std::atomic<std::size_t> high_water_{0};
   std::atomic<std::uint64_t> free_head_{0};  // (tag << 32) | (index + 1)

@@ -24,3 +24,29 @@ __attribute__((noinline)) std::size_t capture_stack(std::uintptr_t* out, std::si
 }
 
 }  // namespace fiberleak
+
+namespace fiberleak {
+
+__attribute__((noinline)) std::size_t capture_stack_with_slots(std::uintptr_t* pcs, std::uintptr_t* slots,
+                                                               std::size_t max_depth, std::size_t skip) noexcept {
+  max_depth = std::min(max_depth, kMaxStackDepth);
+  unw_context_t context;
+  unw_cursor_t cursor;
+  if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return 0;
+  std::size_t n = 0;
+  std::size_t frame = 0;  // 0 is this function
+  while (n < max_depth && unw_step(&cursor) > 0) {
+    ++frame;
+    if (frame <= skip) continue;
+    unw_word_t ip = 0, sp = 0;
+    unw_get_reg(&cursor, UNW_REG_IP, &ip);
+    unw_get_reg(&cursor, UNW_REG_SP, &sp);
+    // The caller's SP is the callee's CFA; the return address sits just below it.
+    pcs[n] = ip;
+    slots[n] = sp - sizeof(std::uintptr_t);
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace fiberleak

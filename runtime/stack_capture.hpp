@@ -12,11 +12,23 @@
 
 namespace fiberleak {
 
-inline constexpr std::size_t kMaxStackDepth = 256;
+inline constexpr std::size_t kMaxStackDepth = 128;
 
 // Writes up to max_depth return addresses, innermost first, skipping the
 // `skip` innermost frames of the caller (capture_stack itself is never
 // included). Returns the number written.
 std::size_t capture_stack(std::uintptr_t* out, std::size_t max_depth, std::size_t skip) noexcept;
+
+}  // namespace fiberleak
+
+namespace fiberleak {
+
+// Like capture_stack, and also reports where on the stack each frame's
+// return address is stored (slots[i] holds pcs[i]), so that a later park can
+// check cheaply whether it has the same stack (see ParkStackCache). Slower
+// than capture_stack (libunwind's cursor walk instead of its trace cache):
+// used when the cache misses.
+std::size_t capture_stack_with_slots(std::uintptr_t* pcs, std::uintptr_t* slots, std::size_t max_depth,
+                                     std::size_t skip) noexcept;
 
 }  // namespace fiberleak

@@ -26,21 +26,43 @@ FiberState state_of(const FiberSlot& s) noexcept {
   return static_cast<FiberState>(s.state.load(std::memory_order_relaxed));
 }
 
-__attribute__((noinline)) StackId capture_into_table(std::size_t skip) noexcept {
-  FiberRegistry& registry = FiberRegistry::instance();
-  std::uintptr_t pcs[kMaxStackDepth];
-  // +1: this function's own frame.
-  const std::size_t n = capture_stack(pcs, registry.stack_depth(), skip + 1);
-  return registry.stacks().insert(pcs, n);
-}
-
 }  // namespace
 
 TrackingAlgorithm::TrackingAlgorithm(boost::intrusive_ptr<boost::fibers::algo::algorithm> inner) noexcept
-    : inner_(std::move(inner)), thread_ordinal_(g_thread_ordinals.fetch_add(1, std::memory_order_relaxed) + 1) {}
+    : inner_(std::move(inner)),
+      registry_(&FiberRegistry::instance()),
+      park_stacks_(registry_->stack_depth()),
+      creation_stacks_(registry_->stack_depth()),
+      thread_ordinal_(g_thread_ordinals.fetch_add(1, std::memory_order_relaxed) + 1) {}
+
+__attribute__((always_inline)) inline StackId TrackingAlgorithm::caller_stack(ParkStackCache& cache,
+                                                                              std::uintptr_t anchor,
+                                                                              std::size_t skip,
+                                                                              StackId (&hints)[2]) noexcept {
+  const bool use_cache = registry_->cache_stacks();
+  if (use_cache) {
+    const StackId hit = cache.find(registry_->stacks(), anchor, hints);
+    if (hit != kNoStack) {
+      if (hit != hints[0]) {
+        hints[1] = hints[0];
+        hints[0] = hit;
+      }
+      return hit;
+    }
+  }
+  std::uintptr_t pcs[kMaxStackDepth];
+  std::uintptr_t slots[kMaxStackDepth];
+  // Inlined into its caller, so the frames counted by `skip` start there.
+  const std::size_t n = capture_stack_with_slots(pcs, slots, registry_->stack_depth(), skip);
+  const StackId id = registry_->stacks().insert(pcs, n);
+  if (use_cache) cache.remember(id, anchor, slots, n);
+  hints[1] = hints[0];
+  hints[0] = id;
+  return id;
+}
 
 FiberRecord* TrackingAlgorithm::record_of(context* ctx) noexcept {
-  return static_cast<FiberRecord*>(get_properties(ctx));
+  return static_cast<FiberRecord*>(ctx->get_properties());  // inline, unlike the base class helper
 }
 
 __attribute__((noinline)) boost::fibers::fiber_properties* TrackingAlgorithm::new_properties(context* ctx) noexcept {
@@ -62,8 +84,10 @@ __attribute__((noinline)) boost::fibers::fiber_properties* TrackingAlgorithm::ne
       }
     }
     // Frames skipped: new_properties and algorithm_with_properties::awakened.
-    if (parent != ctx && FiberRegistry::instance().capture_creation_stacks()) {
-      s.creation_stack.store(static_cast<std::uint32_t>(capture_into_table(2)), std::memory_order_relaxed);
+    if (parent != ctx && registry_->capture_creation_stacks()) {
+      const auto anchor = reinterpret_cast<std::uintptr_t>(__builtin_dwarf_cfa());
+      s.creation_stack.store(static_cast<std::uint32_t>(caller_stack(creation_stacks_, anchor, 2, creation_hints_)),
+                             std::memory_order_relaxed);
     }
   }
   s.end_write();
@@ -72,7 +96,8 @@ __attribute__((noinline)) boost::fibers::fiber_properties* TrackingAlgorithm::ne
 
 void TrackingAlgorithm::adopt_main_fiber() noexcept {
   context* self = context::active();
-  if (get_properties(self) == nullptr) self->set_properties(new_properties(self));
+  running_ = self;
+  if (self->get_properties() == nullptr) self->set_properties(new_properties(self));
   if (FiberRecord* r = record_of(self); r != nullptr && r->tracked()) {
     FiberSlot& s = r->slot();
     s.begin_write();
@@ -81,6 +106,26 @@ void TrackingAlgorithm::adopt_main_fiber() noexcept {
     s.end_write();
     current_fiber::publish(&s);
   }
+}
+
+void TrackingAlgorithm::adopt_dispatched_child(context* parent) noexcept {
+  context* active = context::active();
+  running_ = active;
+  if (!active->is_context(type::worker_context)) return;
+  if (active->get_properties() == nullptr) active->set_properties(new_properties(active));
+  auto* child = static_cast<FiberRecord*>(active->get_properties());
+  if (child == nullptr || !child->tracked()) {
+    current_fiber::publish(nullptr);
+    return;
+  }
+  FiberSlot& s = child->slot();
+  s.begin_write();
+  if (FiberRecord* p = record_of(parent); p != nullptr && p->tracked()) {
+    s.parent.store(static_cast<std::uint64_t>(p->id()), std::memory_order_relaxed);
+  }
+  set_state(s, FiberState::running);
+  s.end_write();
+  current_fiber::publish(&s);
 }
 
 void TrackingAlgorithm::awakened(context* ctx, FiberRecord& record) noexcept {
@@ -97,23 +142,9 @@ void TrackingAlgorithm::awakened(context* ctx, FiberRecord& record) noexcept {
     s.end_write();
   }
   // launch::dispatch runs a new fiber before any hook has seen it; the first
-  // thing it does is make its parent ready, here. Record it now.
-  context* active = context::active();
-  if (active != ctx && active->is_context(type::worker_context) && get_properties(active) == nullptr) {
-    boost::fibers::fiber_properties* props = new_properties(active);
-    active->set_properties(props);
-    if (auto* child = static_cast<FiberRecord*>(props); child != nullptr && child->tracked()) {
-      FiberSlot& s = child->slot();
-      s.begin_write();
-      s.creation_stack.store(0, std::memory_order_relaxed);  // captured on the child's fresh stack: meaningless
-      if (record.tracked() && !ctx->is_context(type::dispatcher_context)) {
-        s.parent.store(static_cast<std::uint64_t>(record.id()), std::memory_order_relaxed);
-      }
-      set_state(s, FiberState::running);
-      s.end_write();
-      current_fiber::publish(&s);
-    }
-  }
+  // thing it does is make its parent ready, here, while the parent is still
+  // running_ as far as pick_next() knows. Record the child now.
+  if (ctx == running_) adopt_dispatched_child(ctx);
   inner_->awakened(ctx);
 }
 
@@ -167,7 +198,11 @@ __attribute__((noinline)) void TrackingAlgorithm::record_park(context* self, Cal
   if (caller == Caller::wait_until) state = FiberState::sleeping;
   if (caller == Caller::yield) state = FiberState::yielded;
   // Frames skipped: record_park and pick_next.
-  const StackId stack = FiberRegistry::instance().capture_park_stacks() ? capture_into_table(2) : kNoStack;
+  const StackId stack =
+      registry_->capture_park_stacks()
+          ? caller_stack(park_stacks_, reinterpret_cast<std::uintptr_t>(__builtin_dwarf_cfa()), 2,
+                         record->recent_parks)
+          : kNoStack;
   const std::uint64_t now = TickClock::now();
   s.begin_write();
   set_state(s, state);
@@ -178,11 +213,12 @@ __attribute__((noinline)) void TrackingAlgorithm::record_park(context* self, Cal
 }
 
 context* TrackingAlgorithm::pick_next() noexcept {
-  context* self = context::active();
-  if (!self->is_context(type::dispatcher_context)) {
+  context* self = running_;
+  if (self != nullptr && !self->is_context(type::dispatcher_context)) {
     record_park(self, caller_of_pick_next(__builtin_return_address(0)));
   }
   context* next = inner_->pick_next();
+  running_ = next;
   if (next != nullptr && !next->is_context(type::dispatcher_context)) {
     FiberRecord* record = record_of(next);
     if (record != nullptr && record->tracked()) {

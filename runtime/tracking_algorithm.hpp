@@ -23,6 +23,7 @@
 #include <cstdint>
 
 #include "runtime/fiber_record.hpp"
+#include "runtime/park_stack_cache.hpp"
 
 namespace fiberleak {
 
@@ -49,8 +50,24 @@ class TrackingAlgorithm final : public boost::fibers::algo::algorithm_with_prope
   Caller caller_of_pick_next(const void* return_address) noexcept;
   FiberRecord* record_of(boost::fibers::context* ctx) noexcept;
   void record_park(boost::fibers::context* self, Caller caller) noexcept;
+  void adopt_dispatched_child(boost::fibers::context* parent) noexcept;
+  // The stack of the hook's caller: from `cache` when it recognises it at
+  // `anchor` (the calling hook's CFA), else unwound, skipping `skip` frames
+  // above the caller of this function.
+  StackId caller_stack(ParkStackCache& cache, std::uintptr_t anchor, std::size_t skip,
+                       StackId (&hints)[2]) noexcept;
 
   boost::intrusive_ptr<boost::fibers::algo::algorithm> inner_;
+  FiberRegistry* registry_;
+  // The context this thread runs now, as the hooks have seen it: the last
+  // pick_next() result (nullptr: the dispatcher). Saves a call to
+  // context::active() (~140 instructions with its TLS lookup) in every
+  // pick_next(). The one switch Boost makes without pick_next, launch::dispatch,
+  // is caught in awakened(): the parent is made ready while it is running_.
+  boost::fibers::context* running_ = nullptr;
+  ParkStackCache park_stacks_;
+  ParkStackCache creation_stacks_;
+  StackId creation_hints_[2] = {kNoStack, kNoStack};  // the thread's latest spawn sites
   std::uint32_t thread_ordinal_;
   bool adopting_ = false;
   // Return address -> caller; Boost has a handful of call sites, learned on

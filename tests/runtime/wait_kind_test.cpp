@@ -186,3 +186,44 @@ TEST_CASE("a fiber in a timed channel wait keeps the channel's wait kind and sle
                },
                [&] { ch.push(1); });
 }
+
+namespace {
+__attribute__((noinline)) void park_at_site_a(boost::fibers::buffered_channel<int>& ch) {
+  int v = 0;
+  ch.pop(v);
+  KEEP_FRAME();
+}
+__attribute__((noinline)) void park_at_site_b(boost::fibers::buffered_channel<int>& ch) {
+  int v = 0;
+  ch.pop(v);
+  KEEP_FRAME();
+}
+}  // namespace
+
+TEST_CASE("a fiber alternating between two park sites gets the right stack at each park", "[runtime]") {
+  // Both sites park at the same depth through the same Boost frames: only
+  // the caller differs, which the park stack cache must notice.
+  fiberleak::install();
+  boost::fibers::buffered_channel<int> ch{2};
+  boost::fibers::fiber f = fiberleak::spawn("alternating", [&] {
+    for (int i = 0; i < 10; ++i) {
+      if (i % 2 == 0) {
+        park_at_site_a(ch);
+      } else {
+        park_at_site_b(ch);
+      }
+    }
+  });
+  for (int i = 0; i < 10; ++i) {
+    boost::this_fiber::yield();
+    const auto rec = ft::find_named(fiberleak::snapshot(), "alternating");
+    REQUIRE(rec.has_value());
+    const bool a = ft::stack_contains(rec->park_stack, "park_at_site_a");
+    const bool b = ft::stack_contains(rec->park_stack, "park_at_site_b");
+    INFO("park " << i << ":\n" << ft::describe_stack(rec->park_stack));
+    CHECK(a == (i % 2 == 0));
+    CHECK(b == (i % 2 == 1));
+    ch.push(i);
+  }
+  f.join();
+}
