@@ -24,7 +24,7 @@ std::size_t clamp_max_fibers(std::size_t n) noexcept {
 
 void FiberSlot::set_name(std::string_view name) noexcept {
   char buf[kMaxNameBytes] = {};
-  std::memcpy(buf, name.data(), std::min(name.size(), kMaxNameBytes - 1));
+  if (!name.empty()) std::memcpy(buf, name.data(), std::min(name.size(), kMaxNameBytes - 1));
   for (std::size_t w = 0; w < kMaxNameBytes / 8; ++w) {
     std::uint64_t word;
     std::memcpy(&word, buf + w * 8, 8);
