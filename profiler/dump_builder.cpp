@@ -1,0 +1,80 @@
+#include "profiler/dump_builder.hpp"
+
+#include "runtime/fiberleak.hpp"
+
+namespace fiberleak {
+namespace {
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+// Frames of the tracking hooks: not the user's business, never shown.
+bool is_tracking_frame(std::string_view function) {
+  return starts_with(function, "fiberleak::") ||
+         function.find("algorithm_with_properties<fiberleak::FiberRecord>") != std::string_view::npos;
+}
+
+}  // namespace
+
+bool is_library_function(std::string_view f) {
+  // Return types may precede a template function's name ("void std::...").
+  for (std::string_view prefix : {"void ", "bool ", "decltype(auto) "}) {
+    if (starts_with(f, prefix)) f.remove_prefix(prefix.size());
+  }
+  return starts_with(f, "boost::") || starts_with(f, "std::") || starts_with(f, "fiberleak::") ||
+         starts_with(f, "__gnu_cxx::") || starts_with(f, "make_fcontext") || starts_with(f, "jump_fcontext") ||
+         starts_with(f, "ontop_fcontext") || starts_with(f, "__libc_start") || starts_with(f, "_start") ||
+         starts_with(f, "start_thread") || starts_with(f, "clone") || f == "?";
+}
+
+const DumpFrame* top_user_frame(const std::vector<DumpFrame>& stack) {
+  for (const DumpFrame& f : stack) {
+    if (!is_library_function(f.function)) return &f;
+  }
+  return nullptr;
+}
+
+std::vector<DumpFrame> symbolize_stack(StackId id, Symbolizer& symbolizer) {
+  std::vector<DumpFrame> out;
+  for (std::uintptr_t pc : fiberleak::stack(id)) {
+    for (const DumpFrame& f : symbolizer.frames(pc)) {
+      if (!is_tracking_frame(f.function)) out.push_back(f);
+    }
+  }
+  return out;
+}
+
+FiberDump build_dump(const Snapshot& snapshot, Symbolizer& symbolizer) {
+  FiberDump dump;
+  dump.taken_at_ns = snapshot.taken_at_ns;
+  dump.fibers.reserve(snapshot.fibers.size());
+  for (const FiberSnapshot& s : snapshot.fibers) {
+    DumpedFiber f;
+    f.id = static_cast<std::uint64_t>(s.id);
+    f.parent = static_cast<std::uint64_t>(s.parent);
+    f.name = s.name;
+    f.state = s.state;
+    f.wait = s.wait;
+    if (s.state == FiberState::running) {
+      f.wait_reason = "running";
+    } else if (s.state == FiberState::runnable || s.state == FiberState::yielded) {
+      f.wait_reason = "runnable";
+    } else {
+      f.wait_reason = std::string(wait_reason(s.wait));
+    }
+    f.blocked_ns = s.blocked_for_ns(snapshot.taken_at_ns);
+    f.blocked_exact = true;
+    f.created_ns = s.created_ns;
+    f.blocked_total_ns = s.blocked_total_ns;
+    f.parks = s.parks;
+    f.is_main = s.is_main;
+    f.thread = s.thread;
+    // A running fiber's last park stack is stale: Go shows running
+    // goroutines' live stacks, which only the running thread can take.
+    if (s.state != FiberState::running) f.stack = symbolize_stack(s.park_stack, symbolizer);
+    f.creation_stack = symbolize_stack(s.creation_stack, symbolizer);
+    dump.fibers.push_back(std::move(f));
+  }
+  return dump;
+}
+
+}  // namespace fiberleak

@@ -1,0 +1,27 @@
+// Builds a FiberDump from a runtime Snapshot: symbolizes park and creation
+// stacks (cached in the Symbolizer) and drops the frames of fiberleak's own
+// tracking machinery. Call from any thread except inside a scheduler hook.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "profiler/fiber_dump.hpp"
+#include "profiler/symbolizer.hpp"
+#include "runtime/snapshot.hpp"
+
+namespace fiberleak {
+
+FiberDump build_dump(const Snapshot& snapshot, Symbolizer& symbolizer = Symbolizer::instance());
+
+// Symbolized frames of a recorded stack, tracking machinery removed.
+std::vector<DumpFrame> symbolize_stack(StackId id, Symbolizer& symbolizer);
+
+// True for frames of Boost, the standard library or fiberleak itself: what
+// leak rules and "created by" look through to find the user's own code.
+bool is_library_function(std::string_view function);
+
+// The first frame of user code (not is_library_function), or nullptr.
+const DumpFrame* top_user_frame(const std::vector<DumpFrame>& stack);
+
+}  // namespace fiberleak

@@ -1,0 +1,139 @@
+#include "profiler/leak_rules.hpp"
+
+#include <algorithm>
+
+#include "profiler/dump_builder.hpp"
+
+namespace fiberleak {
+namespace {
+
+bool contains_any(const std::string& text, const std::vector<std::string>& needles) {
+  for (const std::string& n : needles) {
+    if (!n.empty() && text.find(n) != std::string::npos) return true;
+  }
+  return false;
+}
+
+bool name_matches(const std::string& name, const std::string& pattern) {
+  if (!pattern.empty() && pattern.back() == '*') return name.rfind(pattern.substr(0, pattern.size() - 1), 0) == 0;
+  return name == pattern;
+}
+
+const DumpFrame* site_frame(const DumpedFiber& f) {
+  const DumpFrame* user = top_user_frame(f.stack);
+  if (user != nullptr) return user;
+  return f.stack.empty() ? nullptr : &f.stack.front();
+}
+
+bool is_parked(const DumpedFiber& f) { return f.state == FiberState::blocked || f.state == FiberState::sleeping; }
+
+}  // namespace
+
+std::int64_t LeakRules::threshold_for(WaitKind wait) const {
+  auto it = threshold_by_wait.find(wait);
+  return it == threshold_by_wait.end() ? threshold_ns : it->second;
+}
+
+std::optional<std::string> LeakRules::ignored_by(const DumpedFiber& f) const {
+  for (const std::string& n : ignore_names) {
+    if (name_matches(f.name, n)) return "ignore_names: " + n;
+  }
+  if (const DumpFrame* top = site_frame(f); top != nullptr) {
+    for (const std::string& n : ignore_top_functions) {
+      if (top->function.find(n) != std::string::npos) return "ignore_top_functions: " + n;
+    }
+  }
+  for (const DumpFrame& fr : f.stack) {
+    for (const std::string& n : ignore_any_functions) {
+      if (fr.function.find(n) != std::string::npos) return "ignore_any_functions: " + n;
+    }
+  }
+  if (const DumpFrame* creator = top_user_frame(f.creation_stack); creator != nullptr) {
+    if (contains_any(creator->function, ignore_created_by)) {
+      for (const std::string& n : ignore_created_by) {
+        if (creator->function.find(n) != std::string::npos) return "ignore_created_by: " + n;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::string park_site(const DumpedFiber& f) {
+  std::string site = f.wait_reason.empty() ? std::string(to_string(f.state)) : f.wait_reason;
+  if (const DumpFrame* fr = site_frame(f); fr != nullptr) {
+    site += " @ " + fr->function;
+    if (!fr->file.empty()) site += " at " + fr->file + ":" + std::to_string(fr->line);
+  }
+  return site;
+}
+
+std::vector<LeakFinding> find_leaks(const FiberDump& dump, const LeakRules& rules) {
+  std::vector<LeakFinding> out;
+  for (const DumpedFiber& f : dump.fibers) {
+    if (!is_parked(f) || f.blocked_ns < rules.threshold_for(f.wait)) continue;
+    if (rules.ignored_by(f)) continue;
+    LeakFinding finding;
+    finding.fiber_id = f.id;
+    finding.name = f.name;
+    finding.wait = f.wait;
+    finding.wait_reason = f.wait_reason;
+    finding.blocked_ns = f.blocked_ns;
+    finding.blocked_exact = f.blocked_exact;
+    if (const DumpFrame* fr = site_frame(f); fr != nullptr) {
+      finding.function = fr->function;
+      finding.file = fr->file;
+      finding.line = fr->line;
+    }
+    finding.site = park_site(f);
+    out.push_back(std::move(finding));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const LeakFinding& a, const LeakFinding& b) { return a.blocked_ns > b.blocked_ns; });
+  return out;
+}
+
+LeakDetector::Result LeakDetector::evaluate(const FiberDump& dump) {
+  Result result;
+  result.findings = find_leaks(dump, rules_);
+  std::map<std::string, const DumpedFiber*> examples;
+  for (const DumpedFiber& f : dump.fibers) {
+    if (!is_parked(f) || rules_.ignored_by(f)) continue;
+    const std::string site = park_site(f);
+    ++result.site_counts[site];
+    examples.emplace(site, &f);
+  }
+  // Sites that vanished count as zero: their history restarts.
+  for (auto it = sites_.begin(); it != sites_.end();) {
+    if (result.site_counts.count(it->first) == 0) {
+      it = sites_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [site, count] : result.site_counts) {
+    SiteHistory& h = sites_[site];
+    if (count > h.last && h.last != 0) {
+      h.rises.push_back(count);
+    } else if (count <= h.last) {
+      h.rises.clear();
+    }
+    h.last = count;
+    if (static_cast<int>(h.rises.size()) >= rules_.growing_evaluations && count >= rules_.growing_min_fibers) {
+      GrowingSite g;
+      g.site = site;
+      g.fibers = count;
+      g.history = h.rises;
+      const DumpedFiber& f = *examples.at(site);
+      g.wait_reason = f.wait_reason;
+      if (const DumpFrame* fr = site_frame(f); fr != nullptr) {
+        g.function = fr->function;
+        g.file = fr->file;
+        g.line = fr->line;
+      }
+      result.growing.push_back(std::move(g));
+    }
+  }
+  return result;
+}
+
+}  // namespace fiberleak
