@@ -8,10 +8,12 @@ if(NOT FIBERLEAK_RUNTIME_ONLY)
   find_package(ZLIB REQUIRED)
   find_package(nlohmann_json 3 REQUIRED)
   find_package(spdlog REQUIRED)
-  find_path(HTTPLIB_INCLUDE_DIR httplib.h REQUIRED)
+  # Debian ships cpp-httplib split: declarations in httplib.h, the code in
+  # libcpp-httplib.so, built with OpenSSL, zlib and Brotli support; the
+  # pkg-config file carries the matching defines.
+  pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
   add_library(fiberleak_httplib INTERFACE)
-  target_include_directories(fiberleak_httplib SYSTEM INTERFACE ${HTTPLIB_INCLUDE_DIR})
-  target_link_libraries(fiberleak_httplib INTERFACE Threads::Threads)
+  target_link_libraries(fiberleak_httplib INTERFACE PkgConfig::HTTPLIB Threads::Threads)
 endif()
 
 # GCC's libbacktrace (shipped with g++): inline-aware DWARF symbolization.

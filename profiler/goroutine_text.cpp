@@ -91,12 +91,12 @@ std::string render_debug1(const FiberDump& dump, Symbolizer* symbolizer) {
     appendf(out, "%zu @", g->count);
     std::uint64_t last_pc = 0;
     for (const DumpFrame& f : g->example->stack) {
-      if (f.pc != last_pc || f.pc == 0) appendf(out, " %#" PRIx64, f.pc);
+      if (f.pc != last_pc || f.pc == 0) appendf(out, " 0x%" PRIx64, f.pc);
       last_pc = f.pc;
     }
     out += '\n';
     for (const DumpFrame& f : g->example->stack) {
-      appendf(out, "#\t%#" PRIx64 "\t%s+%#" PRIx64 "\t%s:%d\n", f.pc == 0 ? 0 : f.pc - 1, f.function.c_str(),
+      appendf(out, "#\t0x%" PRIx64 "\t%s+0x%" PRIx64 "\t%s:%d\n", f.pc == 0 ? 0 : f.pc - 1, f.function.c_str(),
               offset_of(f, symbolizer), f.file.empty() ? "?" : f.file.c_str(), f.line);
     }
     out += '\n';

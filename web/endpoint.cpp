@@ -1,0 +1,298 @@
+#include "web/endpoint.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "profiler/dump_builder.hpp"
+#include "profiler/goroutine_profile.hpp"
+#include "profiler/goroutine_text.hpp"
+#include "profiler/symbolizer.hpp"
+#include "runtime/fiberleak.hpp"
+#include "web/fiber_json.hpp"
+#include "web/metrics_page.hpp"
+#include "web/query_params.hpp"
+#include "web/watchdog.hpp"
+
+namespace fiberleak {
+
+// State and handlers of one mounted set of routes. Thread-safe: handlers run
+// concurrently on the server's worker threads.
+class Endpoint {
+ public:
+  explicit Endpoint(EndpointOptions options);
+  void register_routes(httplib::Server& server, const std::string& prefix);
+
+ private:
+  using Handler = void (Endpoint::*)(const httplib::Request&, httplib::Response&);
+  FiberDump dump(RuntimeCounters* counters = nullptr) const;
+  void timed(ProfileFormat format, const std::function<void()>& build);
+  static void bad_request(httplib::Response& res, const std::string& message);
+
+  void goroutine(const httplib::Request& req, httplib::Response& res);
+  void full_dump(const httplib::Request& req, httplib::Response& res);
+  void index(const httplib::Request& req, httplib::Response& res);
+  void symbol(const httplib::Request& req, httplib::Response& res);
+  void cmdline(const httplib::Request& req, httplib::Response& res);
+  void fibers(const httplib::Request& req, httplib::Response& res);
+  void leaks(const httplib::Request& req, httplib::Response& res);
+  void metrics(const httplib::Request& req, httplib::Response& res);
+  void healthz(const httplib::Request& req, httplib::Response& res);
+
+  EndpointOptions options_;
+  std::unique_ptr<Watchdog> watchdog_;
+  ProfileBuildTimes build_times_;
+};
+
+namespace {
+
+bool name_matches(const std::string& name, const std::string& pattern) {
+  if (!pattern.empty() && pattern.back() == '*') return name.rfind(pattern.substr(0, pattern.size() - 1), 0) == 0;
+  return name == pattern;
+}
+
+std::string read_cmdline() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!s.empty() && s.back() == '\0') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+Endpoint::Endpoint(EndpointOptions options) : options_(std::move(options)) {
+  if (!options_.logger) options_.logger = default_logger();
+  if (options_.watchdog_interval.count() > 0) {
+    watchdog_ = std::make_unique<Watchdog>([this] { return dump(); }, options_.rules, options_.watchdog_interval,
+                                           options_.logger,
+                                           Watchdog::Callbacks{options_.on_leak, options_.on_growing_site});
+  }
+}
+
+FiberDump Endpoint::dump(RuntimeCounters* counters) const {
+  Snapshot snap = fiberleak::snapshot();
+  if (counters != nullptr) *counters = snap.counters;
+  return build_dump(snap);
+}
+
+void Endpoint::timed(ProfileFormat format, const std::function<void()>& build) {
+  const auto start = std::chrono::steady_clock::now();
+  build();
+  build_times_.record(format, std::chrono::steady_clock::now() - start);
+}
+
+void Endpoint::bad_request(httplib::Response& res, const std::string& message) {
+  res.status = 400;
+  res.set_content(message + "\n", "text/plain; charset=utf-8");
+}
+
+void Endpoint::goroutine(const httplib::Request& req, httplib::Response& res) {
+  GoroutineParams p;
+  if (auto err = parse_goroutine_params(req.params, options_.max_delta_seconds, p); !err.empty()) {
+    return bad_request(res, err);
+  }
+  if (p.seconds > 0) {
+    const FiberDump before = dump();
+    std::this_thread::sleep_for(std::chrono::seconds(p.seconds));
+    timed(ProfileFormat::goroutine_delta, [&] {
+      res.set_content(goroutine_delta_profile(before, dump(), Symbolizer::mappings()), "application/octet-stream");
+    });
+    res.set_header("Content-Disposition", "attachment; filename=\"goroutine-delta.pb.gz\"");
+    return;
+  }
+  switch (p.debug) {
+    case 0:
+      timed(ProfileFormat::goroutine_proto, [&] {
+        res.set_content(goroutine_profile(dump(), Symbolizer::mappings()), "application/octet-stream");
+      });
+      res.set_header("Content-Disposition", "attachment; filename=\"goroutine.pb.gz\"");
+      break;
+    case 1:
+      timed(ProfileFormat::goroutine_debug1,
+            [&] { res.set_content(render_debug1(dump(), &Symbolizer::instance()), "text/plain; charset=utf-8"); });
+      break;
+    default:
+      timed(ProfileFormat::goroutine_debug2,
+            [&] { res.set_content(render_debug2(dump(), &Symbolizer::instance()), "text/plain; charset=utf-8"); });
+  }
+}
+
+void Endpoint::full_dump(const httplib::Request& req, httplib::Response& res) {
+  if (auto err = parse_no_params(req.params, "/debug/goroutine"); !err.empty()) return bad_request(res, err);
+  timed(ProfileFormat::goroutine_debug2,
+        [&] { res.set_content(render_debug2(dump(), &Symbolizer::instance()), "text/plain; charset=utf-8"); });
+}
+
+void Endpoint::index(const httplib::Request& req, httplib::Response& res) {
+  if (auto err = parse_no_params(req.params, "/debug/pprof/"); !err.empty()) return bad_request(res, err);
+  const std::size_t fibers = fiberleak::snapshot().fibers.size();
+  std::ostringstream html;
+  html << "<html>\n<head>\n<title>/debug/pprof/</title>\n</head>\n<body>\n/debug/pprof/<br>\n<br>\n"
+       << "Types of profiles available:\n<table>\n<thead><td>Count</td><td>Profile</td></thead>\n"
+       << "<tr><td>" << fibers << "</td><td><a href='goroutine?debug=1'>goroutine</a></td></tr>\n"
+       << "</table>\n<a href=\"goroutine?debug=2\">full goroutine stack dump</a>\n<br>\n<p>\nProfile Descriptions:\n"
+       << "<ul>\n<li><div class=profile-name>goroutine: </div> Stack traces of all current fibers "
+       << "(Boost.Fiber), in Go's goroutine profile formats.</li>\n</ul>\n</p>\n"
+       << "<p>Also: <a href=\"../fibers\">/debug/fibers</a> (JSON), <a href=\"../leaks\">/debug/leaks</a>, "
+       << "<a href=\"../goroutine\">/debug/goroutine</a>.</p>\n</body>\n</html>\n";
+  res.set_content(html.str(), "text/html; charset=utf-8");
+}
+
+void Endpoint::symbol(const httplib::Request& req, httplib::Response& res) {
+  // pprof's remote symbolization protocol (net/http/pprof Symbol): GET
+  // without addresses answers whether symbols exist; POST (or GET with a
+  // query) sends "0x1234+0x5678" and gets "0x1234 name" lines.
+  std::string addresses = req.method == "POST" ? req.body : std::string();
+  if (req.method != "POST") {
+    const auto q = req.target.find('?');
+    if (q != std::string::npos) addresses = req.target.substr(q + 1);
+  }
+  std::string out = "num_symbols: 1\n";
+  std::size_t start = 0;
+  while (start < addresses.size()) {
+    std::size_t end = addresses.find('+', start);
+    if (end == std::string::npos) end = addresses.size();
+    const std::string word = addresses.substr(start, end - start);
+    start = end + 1;
+    char* parse_end = nullptr;
+    const std::uint64_t pc = std::strtoull(word.c_str(), &parse_end, 0);
+    if (word.empty() || parse_end == word.c_str() || *parse_end != '\0') continue;  // Go skips what it cannot parse
+    // Addresses come from profiles: look up the instruction itself (pc+1 -> pc).
+    const auto& frames = Symbolizer::instance().frames(pc + 1);
+    if (frames.empty() || frames.back().function == "?") continue;
+    out += word + " " + frames.back().function + "\n";
+  }
+  res.set_content(out, "text/plain; charset=utf-8");
+}
+
+void Endpoint::cmdline(const httplib::Request& req, httplib::Response& res) {
+  if (auto err = parse_no_params(req.params, "/debug/pprof/cmdline"); !err.empty()) return bad_request(res, err);
+  res.set_content(read_cmdline(), "text/plain; charset=utf-8");
+}
+
+void Endpoint::fibers(const httplib::Request& req, httplib::Response& res) {
+  FibersParams p;
+  if (auto err = parse_fibers_params(req.params, p); !err.empty()) return bad_request(res, err);
+  timed(ProfileFormat::fibers_json, [&] {
+    RuntimeCounters counters;
+    FiberDump all = dump(&counters);
+    std::set<std::uint64_t> leaked;
+    for (const LeakFinding& f : find_leaks(all, options_.rules)) leaked.insert(f.fiber_id);
+    FiberDump selected;
+    selected.taken_at_ns = all.taken_at_ns;
+    for (DumpedFiber& f : all.fibers) {
+      if (!p.states.empty() && p.states.count(f.state) == 0) continue;
+      if (f.blocked_ns < p.min_blocked_ns) continue;
+      if (!p.name.empty() && !name_matches(f.name, p.name)) continue;
+      if (p.leaks_only && leaked.count(f.id) == 0) continue;
+      selected.fibers.push_back(std::move(f));
+    }
+    // Leak suspects first, then by id.
+    std::stable_sort(selected.fibers.begin(), selected.fibers.end(), [&](const DumpedFiber& a, const DumpedFiber& b) {
+      return leaked.count(a.id) > leaked.count(b.id);
+    });
+    res.set_content(fibers_to_json(selected, leaked, &counters).dump(2), "application/json");
+  });
+}
+
+void Endpoint::leaks(const httplib::Request& req, httplib::Response& res) {
+  if (auto err = parse_no_params(req.params, "/debug/leaks"); !err.empty()) return bad_request(res, err);
+  const std::vector<LeakFinding> findings = find_leaks(dump(), options_.rules);
+  const std::vector<GrowingSite> growing = watchdog_ ? watchdog_->latest().growing : std::vector<GrowingSite>{};
+  res.set_content(findings_to_json(findings, growing).dump(2), "application/json");
+}
+
+void Endpoint::metrics(const httplib::Request& req, httplib::Response& res) {
+  if (auto err = parse_no_params(req.params, "/metrics"); !err.empty()) return bad_request(res, err);
+  RuntimeCounters counters;
+  const FiberDump d = dump(&counters);
+  MetricsInputs in{d, counters, find_leaks(d, options_.rules),
+                   watchdog_ ? watchdog_->latest().growing : std::vector<GrowingSite>{}, build_times_};
+  res.set_content(render_metrics(in), PrometheusText::kContentType);
+}
+
+void Endpoint::healthz(const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); }
+
+void Endpoint::register_routes(httplib::Server& server, const std::string& prefix) {
+  auto route = [this](Handler h) {
+    return [this, h](const httplib::Request& req, httplib::Response& res) { (this->*h)(req, res); };
+  };
+  server.Get(prefix + "/debug/goroutine", route(&Endpoint::full_dump));
+  server.Get(prefix + "/debug/pprof/goroutine", route(&Endpoint::goroutine));
+  server.Get(prefix + "/debug/pprof/?", route(&Endpoint::index));
+  server.Get(prefix + "/debug/pprof/symbol", route(&Endpoint::symbol));
+  server.Post(prefix + "/debug/pprof/symbol", route(&Endpoint::symbol));
+  server.Get(prefix + "/debug/pprof/cmdline", route(&Endpoint::cmdline));
+  server.Get(prefix + "/debug/fibers", route(&Endpoint::fibers));
+  server.Get(prefix + "/debug/leaks", route(&Endpoint::leaks));
+  server.Get(prefix + "/metrics", route(&Endpoint::metrics));
+  server.Get(prefix + "/healthz", route(&Endpoint::healthz));
+}
+
+std::shared_ptr<Endpoint> mount(httplib::Server& server, const std::string& prefix, EndpointOptions options) {
+  auto endpoint = std::make_shared<Endpoint>(std::move(options));
+  endpoint->register_routes(server, prefix);
+  return endpoint;
+}
+
+// --- serve() -----------------------------------------------------------------
+
+struct ServeHandle::State {
+  httplib::Server server;
+  std::shared_ptr<Endpoint> endpoint;
+  std::thread thread;
+};
+
+ServeHandle::ServeHandle(ServeHandle&&) noexcept = default;
+ServeHandle& ServeHandle::operator=(ServeHandle&& other) noexcept {
+  if (this != &other) {
+    stop();
+    state_ = std::move(other.state_);
+    port_ = other.port_;
+    host_ = std::move(other.host_);
+  }
+  return *this;
+}
+ServeHandle::~ServeHandle() { stop(); }
+
+std::string ServeHandle::url() const { return "http://" + host_ + ":" + std::to_string(port_); }
+
+void ServeHandle::stop() {
+  if (!state_) return;
+  state_->server.stop();
+  if (state_->thread.joinable()) state_->thread.join();
+  state_.reset();
+}
+
+ServeHandle serve(ServeOptions options) {
+  ServeHandle handle;
+  handle.state_ = std::make_unique<ServeHandle::State>();
+  auto& state = *handle.state_;
+  state.server.set_payload_max_length(1 << 20);  // symbol lookups only: no large bodies
+  state.server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) {
+      res.set_content(res.status == 404 ? "404 not found: see /debug/pprof/ for the routes\n"
+                                        : std::to_string(res.status) + "\n",
+                      "text/plain");
+    }
+  });
+  int port = options.port;
+  if (port == 0) {
+    port = state.server.bind_to_any_port(options.host);
+  } else if (!state.server.bind_to_port(options.host, port)) {
+    port = -1;
+  }
+  if (port <= 0) {
+    throw std::runtime_error("fiberleak: cannot listen on " + options.host + ":" + std::to_string(options.port));
+  }
+  state.endpoint = mount(state.server, "", std::move(options.endpoint));
+  state.thread = std::thread([&state] { state.server.listen_after_bind(); });
+  handle.port_ = port;
+  handle.host_ = options.host;
+  return handle;
+}
+
+}  // namespace fiberleak

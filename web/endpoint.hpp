@@ -1,0 +1,86 @@
+// The embedded HTTP endpoint: goroutine-style fiber dumps, pprof profiles,
+// leak findings and metrics of the program it runs in.
+//
+//   auto server = fiberleak::serve();                 // own thread, 127.0.0.1:6060
+//   auto server = fiberleak::serve({.port = 0});      // a free port: server.port()
+//   fiberleak::mount(my_httplib_server, "/admin");    // routes on a server you run
+//
+// Serving never stops the program's fibers: a request copies their records
+// (a snapshot) and does everything else on the HTTP thread, which is never a
+// fiber scheduler thread. Routes: docs/http.md.
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "profiler/leak_rules.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace fiberleak {
+
+class Watchdog;
+class Endpoint;
+
+struct EndpointOptions {
+  // Leak rules for /debug/leaks, /debug/fibers' leak flags, /metrics and the watchdog.
+  LeakRules rules;
+  // Longest ?seconds= of a delta profile. Default 300 (the request waits that long).
+  int max_delta_seconds = 300;
+  // How often the watchdog evaluates the rules (and tracks growing park
+  // sites); 0 disables it. Default 5 s. Cost: one snapshot + symbolization
+  // of the parked fibers per evaluation.
+  std::chrono::milliseconds watchdog_interval{5000};
+  // Called on the watchdog thread for each new finding (after it is logged).
+  std::function<void(const LeakFinding&)> on_leak;
+  // Called on the watchdog thread for each site that starts growing.
+  std::function<void(const GrowingSite&)> on_growing_site;
+  // Logger for findings; default: the library's own "fiberleak" logger on
+  // stderr (never the host's default logger).
+  std::shared_ptr<spdlog::logger> logger;
+};
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  // 0 picks a free port (see ServeHandle::port()).
+  int port = 6060;
+  EndpointOptions endpoint;
+};
+
+// A running endpoint; stops it (and its watchdog) on stop() or destruction.
+class ServeHandle {
+ public:
+  ServeHandle() = default;
+  ServeHandle(ServeHandle&&) noexcept;
+  ServeHandle& operator=(ServeHandle&&) noexcept;
+  ~ServeHandle();
+  int port() const { return port_; }
+  std::string url() const;  // "http://127.0.0.1:6060"
+  void stop();
+
+ private:
+  friend ServeHandle serve(ServeOptions options);
+  struct State;
+  std::unique_ptr<State> state_;
+  int port_ = 0;
+  std::string host_;
+};
+
+// Starts the endpoint on its own thread. Throws std::runtime_error when the
+// address cannot be bound.
+ServeHandle serve(ServeOptions options = {});
+
+// Adds the routes to a server the program already runs, under `prefix`
+// ("" or e.g. "/admin"). The returned object owns the routes' state (and the
+// watchdog, if enabled); keep it alive as long as the server serves.
+std::shared_ptr<Endpoint> mount(httplib::Server& server, const std::string& prefix = "",
+                                EndpointOptions options = {});
+
+}  // namespace fiberleak

@@ -1,0 +1,200 @@
+#include "web/fiber_json.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+
+namespace fiberleak {
+namespace {
+
+using nlohmann::json;
+
+std::string hex(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+  return buf;
+}
+
+json frames_to_json(const std::vector<DumpFrame>& frames) {
+  json out = json::array();
+  for (const DumpFrame& f : frames) {
+    out.push_back({{"pc", hex(f.pc)}, {"function", f.function}, {"file", f.file}, {"line", f.line}, {"inlined", f.inlined}});
+  }
+  return out;
+}
+
+// Reads an optional field of the expected kind; throws with the JSON path.
+class Reader {
+ public:
+  Reader(const json& obj, std::string path) : obj_(obj), path_(std::move(path)) {
+    if (!obj_.is_object()) fail(path_, "expected an object");
+  }
+  [[noreturn]] static void fail(const std::string& path, const std::string& what) {
+    throw JsonSchemaError((path.empty() ? std::string("document") : path) + ": " + what);
+  }
+  const json* find(const char* key) const {
+    auto it = obj_.find(key);
+    return it == obj_.end() || it->is_null() ? nullptr : &*it;
+  }
+  std::string at(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
+  template <typename T>
+  void integer(const char* key, T& out) const {
+    if (const json* v = find(key)) {
+      if (!v->is_number_integer()) fail(at(key), "expected an integer");
+      out = v->get<T>();
+    }
+  }
+  void string(const char* key, std::string& out) const {
+    if (const json* v = find(key)) {
+      if (!v->is_string()) fail(at(key), "expected a string");
+      out = v->get<std::string>();
+    }
+  }
+  void boolean(const char* key, bool& out) const {
+    if (const json* v = find(key)) {
+      if (!v->is_boolean()) fail(at(key), "expected true or false");
+      out = v->get<bool>();
+    }
+  }
+  const json* array(const char* key) const {
+    const json* v = find(key);
+    if (v != nullptr && !v->is_array()) fail(at(key), "expected an array");
+    return v;
+  }
+
+ private:
+  const json& obj_;
+  std::string path_;
+};
+
+std::vector<DumpFrame> frames_from_json(const json* arr, const std::string& path) {
+  std::vector<DumpFrame> out;
+  if (arr == nullptr) return out;
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    const std::string p = path + "[" + std::to_string(i) + "]";
+    Reader r((*arr)[i], p);
+    DumpFrame f;
+    std::string pc;
+    r.string("pc", pc);
+    if (!pc.empty()) {
+      char* end = nullptr;
+      f.pc = std::strtoull(pc.c_str(), &end, 16);
+      if (end == pc.c_str() || *end != '\0') Reader::fail(p + ".pc", "expected a hex address like 0x4a1f");
+    }
+    r.string("function", f.function);
+    r.string("file", f.file);
+    r.integer("line", f.line);
+    r.boolean("inlined", f.inlined);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace
+
+json fibers_to_json(const FiberDump& dump, const std::set<std::uint64_t>& leaked, const RuntimeCounters* counters) {
+  json fibers = json::array();
+  for (const DumpedFiber& f : dump.fibers) {
+    fibers.push_back({
+        {"id", f.id},
+        {"parent", f.parent},
+        {"name", f.name},
+        {"state", to_string(f.state)},
+        {"wait", to_string(f.wait)},
+        {"wait_reason", f.wait_reason},
+        {"blocked_ns", f.blocked_ns},
+        {"blocked_exact", f.blocked_exact},
+        {"created_ns", f.created_ns},
+        {"blocked_total_ns", f.blocked_total_ns},
+        {"parks", f.parks},
+        {"is_main", f.is_main},
+        {"thread", f.thread},
+        {"leak", leaked.count(f.id) != 0},
+        {"stack", frames_to_json(f.stack)},
+        {"creation_stack", frames_to_json(f.creation_stack)},
+    });
+  }
+  json doc = {{"schema", kFibersSchema}, {"taken_at_ns", dump.taken_at_ns}, {"fibers", std::move(fibers)}};
+  if (counters != nullptr) {
+    doc["counters"] = {
+        {"fibers_created", counters->fibers_created},     {"fibers_destroyed", counters->fibers_destroyed},
+        {"fibers_live", counters->fibers_live},           {"records_dropped", counters->records_dropped},
+        {"stacks_dropped", counters->stacks_dropped},     {"stack_table_size", counters->stack_table_size},
+        {"threads_installed", counters->threads_installed},
+    };
+  }
+  return doc;
+}
+
+FiberDump fibers_from_json(const json& doc) {
+  Reader top(doc, "");
+  std::string schema;
+  top.string("schema", schema);
+  if (schema.rfind("fiberleak.fibers/v1", 0) != 0) {
+    Reader::fail("schema", "expected \"" + std::string(kFibersSchema) + "\", got \"" + schema + "\"");
+  }
+  FiberDump dump;
+  top.integer("taken_at_ns", dump.taken_at_ns);
+  const json* fibers = top.array("fibers");
+  if (fibers == nullptr) Reader::fail("fibers", "missing");
+  dump.fibers.reserve(fibers->size());
+  for (std::size_t i = 0; i < fibers->size(); ++i) {
+    const std::string p = "fibers[" + std::to_string(i) + "]";
+    Reader r((*fibers)[i], p);
+    DumpedFiber f;
+    r.integer("id", f.id);
+    r.integer("parent", f.parent);
+    r.string("name", f.name);
+    std::string state = "runnable", wait = "none";
+    r.string("state", state);
+    r.string("wait", wait);
+    if (!parse_state(state, f.state)) Reader::fail(r.at("state"), "unknown state \"" + state + "\"");
+    if (!parse_wait_kind(wait, f.wait)) Reader::fail(r.at("wait"), "unknown wait kind \"" + wait + "\"");
+    r.string("wait_reason", f.wait_reason);
+    r.integer("blocked_ns", f.blocked_ns);
+    r.boolean("blocked_exact", f.blocked_exact);
+    r.integer("created_ns", f.created_ns);
+    r.integer("blocked_total_ns", f.blocked_total_ns);
+    r.integer("parks", f.parks);
+    r.boolean("is_main", f.is_main);
+    r.integer("thread", f.thread);
+    f.stack = frames_from_json(r.array("stack"), r.at("stack"));
+    f.creation_stack = frames_from_json(r.array("creation_stack"), r.at("creation_stack"));
+    dump.fibers.push_back(std::move(f));
+  }
+  return dump;
+}
+
+FiberDump fibers_from_json_text(const std::string& text) {
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded()) throw JsonSchemaError("document: not valid JSON");
+  return fibers_from_json(doc);
+}
+
+json findings_to_json(const std::vector<LeakFinding>& findings, const std::vector<GrowingSite>& growing) {
+  json leaks = json::array();
+  for (const LeakFinding& f : findings) {
+    leaks.push_back({{"fiber_id", f.fiber_id},
+                     {"name", f.name},
+                     {"wait", to_string(f.wait)},
+                     {"wait_reason", f.wait_reason},
+                     {"blocked_ns", f.blocked_ns},
+                     {"blocked_exact", f.blocked_exact},
+                     {"function", f.function},
+                     {"file", f.file},
+                     {"line", f.line},
+                     {"site", f.site}});
+  }
+  json sites = json::array();
+  for (const GrowingSite& g : growing) {
+    sites.push_back({{"site", g.site},
+                     {"function", g.function},
+                     {"file", g.file},
+                     {"line", g.line},
+                     {"wait_reason", g.wait_reason},
+                     {"fibers", g.fibers},
+                     {"history", g.history}});
+  }
+  return {{"schema", kLeaksSchema}, {"leaks", std::move(leaks)}, {"growing_sites", std::move(sites)}};
+}
+
+}  // namespace fiberleak

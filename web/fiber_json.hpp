@@ -1,0 +1,46 @@
+// The one JSON codec for fiber dumps and leak findings, shared by the
+// embedded endpoint (/debug/fibers, /debug/leaks) and fiberleakd, which
+// decodes fiberleak targets with it (as Tracy shares one protocol header
+// between client and server).
+//
+// Schema "fiberleak.fibers/v1" (docs/http.md):
+//   {"schema": "fiberleak.fibers/v1", "taken_at_ns": int, "fibers": [Fiber], "counters": {...}}
+//   Fiber: id, parent, name, state, wait, wait_reason, blocked_ns, blocked_exact,
+//          created_ns, blocked_total_ns, parks, is_main, thread, leak,
+//          stack: [Frame], creation_stack: [Frame]
+//   Frame: pc ("0x…"), function, file, line, inlined
+// Unknown fields are ignored (newer producers); a different schema major
+// version is rejected. Stateless functions: thread-safe.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+#include <stdexcept>
+#include <string>
+
+#include "profiler/fiber_dump.hpp"
+#include "profiler/leak_rules.hpp"
+#include "runtime/snapshot.hpp"
+
+namespace fiberleak {
+
+inline constexpr const char* kFibersSchema = "fiberleak.fibers/v1";
+inline constexpr const char* kLeaksSchema = "fiberleak.leaks/v1";
+
+// Decoding failed: what() names the JSON path ("fibers[3].stack[0].line: expected an integer").
+class JsonSchemaError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+nlohmann::json fibers_to_json(const FiberDump& dump, const std::set<std::uint64_t>& leaked,
+                              const RuntimeCounters* counters = nullptr);
+// Throws JsonSchemaError.
+FiberDump fibers_from_json(const nlohmann::json& doc);
+// Parses text then decodes; throws JsonSchemaError for bad JSON too.
+FiberDump fibers_from_json_text(const std::string& text);
+
+nlohmann::json findings_to_json(const std::vector<LeakFinding>& findings, const std::vector<GrowingSite>& growing);
+
+}  // namespace fiberleak

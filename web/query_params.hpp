@@ -1,0 +1,39 @@
+// Query strings of the endpoint's routes, parsed into structs. Each parser
+// returns an empty string on success or a one-line usage message for a 400
+// (unknown parameters are errors too: a typo must not be silently ignored).
+#pragma once
+
+#include <httplib.h>
+
+#include <cstdint>
+#include <set>
+#include <string>
+
+#include "runtime/fiber_state.hpp"
+
+namespace fiberleak {
+
+// /debug/pprof/goroutine
+struct GoroutineParams {
+  int debug = 0;    // 0: gzipped profile.proto; 1: grouped text; 2: one block per fiber
+  int seconds = 0;  // >0: delta profile over this many seconds (debug=0 only)
+};
+inline constexpr const char* kGoroutineUsage =
+    "usage: /debug/pprof/goroutine?debug=0|1|2 or ?seconds=N (1..max, debug=0 only)";
+std::string parse_goroutine_params(const httplib::Params& params, int max_seconds, GoroutineParams& out);
+
+// /debug/fibers
+struct FibersParams {
+  std::set<FiberState> states;       // empty: all
+  std::int64_t min_blocked_ns = 0;   // only fibers parked at least this long
+  std::string name;                  // exact name, or prefix ending in '*'
+  bool leaks_only = false;
+};
+inline constexpr const char* kFibersUsage =
+    "usage: /debug/fibers?state=blocked,sleeping&min_blocked=30s&name=conn-*&leaks=1";
+std::string parse_fibers_params(const httplib::Params& params, FibersParams& out);
+
+// Routes that take no parameters.
+std::string parse_no_params(const httplib::Params& params, const char* route);
+
+}  // namespace fiberleak

@@ -1,0 +1,66 @@
+// Watchdog: evaluates the leak rules periodically on its own thread, logs
+// each new finding once (and once more when it resolves), and calls the
+// program's callbacks. Thread-safe: latest() may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "profiler/fiber_dump.hpp"
+#include "profiler/leak_rules.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace fiberleak {
+
+class Watchdog {
+ public:
+  struct Callbacks {
+    std::function<void(const LeakFinding&)> on_leak;
+    std::function<void(const GrowingSite&)> on_growing_site;
+  };
+  // source: produces the dump to evaluate (a snapshot, or a scrape).
+  Watchdog(std::function<FiberDump()> source, LeakRules rules, std::chrono::milliseconds interval,
+           std::shared_ptr<spdlog::logger> logger, Callbacks callbacks);
+  ~Watchdog();  // stops and joins the thread
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+  // The result of the latest evaluation (empty before the first).
+  LeakDetector::Result latest() const;
+  std::uint64_t evaluations() const;
+  // Runs one evaluation now, on the calling thread (tests; also used once at start).
+  void evaluate_now();
+
+ private:
+  void run();
+
+  std::function<FiberDump()> source_;
+  LeakDetector detector_;
+  std::chrono::milliseconds interval_;
+  std::shared_ptr<spdlog::logger> logger_;
+  Callbacks callbacks_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  LeakDetector::Result latest_;
+  std::uint64_t evaluations_ = 0;
+  std::set<std::uint64_t> reported_leaks_;      // fiber ids logged as leaking
+  std::set<std::string> reported_sites_;        // growing sites logged
+  std::mutex evaluate_mutex_;                   // one evaluation at a time
+  std::thread thread_;
+};
+
+// The library's own logger ("fiberleak", stderr); never registered as the
+// host program's default.
+std::shared_ptr<spdlog::logger> default_logger();
+
+}  // namespace fiberleak
