@@ -8,8 +8,10 @@ namespace {
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 // Frames of the tracking hooks: not the user's business, never shown.
+// (Only the hooks: user code may live in a fiberleak:: namespace too.)
 bool is_tracking_frame(std::string_view function) {
-  return starts_with(function, "fiberleak::") ||
+  return starts_with(function, "fiberleak::TrackingAlgorithm::") ||
+         starts_with(function, "fiberleak::capture_stack") ||
          function.find("algorithm_with_properties<fiberleak::FiberRecord>") != std::string_view::npos;
 }
 
@@ -20,7 +22,7 @@ bool is_library_function(std::string_view f) {
   for (std::string_view prefix : {"void ", "bool ", "decltype(auto) "}) {
     if (starts_with(f, prefix)) f.remove_prefix(prefix.size());
   }
-  return starts_with(f, "boost::") || starts_with(f, "std::") || starts_with(f, "fiberleak::") ||
+  return starts_with(f, "boost::") || starts_with(f, "std::") || is_tracking_frame(f) ||
          starts_with(f, "__gnu_cxx::") || starts_with(f, "make_fcontext") || starts_with(f, "jump_fcontext") ||
          starts_with(f, "ontop_fcontext") || starts_with(f, "__libc_start") || starts_with(f, "_start") ||
          starts_with(f, "start_thread") || starts_with(f, "clone") || f == "?";

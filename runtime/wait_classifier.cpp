@@ -11,7 +11,8 @@ bool starts_with(const std::string& s, const char* prefix) { return s.rfind(pref
 // Frames that belong to the fiber machinery or the standard library: the
 // scan looks through them for the primitive the user called.
 bool is_library_frame(const std::string& name) {
-  return starts_with(name, "boost::") || starts_with(name, "std::") || starts_with(name, "fiberleak::") ||
+  return starts_with(name, "boost::") || starts_with(name, "std::") ||
+         starts_with(name, "fiberleak::TrackingAlgorithm::") ||
          starts_with(name, "void boost::") || starts_with(name, "void std::") || starts_with(name, "bool boost::") ||
          starts_with(name, "boost::fibers::channel_op_status boost::") || starts_with(name, "__gnu_cxx::");
 }

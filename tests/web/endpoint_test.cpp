@@ -1,0 +1,237 @@
+// The embedded endpoint against real clients: httplib, go tool pprof and
+// promtool, on a live server with fibers parked at known functions.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "parked_fibers.hpp"
+#include "web/endpoint.hpp"
+#include "web/fiber_json.hpp"
+
+namespace {
+
+struct Live {
+  fiberleak::testing::ParkedFibers fibers;
+  fiberleak::ServeHandle server;
+  httplib::Client client;
+
+  explicit Live(fiberleak::EndpointOptions options = quiet())
+      : server(fiberleak::serve({"127.0.0.1", 0, std::move(options)})), client("127.0.0.1", server.port()) {}
+
+  static fiberleak::EndpointOptions quiet() {
+    fiberleak::EndpointOptions o;
+    o.watchdog_interval = std::chrono::milliseconds(0);
+    return o;
+  }
+  httplib::Result get(const std::string& path) {
+    auto r = client.Get(path.c_str());
+    REQUIRE(r);
+    return r;
+  }
+};
+
+struct Command {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+// Runs a shell command, capturing stdout and stderr separately.
+Command run(const std::string& cmd) {
+  char dir_template[] = "/tmp/fiberleak-cmd-XXXXXX";
+  const std::string dir = mkdtemp(dir_template);
+  const std::string full = "cd " + dir + " && HOME=" + dir + " PPROF_TMPDIR=" + dir + " " + cmd + " >" + dir +
+                           "/out 2>" + dir + "/err";
+  const int rc = std::system(full.c_str());
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  Command c{rc, slurp(dir + "/out"), slurp(dir + "/err")};
+  std::system(("rm -rf " + dir).c_str());
+  return c;
+}
+
+bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("/debug/goroutine shows every parked fiber with its wait reason and the test's functions", "[web]") {
+  Live live;
+  auto r = live.get("/debug/goroutine");
+  CHECK(r->status == 200);
+  CHECK(contains(r->body, "[chan receive]:"));
+  CHECK(contains(r->body, "[mutex lock]:"));
+  CHECK(contains(r->body, "fiberleak::testing::wait_for_message_nobody_sends("));
+  CHECK(contains(r->body, "fiberleak::testing::lock_mutex_never_unlocked("));
+  CHECK(contains(r->body, "parked_fibers.hpp:"));
+  CHECK_FALSE(contains(r->body, "TrackingAlgorithm"));  // the tracking machinery is hidden
+  CHECK(live.get("/debug/pprof/goroutine?debug=2")->body.size() > 0);
+}
+
+TEST_CASE("debug=1 groups the pile of fibers at one site with its count", "[web]") {
+  Live live;
+  auto r = live.get("/debug/pprof/goroutine?debug=1");
+  CHECK(r->status == 200);
+  CHECK(contains(r->body, "goroutine profile: total "));
+  CHECK(contains(r->body, "\n5 @ 0x"));
+  CHECK(contains(r->body, "pile_up_at_one_site"));
+}
+
+TEST_CASE("go tool pprof reads debug=0 with C++ names and file:line and no symbolization warnings", "[web][go]") {
+  Live live;
+  auto r = live.get("/debug/pprof/goroutine");
+  CHECK(r->status == 200);
+  CHECK(r->get_header_value("Content-Type") == "application/octet-stream");
+  const std::string url = live.server.url() + "/debug/pprof/goroutine";
+  for (const char* mode : {"-raw", "-traces -lines"}) {
+    INFO(mode);
+    const Command c = run(std::string("go tool pprof ") + mode + " " + url);
+    INFO("stderr: " << c.err);
+    CHECK(c.status == 0);
+    CHECK(contains(c.out, "wait_for_message_nobody_sends"));
+    CHECK(contains(c.out, "lock_mutex_never_unlocked"));
+    CHECK(contains(c.out, "parked_fibers.hpp"));
+    CHECK_FALSE(contains(c.err, "symbolize"));
+    CHECK_FALSE(contains(c.err, "arning"));
+    CHECK_FALSE(contains(c.err, "no such file"));
+  }
+  const Command top = run("go tool pprof -top -tagfocus=fiber=pile " + url);
+  INFO("stderr: " << top.err);
+  CHECK(contains(top.out, "pile_up_at_one_site"));
+  CHECK_FALSE(contains(top.out, "lock_mutex_never_unlocked"));
+}
+
+TEST_CASE("a delta profile over ?seconds=1 is a profile go tool pprof reads", "[web][go]") {
+  Live live;
+  auto r = live.get("/debug/pprof/goroutine?seconds=1");
+  CHECK(r->status == 200);
+  CHECK(r->get_header_value("Content-Type") == "application/octet-stream");
+  CHECK(r->body.size() > 20);
+  const Command c = run("go tool pprof -raw " + live.server.url() + "/debug/pprof/goroutine?seconds=1");
+  INFO("stderr: " << c.err);
+  CHECK(c.status == 0);
+  CHECK(contains(c.out, "PeriodType: goroutine count"));
+}
+
+TEST_CASE("promtool accepts /metrics and it counts fibers by state and leaks", "[web][promtool]") {
+  fiberleak::EndpointOptions o = Live::quiet();
+  o.rules.threshold_ns = 30'000'000;  // the 7 parked fibers, not the main fiber's 2 ms naps
+  Live live(o);
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  auto r = live.get("/metrics");
+  CHECK(r->status == 200);
+  CHECK(contains(r->body, "fiberleak_fibers{state=\"blocked\"} 7"));
+  CHECK(contains(r->body, "fiberleak_leaked_fibers 7"));
+  CHECK(contains(r->body, "fiberleak_park_site_fibers{site=\"chan receive @ fiberleak::testing::pile_up_at_one_site"));
+  char path[] = "/tmp/fiberleak-metrics-XXXXXX";
+  const int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  std::ofstream(path) << r->body;
+  const Command c = run(std::string("promtool check metrics < ") + path);
+  std::remove(path);
+  INFO("promtool: " << c.out << c.err);
+  CHECK(c.status == 0);
+}
+
+TEST_CASE("bad query strings get 400 with a one-line usage and unknown routes 404", "[web]") {
+  Live live;
+  for (const char* bad : {"/debug/pprof/goroutine?debug=7", "/debug/pprof/goroutine?seconds=-1",
+                          "/debug/pprof/goroutine?seconds=abc", "/debug/pprof/goroutine?seconds=1&debug=1",
+                          "/debug/pprof/goroutine?bogus=1", "/debug/pprof/goroutine?seconds=100000",
+                          "/debug/fibers?state=zombie", "/debug/fibers?min_blocked=soon", "/debug/fibers?leaks=2",
+                          "/debug/goroutine?x=1", "/metrics?a=b"}) {
+    INFO(bad);
+    auto r = live.get(bad);
+    CHECK(r->status == 400);
+    CHECK(contains(r->body, "usage: "));
+    CHECK(std::count(r->body.begin(), r->body.end(), '\n') == 1);
+  }
+  CHECK(live.get("/debug/nothing-here")->status == 404);
+  CHECK(live.get("/healthz")->status == 200);
+}
+
+TEST_CASE("/debug/fibers filters by state, blocked time and name and flags leaks", "[web]") {
+  fiberleak::EndpointOptions o = Live::quiet();
+  o.rules.threshold_ns = 30'000'000;
+  o.rules.ignore_names = {"pile"};
+  Live live(o);
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  const auto all = fiberleak::fibers_from_json_text(live.get("/debug/fibers")->body);
+  CHECK(all.fibers.size() >= 8);  // 7 parked + the thread's main fiber
+  auto doc = nlohmann::json::parse(live.get("/debug/fibers?state=blocked&name=stuck-locker")->body);
+  REQUIRE(doc["fibers"].size() == 1);
+  CHECK(doc["fibers"][0]["wait"] == "mutex");
+  CHECK(doc["fibers"][0]["leak"] == true);
+  CHECK(doc["fibers"][0]["stack"].size() > 2);
+  doc = nlohmann::json::parse(live.get("/debug/fibers?name=pile*")->body);
+  CHECK(doc["fibers"].size() == fiberleak::testing::ParkedFibers::kPile);
+  CHECK(doc["fibers"][0]["leak"] == false);  // ignored by name
+  doc = nlohmann::json::parse(live.get("/debug/fibers?min_blocked=1h")->body);
+  CHECK(doc["fibers"].empty());
+  doc = nlohmann::json::parse(live.get("/debug/fibers?leaks=1")->body);
+  CHECK(doc["fibers"].size() == 2);
+  const auto leaks = nlohmann::json::parse(live.get("/debug/leaks")->body);
+  CHECK(leaks["leaks"].size() == 2);
+  CHECK(leaks["schema"] == fiberleak::kLeaksSchema);
+}
+
+TEST_CASE("pprof's symbol protocol names addresses over GET and POST", "[web]") {
+  Live live;
+  CHECK(live.get("/debug/pprof/symbol")->body == "num_symbols: 1\n");
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%p",
+                reinterpret_cast<void*>(&fiberleak::testing::wait_for_message_nobody_sends));
+  auto r = live.client.Post("/debug/pprof/symbol", std::string(buf) + "+0xbad", "text/plain");
+  REQUIRE(r);
+  CHECK(contains(r->body, std::string(buf) + " fiberleak::testing::wait_for_message_nobody_sends"));
+  CHECK(live.get("/debug/pprof/cmdline")->body.find("fiberleak_web_tests") != std::string::npos);
+  CHECK(contains(live.get("/debug/pprof/")->body, "goroutine?debug=1"));
+}
+
+TEST_CASE("the watchdog logs a new finding once and calls the program back", "[web]") {
+  std::atomic<int> calls{0};
+  fiberleak::EndpointOptions o;
+  o.rules.threshold_ns = 30'000'000;
+  o.rules.ignore_names = {"pile"};
+  o.watchdog_interval = std::chrono::milliseconds(20);
+  o.on_leak = [&](const fiberleak::LeakFinding&) { ++calls; };
+  Live live(o);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(calls.load() == 2);  // the receiver and the locker, once each despite ~10 evaluations
+}
+
+TEST_CASE("mount() adds the routes under a prefix to a server the program runs", "[web]") {
+  fiberleak::testing::ParkedFibers fibers;
+  httplib::Server server;
+  auto endpoint = fiberleak::mount(server, "/admin", Live::quiet());
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { server.listen_after_bind(); });
+  httplib::Client client("127.0.0.1", port);
+  auto r = client.Get("/admin/debug/goroutine");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(contains(r->body, "lock_mutex_never_unlocked"));
+  CHECK(client.Get("/debug/goroutine")->status == 404);
+  server.stop();
+  t.join();
+}
+
+TEST_CASE("the JSON codec rejects bad documents with the path of the problem", "[web]") {
+  using fiberleak::fibers_from_json_text;
+  using fiberleak::JsonSchemaError;
+  CHECK_THROWS_WITH(fibers_from_json_text("{not json"), Catch::Contains("not valid JSON"));
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"other/v9","fibers":[]})"), Catch::Contains("schema"));
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"id":"x"}]})"),
+                    Catch::Contains("fibers[0].id: expected an integer"));
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"state":"zombie"}]})"),
+                    Catch::Contains("fibers[0].state"));
+  CHECK_THROWS_WITH(
+      fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"stack":[{"pc":"zz"}]}]})"),
+      Catch::Contains("fibers[0].stack[0].pc"));
+  CHECK_THROWS_AS(fibers_from_json_text("[]"), JsonSchemaError);
+}

@@ -1,0 +1,69 @@
+// A program thread with fibers parked at known functions, for endpoint
+// tests: an orphaned receiver, a fiber stuck on a mutex, and a pile of
+// fibers at one site. Stopping releases them all.
+#pragma once
+
+#include <boost/fiber/all.hpp>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "runtime/fiberleak.hpp"
+
+namespace fiberleak::testing {
+
+#define FIBERLEAK_KEEP_FRAME() asm volatile("" ::: "memory")
+
+__attribute__((noinline)) inline void wait_for_message_nobody_sends(boost::fibers::buffered_channel<int>& ch) {
+  int v = 0;
+  ch.pop(v);
+  FIBERLEAK_KEEP_FRAME();
+}
+__attribute__((noinline)) inline void lock_mutex_never_unlocked(boost::fibers::mutex& m) {
+  m.lock();
+  m.unlock();
+  FIBERLEAK_KEEP_FRAME();
+}
+__attribute__((noinline)) inline void pile_up_at_one_site(boost::fibers::buffered_channel<int>& ch) {
+  int v = 0;
+  ch.pop(v);
+  FIBERLEAK_KEEP_FRAME();
+}
+
+class ParkedFibers {
+ public:
+  static constexpr int kPile = 5;
+
+  ParkedFibers() {
+    thread_ = std::thread([this] {
+      fiberleak::install();
+      boost::fibers::buffered_channel<int> orphan{2}, pile{2};
+      boost::fibers::mutex held;
+      held.lock();
+      std::vector<boost::fibers::fiber> fibers;
+      fibers.push_back(fiberleak::spawn("orphan-receiver", [&] { wait_for_message_nobody_sends(orphan); }));
+      fibers.push_back(fiberleak::spawn("stuck-locker", [&] { lock_mutex_never_unlocked(held); }));
+      for (int i = 0; i < kPile; ++i) fibers.push_back(fiberleak::spawn("pile", [&] { pile_up_at_one_site(pile); }));
+      boost::this_fiber::yield();
+      ready_ = true;
+      while (!stop_.load()) boost::this_fiber::sleep_for(std::chrono::milliseconds(2));
+      orphan.close();
+      pile.close();
+      held.unlock();
+      for (auto& f : fibers) f.join();
+    });
+    while (!ready_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~ParkedFibers() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace fiberleak::testing
