@@ -1,5 +1,7 @@
 #include "profiler/dump_builder.hpp"
 
+#include <unordered_map>
+
 #include "runtime/fiberleak.hpp"
 
 namespace fiberleak {
@@ -28,7 +30,7 @@ bool is_library_function(std::string_view f) {
          starts_with(f, "start_thread") || starts_with(f, "clone") || f == "?";
 }
 
-const DumpFrame* top_user_frame(const std::vector<DumpFrame>& stack) {
+const DumpFrame* top_user_frame(const SharedStack& stack) {
   for (const DumpFrame& f : stack) {
     if (!is_library_function(f.function)) return &f;
   }
@@ -42,10 +44,22 @@ std::vector<DumpFrame> symbolize_stack(StackId id, Symbolizer& symbolizer) {
       if (!is_tracking_frame(f.function)) out.push_back(f);
     }
   }
+  std::size_t keep = out.size();
+  while (keep > 1 && is_library_function(out[keep - 1].function)) --keep;
+  // Never cut inside an inline chain: keep its real function too.
+  while (keep < out.size() && keep > 0 && out[keep - 1].inlined) ++keep;
+  out.resize(keep);
   return out;
 }
 
 FiberDump build_dump(const Snapshot& snapshot, Symbolizer& symbolizer) {
+  // One SharedStack per distinct recorded stack.
+  std::unordered_map<std::uint32_t, SharedStack> stacks;
+  auto shared = [&](StackId id) -> SharedStack {
+    auto it = stacks.find(static_cast<std::uint32_t>(id));
+    if (it != stacks.end()) return it->second;
+    return stacks.emplace(static_cast<std::uint32_t>(id), SharedStack(symbolize_stack(id, symbolizer))).first->second;
+  };
   FiberDump dump;
   dump.taken_at_ns = snapshot.taken_at_ns;
   dump.fibers.reserve(snapshot.fibers.size());
@@ -72,8 +86,8 @@ FiberDump build_dump(const Snapshot& snapshot, Symbolizer& symbolizer) {
     f.thread = s.thread;
     // A running fiber's last park stack is stale: Go shows running
     // goroutines' live stacks, which only the running thread can take.
-    if (s.state != FiberState::running) f.stack = symbolize_stack(s.park_stack, symbolizer);
-    f.creation_stack = symbolize_stack(s.creation_stack, symbolizer);
+    if (s.state != FiberState::running) f.stack = shared(s.park_stack);
+    f.creation_stack = shared(s.creation_stack);
     dump.fibers.push_back(std::move(f));
   }
   return dump;

@@ -14,7 +14,9 @@ namespace fiberleak {
 
 FiberDump build_dump(const Snapshot& snapshot, Symbolizer& symbolizer = Symbolizer::instance());
 
-// Symbolized frames of a recorded stack, tracking machinery removed.
+// Symbolized frames of a recorded stack: the tracking hooks' frames and the
+// trailing run of library frames (the fiber's or thread's entry trampolines,
+// as Go hides runtime.goexit) removed; at least one frame is kept.
 std::vector<DumpFrame> symbolize_stack(StackId id, Symbolizer& symbolizer);
 
 // True for frames of Boost, the standard library or fiberleak itself: what
@@ -22,6 +24,6 @@ std::vector<DumpFrame> symbolize_stack(StackId id, Symbolizer& symbolizer);
 bool is_library_function(std::string_view function);
 
 // The first frame of user code (not is_library_function), or nullptr.
-const DumpFrame* top_user_frame(const std::vector<DumpFrame>& stack);
+const DumpFrame* top_user_frame(const SharedStack& stack);
 
 }  // namespace fiberleak

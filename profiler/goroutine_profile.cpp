@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <map>
+#include <tuple>
+#include <unordered_map>
 
 #include "profiler/pprof_writer.hpp"
 
@@ -13,27 +15,38 @@ struct Group {
   std::int64_t count = 0;
 };
 
-std::string group_key(const DumpedFiber& f) {
+// Fibers group by stack and labels. Stacks are compared by identity first
+// (dumps built in-process share one object per stack) and by content only
+// once per distinct object.
+struct GroupKey {
+  std::string stack;  // content key of the stack
+  FiberState state;
+  std::string wait_reason;
+  std::string name;
+  bool operator<(const GroupKey& o) const {
+    return std::tie(stack, state, wait_reason, name) < std::tie(o.stack, o.state, o.wait_reason, o.name);
+  }
+};
+
+std::string stack_content_key(const SharedStack& stack) {
   std::string key;
-  key.reserve(f.stack.size() * 24 + f.name.size() + 32);
-  for (const DumpFrame& fr : f.stack) {
+  for (const DumpFrame& fr : stack) {
     key += std::to_string(fr.pc);
-    key += fr.pc == 0 ? fr.function + ':' + std::to_string(fr.line) : std::string();
+    if (fr.pc == 0) key += fr.function + ':' + std::to_string(fr.line);
     key += ',';
   }
-  key += '|';
-  key += to_string(f.state);
-  key += '|';
-  key += f.wait_reason;
-  key += '|';
-  key += f.name;
   return key;
 }
 
-std::map<std::string, Group> group(const FiberDump& dump) {
-  std::map<std::string, Group> groups;
+std::map<GroupKey, Group> group(const FiberDump& dump) {
+  std::unordered_map<const void*, std::string> content;
+  std::map<GroupKey, Group> groups;
   for (const DumpedFiber& f : dump.fibers) {
-    Group& g = groups[group_key(f)];
+    auto it = content.find(f.stack.identity());
+    if (it == content.end() || f.stack.identity() == nullptr) {
+      it = content.insert_or_assign(f.stack.identity(), stack_content_key(f.stack)).first;
+    }
+    Group& g = groups[GroupKey{it->second, f.state, f.wait_reason, f.name}];
     g.example = &f;
     ++g.count;
   }
@@ -49,7 +62,7 @@ void add_group(ProfileBuilder& b, const DumpedFiber& f, std::int64_t count) {
   std::vector<SampleLabel> labels{{"state", std::string(to_string(f.state)), 0, ""}};
   if (f.wait != WaitKind::none) labels.push_back({"wait", f.wait_reason, 0, ""});
   if (!f.name.empty()) labels.push_back({"fiber", f.name, 0, ""});
-  b.add_sample(b.locations(f.stack), {count}, labels);
+  b.add_sample(b.locations(f.stack.frames()), {count}, labels);
 }
 
 ProfileBuilder make_builder(const std::vector<Mapping>& mappings) {

@@ -5,6 +5,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <map>
+#include <unordered_map>
 
 #include "profiler/dump_builder.hpp"
 
@@ -32,16 +33,6 @@ void appendf(std::string& out, const char* fmt, ...) {
 
 std::uint64_t offset_of(const DumpFrame& f, Symbolizer* symbolizer) {
   return symbolizer != nullptr && f.pc != 0 ? symbolizer->offset_in_function(f.pc) : 0;
-}
-
-std::string stack_key(const DumpedFiber& f) {
-  std::string key;
-  for (const DumpFrame& fr : f.stack) {
-    key += std::to_string(fr.pc);
-    if (fr.pc == 0) key += fr.function + ':' + std::to_string(fr.line);
-    key += ',';
-  }
-  return key;
 }
 
 // The status Go prints in brackets.
@@ -76,9 +67,21 @@ std::string render_debug1(const FiberDump& dump, Symbolizer* symbolizer) {
     const DumpedFiber* example;
     std::size_t count;
   };
+  // By stack identity first, by content once per distinct stack object.
+  std::unordered_map<const void*, std::string> content;
   std::map<std::string, Group> groups;
   for (const DumpedFiber& f : dump.fibers) {
-    auto [it, inserted] = groups.try_emplace(stack_key(f), Group{&f, 0});
+    auto c = content.find(f.stack.identity());
+    if (c == content.end() || f.stack.identity() == nullptr) {
+      std::string key;
+      for (const DumpFrame& fr : f.stack) {
+        key += std::to_string(fr.pc);
+        if (fr.pc == 0) key += fr.function + ':' + std::to_string(fr.line);
+        key += ',';
+      }
+      c = content.insert_or_assign(f.stack.identity(), std::move(key)).first;
+    }
+    auto [it, inserted] = groups.try_emplace(c->second, Group{&f, 0});
     ++it->second.count;
   }
   std::vector<const Group*> sorted;
@@ -105,24 +108,55 @@ std::string render_debug1(const FiberDump& dump, Symbolizer* symbolizer) {
 }
 
 std::string render_debug2(const FiberDump& dump, Symbolizer* symbolizer) {
+  // Fibers parked at one place share a stack object: render each stack (and
+  // each creator) once and copy the text.
+  std::unordered_map<const void*, std::string> stack_text;
+  std::unordered_map<const void*, std::pair<std::string, std::string>> creator_text;  // name, location
+  auto text_of = [&](const SharedStack& stack) -> const std::string& {
+    auto it = stack_text.find(stack.identity());
+    if (it != stack_text.end() && stack.identity() != nullptr) return it->second;
+    std::string text;
+    for (const DumpFrame& fr : stack) render_frame(text, fr, symbolizer);
+    return stack_text.insert_or_assign(stack.identity(), std::move(text)).first->second;
+  };
+  auto creator_of = [&](const SharedStack& stack) -> const std::pair<std::string, std::string>& {
+    auto it = creator_text.find(stack.identity());
+    if (it != creator_text.end() && stack.identity() != nullptr) return it->second;
+    const DumpFrame* creator = top_user_frame(stack);
+    std::pair<std::string, std::string> text{"?", "\t?:0 +0x0\n"};
+    if (creator != nullptr) {
+      text.first = creator->function;
+      text.second = "\t" + (creator->file.empty() ? std::string("?") : creator->file);
+      appendf(text.second, ":%d +0x%" PRIx64 "\n", creator->line, offset_of(*creator, symbolizer));
+    }
+    return creator_text.insert_or_assign(stack.identity(), std::move(text)).first->second;
+  };
+
+  // Size the output once: growing a 100 MB string by doubling costs more
+  // (page faults on fresh memory) than rendering it.
+  std::size_t total = 0;
+  for (const DumpedFiber& f : dump.fibers) {
+    total += 96 + text_of(f.stack).size();
+    if (f.parent != 0 || !f.creation_stack.empty()) {
+      const auto& [name, location] = creator_of(f.creation_stack);
+      total += 40 + name.size() + location.size();
+    }
+  }
   std::string out;
+  out.reserve(total);
   bool first = true;
   for (const DumpedFiber& f : dump.fibers) {
     if (!first) out += '\n';
     first = false;
     appendf(out, "goroutine %" PRIu64 " [%s]:\n", f.id, status(f).c_str());
-    for (const DumpFrame& fr : f.stack) render_frame(out, fr, symbolizer);
+    out += text_of(f.stack);
     if (f.parent != 0 || !f.creation_stack.empty()) {
-      const DumpFrame* creator = top_user_frame(f.creation_stack);
-      DumpFrame unknown;
-      unknown.function = "?";
-      const DumpFrame& c = creator != nullptr ? *creator : unknown;
+      const auto& [name, location] = creator_of(f.creation_stack);
       out += "created by ";
-      out += c.function;
+      out += name;
       if (f.parent != 0) appendf(out, " in goroutine %" PRIu64, f.parent);
-      out += "\n\t";
-      out += c.file.empty() ? "?" : c.file;
-      appendf(out, ":%d +0x%" PRIx64 "\n", c.line, offset_of(c, symbolizer));
+      out += '\n';
+      out += location;
     }
   }
   return out;

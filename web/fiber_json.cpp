@@ -109,8 +109,8 @@ json fibers_to_json(const FiberDump& dump, const std::set<std::uint64_t>& leaked
         {"is_main", f.is_main},
         {"thread", f.thread},
         {"leak", leaked.count(f.id) != 0},
-        {"stack", frames_to_json(f.stack)},
-        {"creation_stack", frames_to_json(f.creation_stack)},
+        {"stack", frames_to_json(f.stack.frames())},
+        {"creation_stack", frames_to_json(f.creation_stack.frames())},
     });
   }
   json doc = {{"schema", kFibersSchema}, {"taken_at_ns", dump.taken_at_ns}, {"fibers", std::move(fibers)}};

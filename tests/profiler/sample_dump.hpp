@@ -56,10 +56,10 @@ inline FiberDump sample_dump() {
   locker.wait = WaitKind::mutex;
   locker.wait_reason = "mutex lock";
   locker.blocked_ns = 61'000'000'000;
-  locker.stack = {frame(0x401000, "boost::fibers::scheduler::suspend()", "", 0),
+  locker.stack = std::vector<DumpFrame>{frame(0x401000, "boost::fibers::scheduler::suspend()", "", 0),
                   frame(0x406050, "boost::fibers::mutex::lock()", "", 0),
                   frame(0x407060, "app::update_ledger()", "/src/app/ledger.cpp", 88)};
-  locker.creation_stack = {frame(0x408070, "app::order_worker()", "/src/app/orders.cpp", 60)};
+  locker.creation_stack = std::vector<DumpFrame>{frame(0x408070, "app::order_worker()", "/src/app/orders.cpp", 60)};
   d.fibers.push_back(locker);
   return d;
 }
