@@ -246,6 +246,7 @@ struct ServeHandle::State {
   std::thread thread;
 };
 
+ServeHandle::ServeHandle() = default;
 ServeHandle::ServeHandle(ServeHandle&&) noexcept = default;
 ServeHandle& ServeHandle::operator=(ServeHandle&& other) noexcept {
   if (this != &other) {

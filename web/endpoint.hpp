@@ -57,7 +57,7 @@ struct ServeOptions {
 // A running endpoint; stops it (and its watchdog) on stop() or destruction.
 class ServeHandle {
  public:
-  ServeHandle() = default;
+  ServeHandle();
   ServeHandle(ServeHandle&&) noexcept;
   ServeHandle& operator=(ServeHandle&&) noexcept;
   ~ServeHandle();

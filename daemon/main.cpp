@@ -1,0 +1,258 @@
+// fiberleakd: the demo service, and a one-shot leak check for CI.
+//
+//   fiberleakd demo [--listen HOST:PORT] [--threshold DURATION] [--threads N]
+//   fiberleakd check URL [--threshold DURATION] [--json] [--ignore-name NAME]...
+//   fiberleakd --help | --version
+//
+// Exit codes: 0 ok / no leaks, 1 leaks found (check), 2 usage or runtime errors.
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/demo_service.hpp"
+#include "profiler/duration.hpp"
+#include "web/endpoint.hpp"
+#include "web/fiber_json.hpp"
+#include "web/watchdog.hpp"
+
+namespace {
+
+constexpr const char* kVersion = "fiberleakd 0.1.0";
+constexpr const char* kUsage = R"(usage: fiberleakd <command> [options]
+
+commands:
+  demo     run a demo service on Boost.Fiber that leaks fibers, with the endpoint
+             --listen HOST:PORT     where to serve (default 127.0.0.1:6060)
+             --threshold DURATION   blocked longer than this is a leak (default 10s)
+             --threads N            scheduler threads (default 3)
+  check    fetch a fiberleak target once and report leak suspects
+             URL                    the target: http://host:port or any of its /debug/... URLs
+             --threshold DURATION   default 30s
+             --ignore-name NAME     a fiber name (or prefix*) to ignore; repeatable
+             --json                 print findings as JSON
+           exit status: 0 clean, 1 leaks found, 2 error
+
+options: --help, --version
+durations: 500ms, 30s, 2m, 1h30m
+)";
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "fiberleakd: %s\n(see fiberleakd --help)\n", message.c_str());
+  return 2;
+}
+
+struct Args {
+  std::vector<std::string> items;
+  std::size_t next = 0;
+  bool done() const { return next >= items.size(); }
+  const std::string& peek() const { return items[next]; }
+  // The value of a flag; nullopt (and an error printed) if missing.
+  std::optional<std::string> value(const std::string& flag) {
+    if (done()) {
+      usage_error(flag + " needs a value");
+      return std::nullopt;
+    }
+    return items[next++];
+  }
+};
+
+bool parse_listen(const std::string& text, std::string& host, int& port) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  host = text.substr(0, colon);
+  try {
+    std::size_t used = 0;
+    port = std::stoi(text.substr(colon + 1), &used);
+    return used == text.size() - colon - 1 && port >= 0 && port <= 65535;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+int run_demo(Args& args) {
+  std::string host = "127.0.0.1";
+  int port = 6060;
+  std::int64_t threshold = 10'000'000'000;
+  int threads = 3;
+  while (!args.done()) {
+    const std::string flag = args.items[args.next++];
+    if (flag == "--listen") {
+      auto v = args.value(flag);
+      if (!v) return 2;
+      if (!parse_listen(*v, host, port)) return usage_error("--listen takes HOST:PORT, got \"" + *v + "\"");
+    } else if (flag == "--threshold") {
+      auto v = args.value(flag);
+      if (!v) return 2;
+      if (!fiberleak::parse_duration(*v, threshold)) return usage_error("--threshold takes a duration, got \"" + *v + "\"");
+    } else if (flag == "--threads") {
+      auto v = args.value(flag);
+      if (!v) return 2;
+      try {
+        threads = std::stoi(*v);
+      } catch (const std::exception&) {
+        threads = 0;
+      }
+      if (threads < 1 || threads > 64) return usage_error("--threads takes 1..64, got \"" + *v + "\"");
+    } else {
+      return usage_error("demo: unknown option \"" + flag + "\"");
+    }
+  }
+
+  fiberleak::ServeOptions serve_options;
+  serve_options.host = host;
+  serve_options.port = port;
+  serve_options.endpoint.rules.threshold_ns = threshold;
+  // Each scheduler thread's main fiber waits for shutdown by design: the
+  // ignore rule every service with such threads wants (goleak's IgnoreCurrent).
+  serve_options.endpoint.rules.ignore_names = {"demo-main", "scheduler-main"};
+  serve_options.endpoint.watchdog_interval = std::chrono::seconds(2);
+  fiberleak::ServeHandle server;
+  try {
+    server = fiberleak::serve(serve_options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fiberleakd: %s\n", e.what());
+    return 2;
+  }
+  fiberleak::demo::DemoService service({threads, std::chrono::milliseconds(500)});
+  service.start();
+
+  const std::string url = server.url();
+  std::printf(
+      "fiberleakd demo: a Boost.Fiber service on %d threads that leaks fibers, served at %s\n\n"
+      "try:\n"
+      "  curl %s/debug/goroutine                        every fiber, Go's debug=2 layout\n"
+      "  curl '%s/debug/pprof/goroutine?debug=1'        grouped by stack, with counts\n"
+      "  go tool pprof -top %s/debug/pprof/goroutine\n"
+      "  curl %s/debug/leaks                            leak suspects (blocked > %s) and growing sites\n"
+      "  curl '%s/debug/fibers?state=blocked'           JSON, exact durations\n"
+      "  curl %s/metrics                                Prometheus\n\n"
+      "leak findings are logged below as they appear. Ctrl-C stops.\n\n",
+      threads, url.c_str(), url.c_str(), url.c_str(), url.c_str(), url.c_str(),
+      fiberleak::format_duration(threshold).c_str(), url.c_str(), url.c_str());
+  std::fflush(stdout);
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::printf("\nfiberleakd demo: stopping (%llu requests served)\n",
+              static_cast<unsigned long long>(service.requests_served()));
+  server.stop();
+  service.stop();
+  return 0;
+}
+
+// Splits http://host:port/anything into a client base and the path prefix
+// in front of /debug (for mounted endpoints).
+bool split_url(const std::string& url, std::string& base, std::string& prefix) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos || url.compare(0, scheme, "http") != 0) return false;
+  const auto path_start = url.find('/', scheme + 3);
+  base = url.substr(0, path_start);
+  std::string path = path_start == std::string::npos ? "" : url.substr(path_start);
+  const auto debug = path.find("/debug/");
+  prefix = debug == std::string::npos ? path : path.substr(0, debug);
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  return base.size() > scheme + 3;
+}
+
+int run_check(Args& args) {
+  std::string url;
+  fiberleak::LeakRules rules;
+  bool json = false;
+  while (!args.done()) {
+    const std::string item = args.items[args.next++];
+    if (item == "--threshold") {
+      auto v = args.value(item);
+      if (!v) return 2;
+      if (!fiberleak::parse_duration(*v, rules.threshold_ns)) {
+        return usage_error("--threshold takes a duration like 90s or 2m, got \"" + *v + "\"");
+      }
+    } else if (item == "--ignore-name") {
+      auto v = args.value(item);
+      if (!v) return 2;
+      rules.ignore_names.push_back(*v);
+    } else if (item == "--json") {
+      json = true;
+    } else if (item.rfind("--", 0) == 0) {
+      return usage_error("check: unknown option \"" + item + "\"");
+    } else if (url.empty()) {
+      url = item;
+    } else {
+      return usage_error("check: one URL only");
+    }
+  }
+  std::string base, prefix;
+  if (url.empty()) return usage_error("check: which target? (a URL like http://127.0.0.1:6060)");
+  if (!split_url(url, base, prefix)) return usage_error("check: not an http:// URL: \"" + url + "\"");
+
+  httplib::Client client(base);
+  client.set_connection_timeout(5);
+  client.set_read_timeout(30);
+  auto res = client.Get((prefix + "/debug/fibers").c_str());
+  if (!res) {
+    std::fprintf(stderr, "fiberleakd: %s: %s\n", base.c_str(), httplib::to_string(res.error()).c_str());
+    return 2;
+  }
+  if (res->status != 200) {
+    std::fprintf(stderr, "fiberleakd: %s%s/debug/fibers answered HTTP %d\n", base.c_str(), prefix.c_str(), res->status);
+    return 2;
+  }
+  fiberleak::FiberDump dump;
+  try {
+    dump = fiberleak::fibers_from_json_text(res->body);
+  } catch (const fiberleak::JsonSchemaError& e) {
+    std::fprintf(stderr, "fiberleakd: %s: not a fiberleak target: %s\n", base.c_str(), e.what());
+    return 2;
+  }
+  const auto findings = fiberleak::find_leaks(dump, rules);
+  if (json) {
+    std::cout << fiberleak::findings_to_json(findings, {}).dump(2) << "\n";
+  } else if (findings.empty()) {
+    std::printf("no leak suspects among %zu fibers (threshold %s)\n", dump.fibers.size(),
+                fiberleak::format_duration(rules.threshold_ns).c_str());
+  } else {
+    std::printf("%zu leak suspects among %zu fibers (threshold %s):\n\n", findings.size(), dump.fibers.size(),
+                fiberleak::format_duration(rules.threshold_ns).c_str());
+    std::printf("%8s  %-16s  %-14s  %9s  %s\n", "FIBER", "NAME", "WAITING IN", "FOR", "WHERE");
+    for (const auto& f : findings) {
+      std::printf("%8llu  %-16s  %-14s  %9s  %s (%s:%d)\n", static_cast<unsigned long long>(f.fiber_id),
+                  f.name.empty() ? "-" : f.name.c_str(), f.wait_reason.c_str(),
+                  fiberleak::format_duration(f.blocked_ns).c_str(), f.function.c_str(),
+                  f.file.empty() ? "?" : f.file.c_str(), f.line);
+    }
+  }
+  return findings.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) args.items.emplace_back(argv[i]);
+  if (args.done()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string command = args.items[args.next++];
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (command == "--version") {
+    std::puts(kVersion);
+    return 0;
+  }
+  if (command == "demo") return run_demo(args);
+  if (command == "check") return run_check(args);
+  return usage_error("unknown command \"" + command + "\"");
+}

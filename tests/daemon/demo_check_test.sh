@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# fiberleakd end to end: the demo serves, `check` flags exactly the leaked
+# fibers (not the healthy ticker, acceptor and pool workers), the CLI rejects
+# bad input with exit 2, and Ctrl-C (SIGINT) stops the demo cleanly.
+# Usage: demo_check_test.sh path/to/fiberleakd
+set -uo pipefail
+bin=$1
+fail=0
+check() { if eval "$2"; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi; }
+out=$(mktemp)
+"$bin" demo --listen 127.0.0.1:0 --threshold 2s >"$out" 2>&1 &
+pid=$!
+trap 'kill -9 $pid 2>/dev/null; rm -f "$out" "$out.check" "$out.json"' EXIT
+url=""
+for _ in $(seq 50); do
+  url=$(grep -o 'served at http://[0-9.:]*' "$out" | head -1 | sed 's/served at //')
+  [[ -n "$url" ]] && break
+  sleep 0.1
+done
+check "the demo prints the URL it serves" '[[ -n "$url" ]]'
+sleep 8  # the watchdog (every 2 s) needs three rises to call a site growing
+
+"$bin" check "$url" --threshold 2s --ignore-name demo-main --ignore-name "scheduler-*" >"$out.check"; rc=$?
+check "check exits 1 when leaks are found" '[[ $rc -eq 1 ]]'
+for leak in order-consumer ledger-writer ledger-reader cache-warmer reply-worker; do
+  check "check flags $leak" 'grep -q " $leak " "$out.check"'
+done
+for healthy in ticker acceptor pool-worker demo-main scheduler-main; do
+  check "check does not flag $healthy" '! grep -q " $healthy " "$out.check"'
+done
+check "check names the leaking function with file:line" 'grep -q "consume_orders(.*demo_service.cpp:[0-9]*" "$out.check"'
+
+"$bin" check "$url/debug/pprof/" --threshold 1h --json >"$out.json"; rc=$?
+check "check exits 0 when nothing is blocked past the threshold" '[[ $rc -eq 0 ]]'
+check "check --json prints the leaks schema" 'grep -q "\"schema\": \"fiberleak.leaks/v1\"" "$out.json"'
+
+check "the demo logs findings as they appear" 'grep -q "leak suspect: fiber .* \"order-consumer\"" "$out"'
+check "the demo logs the growing park site" 'grep -q "growing park site: .*compute_reply" "$out"'
+check "go tool pprof reads the demo's goroutine profile" 'HOME=$(mktemp -d) PPROF_TMPDIR=/tmp go tool pprof -top "$url/debug/pprof/goroutine" 2>/dev/null | grep -q compute_reply'
+
+"$bin" check; rc=$?
+check "check without a URL is a usage error (exit 2)" '[[ $rc -eq 2 ]]'
+"$bin" check "$url" --threshold soon; rc=$?
+check "a bad duration is a usage error (exit 2)" '[[ $rc -eq 2 ]]'
+"$bin" check http://127.0.0.1:1; rc=$?
+check "an unreachable target is an error (exit 2)" '[[ $rc -eq 2 ]]'
+"$bin" demo --listen nowhere; rc=$?
+check "a bad --listen is a usage error (exit 2)" '[[ $rc -eq 2 ]]'
+"$bin" frobnicate; rc=$?
+check "an unknown command is a usage error (exit 2)" '[[ $rc -eq 2 ]]'
+check "--help prints the usage" '"$bin" --help | grep -q "usage: fiberleakd"'
+check "--version prints the version" '"$bin" --version | grep -q "^fiberleakd "'
+
+kill -INT $pid
+for _ in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+check "SIGINT stops the demo" '! kill -0 $pid 2>/dev/null'
+wait $pid; rc=$?
+check "the demo exits 0 after SIGINT" '[[ $rc -eq 0 ]]'
+check "the demo says it stopped" 'grep -q "fiberleakd demo: stopping" "$out"'
+exit $fail
