@@ -35,6 +35,8 @@ check "check exits 0 when nothing is blocked past the threshold" '[[ $rc -eq 0 ]
 check "check --json prints the leaks schema" 'grep -q "\"schema\": \"fiberleak.leaks/v1\"" "$out.json"'
 
 check "the demo logs findings as they appear" 'grep -q "leak suspect: fiber .* \"order-consumer\"" "$out"'
+# Three rises at one evaluation every 2 s: allow up to 20 s on a loaded machine.
+for _ in $(seq 120); do grep -q "growing park site: .*compute_reply" "$out" && break; sleep 0.2; done
 check "the demo logs the growing park site" 'grep -q "growing park site: .*compute_reply" "$out"'
 check "go tool pprof reads the demo's goroutine profile" 'HOME=$(mktemp -d) PPROF_TMPDIR=/tmp go tool pprof -top "$url/debug/pprof/goroutine" 2>/dev/null | grep -q compute_reply'
 
