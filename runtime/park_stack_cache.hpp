@@ -1,10 +1,10 @@
 // ParkStackCache: recognises a park stack seen before without unwinding it.
 //
 // Unwinding costs ~60-120 ns a park (libunwind), most of the tracking cost.
-// But fibers park again and again at the same few places. When the cache
-// misses, the park is unwound with capture_stack_with_slots(), which also
-// says where each return address lives, as an offset from an anchor (the
-// parking hook's own CFA). The next park compares the stored return
+// But fibers park again and again at the same few places. A stack seen for
+// the second time is unwound once more with capture_stack_with_slots()
+// (slow: a few µs), which also says where each return address lives, as an
+// offset from an anchor (the parking hook's own CFA). The next park compares the stored return
 // addresses with what is at those offsets now: a frame's position is fixed
 // by the frames above it, so if every return address is where and what it
 // was, the chain is the same and its StackId is reused (~10 ns). Frames with
@@ -25,7 +25,7 @@ namespace fiberleak {
 
 class ParkStackCache {
  public:
-  static constexpr std::size_t kEntries = 16;
+  static constexpr std::size_t kEntries = 32;
 
   explicit ParkStackCache(std::size_t max_depth) noexcept;
   ~ParkStackCache();

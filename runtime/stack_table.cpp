@@ -54,7 +54,8 @@ StackTable::StackTable(std::size_t capacity, std::size_t max_depth) noexcept
   reserved_bytes_ = entry_bytes + frame_bytes;
 }
 
-StackId StackTable::insert(const std::uintptr_t* pcs, std::size_t n) noexcept {
+StackId StackTable::insert(const std::uintptr_t* pcs, std::size_t n, bool* inserted) noexcept {
+  if (inserted != nullptr) *inserted = false;
   if (n == 0) return kNoStack;
   if (n > max_depth_) n = max_depth_;
   if (capacity_ == 0 || size_.load(std::memory_order_relaxed) >= capacity_ - capacity_ / 8) {
@@ -73,6 +74,7 @@ StackId StackTable::insert(const std::uintptr_t* pcs, std::size_t n) noexcept {
         e.depth.store(static_cast<std::uint32_t>(n), std::memory_order_relaxed);
         e.ready.store(1, std::memory_order_release);
         size_.fetch_add(1, std::memory_order_relaxed);
+        if (inserted != nullptr) *inserted = true;
         return static_cast<StackId>(idx + 1);
       }
       key = expected;

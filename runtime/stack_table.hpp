@@ -37,7 +37,8 @@ class StackTable {
 
   // Returns the id of the stack equal to pcs[0..n) (truncated to max_depth),
   // inserting it if new; kNoStack if n == 0 or the table has no room.
-  StackId insert(const std::uintptr_t* pcs, std::size_t n) noexcept;
+  // *inserted (if given) says whether this call added it.
+  StackId insert(const std::uintptr_t* pcs, std::size_t n, bool* inserted = nullptr) noexcept;
   // Frames of a stack returned by insert(); empty for kNoStack or a bad id.
   StackView frames(StackId id) const noexcept;
 

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -51,11 +52,18 @@ __attribute__((always_inline)) inline StackId TrackingAlgorithm::caller_stack(Pa
     }
   }
   std::uintptr_t pcs[kMaxStackDepth];
-  std::uintptr_t slots[kMaxStackDepth];
   // Inlined into its caller, so the frames counted by `skip` start there.
-  const std::size_t n = capture_stack_with_slots(pcs, slots, registry_->stack_depth(), skip);
-  const StackId id = registry_->stacks().insert(pcs, n);
-  if (use_cache) cache.remember(id, anchor, slots, n);
+  const std::size_t n = capture_stack(pcs, registry_->stack_depth(), skip);
+  bool inserted = false;
+  const StackId id = registry_->stacks().insert(pcs, n, &inserted);
+  // A stack seen before (here or on another thread) is likely to come back:
+  // walk it once more, slowly, to learn where its return addresses live.
+  if (use_cache && !inserted && id != kNoStack) {
+    std::uintptr_t again[kMaxStackDepth];
+    std::uintptr_t slots[kMaxStackDepth];
+    const std::size_t m = capture_stack_with_slots(again, slots, registry_->stack_depth(), skip);
+    if (m == n && std::equal(pcs, pcs + n, again)) cache.remember(id, anchor, slots, n);
+  }
   hints[1] = hints[0];
   hints[0] = id;
   return id;
@@ -131,7 +139,8 @@ void TrackingAlgorithm::adopt_dispatched_child(context* parent) noexcept {
 void TrackingAlgorithm::awakened(context* ctx, FiberRecord& record) noexcept {
   if (!ctx->is_context(type::dispatcher_context) && record.tracked()) {
     FiberSlot& s = record.slot();
-    const std::uint64_t now = TickClock::now();
+    // The wake is stamped with this thread's latest switch (see switch_ticks_).
+    const std::uint64_t now = switch_ticks_ != 0 ? switch_ticks_ : TickClock::now();
     const FiberState before = state_of(s);
     s.begin_write();
     if (before == FiberState::blocked || before == FiberState::sleeping) {
@@ -203,7 +212,7 @@ __attribute__((noinline)) void TrackingAlgorithm::record_park(context* self, Cal
           ? caller_stack(park_stacks_, reinterpret_cast<std::uintptr_t>(__builtin_dwarf_cfa()), 2,
                          record->recent_parks)
           : kNoStack;
-  const std::uint64_t now = TickClock::now();
+  const std::uint64_t now = switch_ticks_;
   s.begin_write();
   set_state(s, state);
   s.parked_ticks.store(now, std::memory_order_relaxed);
@@ -213,6 +222,7 @@ __attribute__((noinline)) void TrackingAlgorithm::record_park(context* self, Cal
 }
 
 context* TrackingAlgorithm::pick_next() noexcept {
+  switch_ticks_ = TickClock::now();
   context* self = running_;
   if (self != nullptr && !self->is_context(type::dispatcher_context)) {
     record_park(self, caller_of_pick_next(__builtin_return_address(0)));
