@@ -5,31 +5,6 @@
 #include "runtime/fiberleak.hpp"
 
 namespace fiberleak {
-namespace {
-
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-
-// Frames of the tracking hooks: not the user's business, never shown.
-// (Only the hooks: user code may live in a fiberleak:: namespace too.)
-bool is_tracking_frame(std::string_view function) {
-  return starts_with(function, "fiberleak::TrackingAlgorithm::") ||
-         starts_with(function, "fiberleak::capture_stack") ||
-         function.find("algorithm_with_properties<fiberleak::FiberRecord>") != std::string_view::npos;
-}
-
-}  // namespace
-
-bool is_library_function(std::string_view f) {
-  // Return types may precede a template function's name ("void std::...").
-  for (std::string_view prefix : {"void ", "bool ", "decltype(auto) "}) {
-    if (starts_with(f, prefix)) f.remove_prefix(prefix.size());
-  }
-  return starts_with(f, "boost::") || starts_with(f, "std::") || is_tracking_frame(f) ||
-         starts_with(f, "__gnu_cxx::") || starts_with(f, "make_fcontext") || starts_with(f, "jump_fcontext") ||
-         starts_with(f, "ontop_fcontext") || starts_with(f, "__libc_start") || starts_with(f, "_start") ||
-         starts_with(f, "start_thread") || starts_with(f, "clone") || f == "?";
-}
-
 const DumpFrame* top_user_frame(const SharedStack& stack) {
   for (const DumpFrame& f : stack) {
     if (!is_library_function(f.function)) return &f;
@@ -41,7 +16,7 @@ std::vector<DumpFrame> symbolize_stack(StackId id, Symbolizer& symbolizer) {
   std::vector<DumpFrame> out;
   for (std::uintptr_t pc : fiberleak::stack(id)) {
     for (const DumpFrame& f : symbolizer.frames(pc)) {
-      if (!is_tracking_frame(f.function)) out.push_back(f);
+      if (!is_tracking_function(f.function)) out.push_back(f);
     }
   }
   std::size_t keep = out.size();

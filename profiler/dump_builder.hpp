@@ -8,6 +8,7 @@
 
 #include "profiler/fiber_dump.hpp"
 #include "profiler/symbolizer.hpp"
+#include "runtime/frame_info.hpp"
 #include "runtime/snapshot.hpp"
 
 namespace fiberleak {
@@ -18,10 +19,6 @@ FiberDump build_dump(const Snapshot& snapshot, Symbolizer& symbolizer = Symboliz
 // trailing run of library frames (the fiber's or thread's entry trampolines,
 // as Go hides runtime.goexit) removed; at least one frame is kept.
 std::vector<DumpFrame> symbolize_stack(StackId id, Symbolizer& symbolizer);
-
-// True for frames of Boost, the standard library or fiberleak itself: what
-// leak rules and "created by" look through to find the user's own code.
-bool is_library_function(std::string_view function);
 
 // The first frame of user code (not is_library_function), or nullptr.
 const DumpFrame* top_user_frame(const SharedStack& stack);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "runtime/fiber_state.hpp"
@@ -50,6 +51,30 @@ class SharedStack {
     return none;
   }
   std::shared_ptr<const std::vector<DumpFrame>> frames_;
+};
+
+// Content keys of stacks ("equal key, equal frames"), computed once per
+// stack object: fibers built in-process share objects, parsed ones do not.
+class StackKeys {
+ public:
+  const std::string& key(const SharedStack& stack) {
+    if (stack.identity() != nullptr) {
+      auto it = keys_.find(stack.identity());
+      if (it != keys_.end()) return it->second;
+    }
+    std::string k;
+    for (const DumpFrame& f : stack) {
+      k += std::to_string(f.pc);
+      if (f.pc == 0) k += f.function + ':' + std::to_string(f.line);
+      k += ',';
+    }
+    if (stack.identity() == nullptr) return scratch_ = std::move(k);
+    return keys_.emplace(stack.identity(), std::move(k)).first->second;
+  }
+
+ private:
+  std::unordered_map<const void*, std::string> keys_;
+  std::string scratch_;
 };
 
 struct DumpedFiber {

@@ -28,25 +28,11 @@ struct GroupKey {
   }
 };
 
-std::string stack_content_key(const SharedStack& stack) {
-  std::string key;
-  for (const DumpFrame& fr : stack) {
-    key += std::to_string(fr.pc);
-    if (fr.pc == 0) key += fr.function + ':' + std::to_string(fr.line);
-    key += ',';
-  }
-  return key;
-}
-
 std::map<GroupKey, Group> group(const FiberDump& dump) {
-  std::unordered_map<const void*, std::string> content;
+  StackKeys keys;
   std::map<GroupKey, Group> groups;
   for (const DumpedFiber& f : dump.fibers) {
-    auto it = content.find(f.stack.identity());
-    if (it == content.end() || f.stack.identity() == nullptr) {
-      it = content.insert_or_assign(f.stack.identity(), stack_content_key(f.stack)).first;
-    }
-    Group& g = groups[GroupKey{it->second, f.state, f.wait_reason, f.name}];
+    Group& g = groups[GroupKey{keys.key(f.stack), f.state, f.wait_reason, f.name}];
     g.example = &f;
     ++g.count;
   }

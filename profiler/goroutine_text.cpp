@@ -67,21 +67,10 @@ std::string render_debug1(const FiberDump& dump, Symbolizer* symbolizer) {
     const DumpedFiber* example;
     std::size_t count;
   };
-  // By stack identity first, by content once per distinct stack object.
-  std::unordered_map<const void*, std::string> content;
+  StackKeys keys;
   std::map<std::string, Group> groups;
   for (const DumpedFiber& f : dump.fibers) {
-    auto c = content.find(f.stack.identity());
-    if (c == content.end() || f.stack.identity() == nullptr) {
-      std::string key;
-      for (const DumpFrame& fr : f.stack) {
-        key += std::to_string(fr.pc);
-        if (fr.pc == 0) key += fr.function + ':' + std::to_string(fr.line);
-        key += ',';
-      }
-      c = content.insert_or_assign(f.stack.identity(), std::move(key)).first;
-    }
-    auto [it, inserted] = groups.try_emplace(c->second, Group{&f, 0});
+    auto [it, inserted] = groups.try_emplace(keys.key(f.stack), Group{&f, 0});
     ++it->second.count;
   }
   std::vector<const Group*> sorted;

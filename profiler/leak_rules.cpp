@@ -14,11 +14,6 @@ bool contains_any(const std::string& text, const std::vector<std::string>& needl
   return false;
 }
 
-bool name_matches(const std::string& name, const std::string& pattern) {
-  if (!pattern.empty() && pattern.back() == '*') return name.rfind(pattern.substr(0, pattern.size() - 1), 0) == 0;
-  return name == pattern;
-}
-
 const DumpFrame* site_frame(const DumpedFiber& f) {
   const DumpFrame* user = top_user_frame(f.stack);
   if (user != nullptr) return user;
@@ -28,6 +23,11 @@ const DumpFrame* site_frame(const DumpedFiber& f) {
 bool is_parked(const DumpedFiber& f) { return f.state == FiberState::blocked || f.state == FiberState::sleeping; }
 
 }  // namespace
+
+bool name_matches(const std::string& name, const std::string& pattern) {
+  if (!pattern.empty() && pattern.back() == '*') return name.rfind(pattern.substr(0, pattern.size() - 1), 0) == 0;
+  return name == pattern;
+}
 
 std::int64_t LeakRules::threshold_for(WaitKind wait) const {
   auto it = threshold_by_wait.find(wait);

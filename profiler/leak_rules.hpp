@@ -68,6 +68,10 @@ struct GrowingSite {
   std::vector<std::size_t> history;  // counts of the evaluations that grew, oldest first
 };
 
+// Fiber-name patterns of ignore rules and filters: exact, or a prefix
+// ending in '*' ("conn-*").
+bool name_matches(const std::string& name, const std::string& pattern);
+
 // A parked fiber's site: its wait reason and top user frame
 // ("chan receive @ handler(int) at main.cpp:42"), or its top frame.
 std::string park_site(const DumpedFiber& fiber);

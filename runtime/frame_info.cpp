@@ -52,6 +52,26 @@ std::string demangle(const char* name) {
   return result;
 }
 
+namespace {
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+}  // namespace
+
+bool is_tracking_function(std::string_view f) {
+  return starts_with(f, "fiberleak::TrackingAlgorithm::") || starts_with(f, "fiberleak::capture_stack") ||
+         f.find("algorithm_with_properties<fiberleak::FiberRecord>") != std::string_view::npos;
+}
+
+bool is_library_function(std::string_view f) {
+  // Return types may precede a template function's name ("void std::...").
+  for (std::string_view prefix : {"void ", "bool ", "decltype(auto) ", "boost::fibers::channel_op_status "}) {
+    if (starts_with(f, prefix)) f.remove_prefix(prefix.size());
+  }
+  return starts_with(f, "boost::") || starts_with(f, "std::") || starts_with(f, "__gnu_cxx::") ||
+         is_tracking_function(f) || starts_with(f, "make_fcontext") || starts_with(f, "jump_fcontext") ||
+         starts_with(f, "ontop_fcontext") || starts_with(f, "__libc_start") || starts_with(f, "_start") ||
+         starts_with(f, "start_thread") || starts_with(f, "clone") || f == "?";
+}
+
 std::vector<FrameInfo> describe_pc(std::uintptr_t pc) {
   std::vector<FrameInfo> frames;
   backtrace_state* s = state();

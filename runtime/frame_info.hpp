@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fiberleak {
@@ -26,5 +27,14 @@ std::vector<FrameInfo> describe_pc(std::uintptr_t pc);
 
 // Demangles a C++ symbol name; returns it unchanged when it is not one.
 std::string demangle(const char* name);
+
+// Frames of Boost, the standard library, the C runtime or fiberleak's own
+// tracking hooks (a demangled name, or "?" when unknown): what wait-kind
+// classification, leak rules and "created by" look through to find the
+// user's own code.
+bool is_library_function(std::string_view function);
+// Frames of the tracking hooks themselves, never shown to users. User code
+// may live in a fiberleak:: namespace too, so only the hooks match.
+bool is_tracking_function(std::string_view function);
 
 }  // namespace fiberleak

@@ -8,15 +8,6 @@ namespace {
 bool contains(const std::string& s, const char* needle) { return s.find(needle) != std::string::npos; }
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
-// Frames that belong to the fiber machinery or the standard library: the
-// scan looks through them for the primitive the user called.
-bool is_library_frame(const std::string& name) {
-  return starts_with(name, "boost::") || starts_with(name, "std::") ||
-         starts_with(name, "fiberleak::TrackingAlgorithm::") ||
-         starts_with(name, "void boost::") || starts_with(name, "void std::") || starts_with(name, "bool boost::") ||
-         starts_with(name, "boost::fibers::channel_op_status boost::") || starts_with(name, "__gnu_cxx::");
-}
-
 }  // namespace
 
 WaitKind WaitClassifier::kind_of_function(const std::string& name) {
@@ -62,7 +53,7 @@ WaitKind WaitClassifier::classify(StackId park_stack, FiberState state) const {
       const WaitKind k = kind_of_function(f.function);
       if (k != WaitKind::none) {
         kind = k;  // keep looking outward: future::get waits in a condition variable
-      } else if (!is_library_frame(f.function)) {
+      } else if (!is_library_function(f.function)) {
         in_user_code = true;  // first frame of user code
         break;
       }

@@ -49,11 +49,6 @@ class Endpoint {
 
 namespace {
 
-bool name_matches(const std::string& name, const std::string& pattern) {
-  if (!pattern.empty() && pattern.back() == '*') return name.rfind(pattern.substr(0, pattern.size() - 1), 0) == 0;
-  return name == pattern;
-}
-
 std::string read_cmdline() {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
   std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
