@@ -1,0 +1,89 @@
+// HeapSampler: Poisson sampling of heap allocations by bytes, the way Go's
+// runtime.MemProfile and tcmalloc do it.
+//
+// Maths. Each thread keeps a countdown of bytes drawn from an exponential
+// distribution with mean `rate`; every allocation subtracts its size, and
+// the allocation that takes the countdown below zero is sampled (then a new
+// countdown is drawn). By memorylessness an allocation of size s is sampled
+// with probability p(s) = 1 - exp(-s/rate), independently of the others, so
+// a sample of size s stands for 1/p(s) allocations of that size: the
+// profile multiplies counts and bytes of a stack by 1/(1-exp(-avg/rate))
+// (avg = bytes/count of that stack), Go's "unsampling" scale. rate 1 samples
+// every allocation (scale 1: exact); rate 0 turns sampling off.
+//
+// Storage (all mmap'ed, never malloc'ed, bounded, never freed):
+//  - buckets: one per (stack, fiber id), append-only, with cumulative
+//    alloc/free counts and bytes (atomics); readers never lock.
+//  - live table: sampled address -> (bucket, size), 64 striped spinlocks,
+//    plus a 64 Ki-entry counting filter so that free() of an unsampled
+//    block costs one relaxed load. Full table or bucket array: the sample
+//    is dropped and counted (dropped_samples()).
+//
+// Re-entrancy: an initial-exec thread_local guard; allocations made while
+// sampling (libunwind's first use, the fiber-name lookup) or while taking a
+// snapshot pass through unsampled. Thread-safe; fork-safe (pthread_atfork
+// holds every lock across fork()). Thread-locals are trivially destructible,
+// so free() after a thread's TLS teardown works.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fiberleak::heap {
+
+inline constexpr std::size_t kMaxHeapStackDepth = 48;
+inline constexpr std::size_t kFiberNameCap = 32;
+
+struct HeapOptions {
+  // Mean bytes between samples. Default 524288 (env FIBERLEAK_HEAP_RATE);
+  // 1 samples every allocation (exact, slow: an unwind per allocation);
+  // 0 turns sampling off (the hooks then cost a TLS load and a branch).
+  std::int64_t rate = 524288;
+  // Seed of the per-thread random generators; 0 (default) seeds from time
+  // and address. A fixed seed (env FIBERLEAK_HEAP_SEED) makes the sampled
+  // set deterministic for a deterministic single-threaded program.
+  std::uint64_t seed = 0;
+};
+
+// One stack/fiber's cumulative counters (sampled, not scaled).
+struct HeapBucket {
+  std::vector<std::uintptr_t> stack;  // return addresses, innermost first (caller of malloc first)
+  std::uint64_t fiber_id = 0;         // 0: no fiber was running (or the runtime is absent)
+  std::string fiber_name;
+  std::uint64_t alloc_objects = 0, alloc_bytes = 0;
+  std::uint64_t free_objects = 0, free_bytes = 0;
+};
+
+struct HeapStats {
+  std::int64_t rate = 0;
+  std::uint64_t sampled_allocations = 0;  // total samples taken
+  std::uint64_t dropped_samples = 0;      // table/bucket array full
+  std::uint64_t live_samples = 0;
+  std::uint64_t buckets = 0;
+  std::uint64_t own_memory_bytes = 0;  // the sampler's mmap'ed tables (reserved)
+};
+
+// Reconfigures at run time (the first allocation reads the environment:
+// FIBERLEAK_HEAP_RATE, FIBERLEAK_HEAP_SEED). Already sampled blocks stay.
+void configure(const HeapOptions& options) noexcept;
+HeapOptions options() noexcept;
+// Every bucket (allocates; its own allocations are not sampled).
+std::vector<HeapBucket> snapshot();
+HeapStats stats() noexcept;
+// Unscaled-then-scaled estimate of live bytes allocated by each fiber
+// (fiber id -> bytes), using the same scale as the heap profile.
+std::vector<std::pair<std::uint64_t, double>> live_bytes_by_fiber();
+// Go's unsampling scale for a bucket with `count` samples of `bytes` total.
+double unsample_scale(std::uint64_t count, std::uint64_t bytes, std::int64_t rate) noexcept;
+// True when the interposed allocation functions of this library are the
+// ones the process uses (linked fiberleak::heap or LD_PRELOAD).
+bool active() noexcept;
+
+// Hooks called by the interposed allocation functions; `caller` is the
+// allocation function's return address (where the sampled stack starts).
+void on_alloc_from(void* p, std::size_t size, std::uintptr_t caller) noexcept;
+void on_free(void* p) noexcept;
+
+}  // namespace fiberleak::heap

@@ -1,0 +1,131 @@
+// The interposed C allocation functions: forward to glibc's __libc_*
+// entry points (no dlsym bootstrap) and tell HeapSampler. libstdc++'s
+// operator new/delete call malloc/free, so they are covered too.
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "runtime/heap/heap_sampler.hpp"
+
+extern "C" {
+void* __libc_malloc(std::size_t);
+void __libc_free(void*);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+void* __libc_valloc(std::size_t);
+void* __libc_pvalloc(std::size_t);
+}
+
+namespace {
+std::atomic<bool> g_hooks_used{false};
+using UsableSizeFn = std::size_t (*)(void*);
+std::atomic<UsableSizeFn> g_usable_size{nullptr};
+
+#define FIBERLEAK_CALLER reinterpret_cast<std::uintptr_t>(__builtin_return_address(0))
+
+inline void* note(void* p, std::size_t size, std::uintptr_t caller) noexcept {
+  fiberleak::heap::on_alloc_from(p, size, caller);
+  return p;
+}
+}  // namespace
+
+namespace fiberleak::heap {
+bool active() noexcept {
+  // Any allocation from this library's functions proves they are in use.
+  void* p = malloc(1);
+  free(p);
+  return g_hooks_used.load(std::memory_order_relaxed);
+}
+}  // namespace fiberleak::heap
+
+extern "C" {
+
+__attribute__((visibility("default"))) void* malloc(std::size_t size) {
+  g_hooks_used.store(true, std::memory_order_relaxed);
+  return note(__libc_malloc(size), size, FIBERLEAK_CALLER);
+}
+
+__attribute__((visibility("default"))) void free(void* p) {
+  fiberleak::heap::on_free(p);
+  __libc_free(p);
+}
+
+__attribute__((visibility("default"))) void cfree(void* p) { free(p); }
+
+__attribute__((visibility("default"))) void* calloc(std::size_t n, std::size_t size) {
+  std::size_t total = 0;
+  if (__builtin_mul_overflow(n, size, &total)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  return note(__libc_calloc(n, size), total, FIBERLEAK_CALLER);
+}
+
+__attribute__((visibility("default"))) void* realloc(void* p, std::size_t size) {
+  // Go and heaptrack both count a realloc as a free and a new allocation.
+  if (p != nullptr) fiberleak::heap::on_free(p);
+  void* q = __libc_realloc(p, size);
+  if (q == nullptr && size != 0 && p != nullptr) {
+    // Failed: the old block is still live but no longer sampled; harmless.
+    return nullptr;
+  }
+  return note(q, size, FIBERLEAK_CALLER);
+}
+
+__attribute__((visibility("default"))) void* reallocarray(void* p, std::size_t n, std::size_t size) {
+  std::size_t total = 0;
+  if (__builtin_mul_overflow(n, size, &total)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  if (p != nullptr) fiberleak::heap::on_free(p);
+  return note(__libc_realloc(p, total), total, FIBERLEAK_CALLER);
+}
+
+__attribute__((visibility("default"))) void* memalign(std::size_t align, std::size_t size) {
+  return note(__libc_memalign(align, size), size, FIBERLEAK_CALLER);
+}
+
+__attribute__((visibility("default"))) int posix_memalign(void** out, std::size_t align, std::size_t size) {
+  if (align % sizeof(void*) != 0 || (align & (align - 1)) != 0 || align == 0) return EINVAL;
+  void* p = __libc_memalign(align, size);
+  if (p == nullptr) return ENOMEM;
+  *out = note(p, size, FIBERLEAK_CALLER);
+  return 0;
+}
+
+__attribute__((visibility("default"))) void* aligned_alloc(std::size_t align, std::size_t size) {
+  if (align == 0 || (align & (align - 1)) != 0) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  return note(__libc_memalign(align, size), size, FIBERLEAK_CALLER);
+}
+
+__attribute__((visibility("default"))) void* valloc(std::size_t size) {
+  return note(__libc_valloc(size), size, FIBERLEAK_CALLER);
+}
+
+__attribute__((visibility("default"))) void* pvalloc(std::size_t size) {
+  return note(__libc_pvalloc(size), size, FIBERLEAK_CALLER);
+}
+
+__attribute__((visibility("default"))) std::size_t malloc_usable_size(void* p) {
+  // Blocks carry no header of ours: glibc's answer is the right one. Found
+  // once with dlsym (its own allocations pass through unsampled).
+  UsableSizeFn fn = g_usable_size.load(std::memory_order_acquire);
+  if (fn == nullptr) {
+    fn = reinterpret_cast<UsableSizeFn>(dlsym(RTLD_NEXT, "malloc_usable_size"));
+    if (fn == nullptr || fn == &malloc_usable_size) return 0;
+    g_usable_size.store(fn, std::memory_order_release);
+  }
+  return fn(p);
+}
+
+}  // extern "C"
