@@ -19,7 +19,6 @@ extern "C" std::uint64_t fiberleak_current_fiber_id() noexcept __attribute__((we
 extern "C" std::size_t fiberleak_current_fiber_name(char* out, std::size_t cap) noexcept __attribute__((weak));
 
 namespace fiberleak::heap {
-namespace {
 
 constexpr std::size_t kMaxBuckets = 1 << 14;
 constexpr std::size_t kBucketIndexSize = kMaxBuckets * 2;
@@ -329,8 +328,6 @@ __attribute__((noinline)) void sample(void* p, std::size_t size, std::uintptr_t 
   insert(reinterpret_cast<std::uintptr_t>(p), size, bucket);
 }
 
-}  // namespace
-
 void on_alloc_from(void* p, std::size_t size, std::uintptr_t caller) noexcept {
   if (p == nullptr) return;
   ThreadState& t = t_state;
@@ -449,3 +446,39 @@ std::vector<std::pair<std::uint64_t, double>> live_bytes_by_fiber() {
 }
 
 }  // namespace fiberleak::heap
+
+static_assert(fiberleak::heap::kMaxHeapStackDepth == 48 && fiberleak::heap::kFiberNameCap == 32,
+              "FiberleakHeapBucketRecord mirrors these");
+
+extern "C" __attribute__((visibility("default"))) std::size_t fiberleak_heap_bucket_count() noexcept {
+  return fiberleak::heap::ensure_init() ? fiberleak::heap::g_bucket_count.load(std::memory_order_acquire) : 0;
+}
+
+extern "C" __attribute__((visibility("default"))) int fiberleak_heap_read_bucket(
+    std::size_t i, FiberleakHeapBucketRecord* out) noexcept {
+  using namespace fiberleak::heap;
+  if (i >= fiberleak_heap_bucket_count()) return 0;
+  const Bucket& b = g_buckets[i];
+  out->fiber_id = b.fiber_id;
+  std::memcpy(out->fiber_name, b.name, kFiberNameCap);
+  out->fiber_name[kFiberNameCap - 1] = '\0';
+  out->depth = b.depth;
+  std::memcpy(out->pcs, b.pcs, b.depth * sizeof(std::uintptr_t));
+  out->alloc_objects = b.alloc_objects.load(std::memory_order_relaxed);
+  out->alloc_bytes = b.alloc_bytes.load(std::memory_order_relaxed);
+  out->free_objects = b.free_objects.load(std::memory_order_relaxed);
+  out->free_bytes = b.free_bytes.load(std::memory_order_relaxed);
+  if (out->free_objects > out->alloc_objects) out->free_objects = out->alloc_objects;
+  if (out->free_bytes > out->alloc_bytes) out->free_bytes = out->alloc_bytes;
+  return 1;
+}
+
+extern "C" __attribute__((visibility("default"))) void fiberleak_heap_read_stats(FiberleakHeapStatsRecord* out) noexcept {
+  const fiberleak::heap::HeapStats s = fiberleak::heap::stats();
+  *out = {s.rate, s.sampled_allocations, s.dropped_samples, s.live_samples, s.buckets, s.own_memory_bytes};
+}
+
+extern "C" __attribute__((visibility("default"))) void fiberleak_heap_configure(std::int64_t rate,
+                                                                                 std::uint64_t seed) noexcept {
+  fiberleak::heap::configure({rate, seed});
+}

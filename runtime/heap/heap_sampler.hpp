@@ -87,3 +87,25 @@ void on_alloc_from(void* p, std::size_t size, std::uintptr_t caller) noexcept;
 void on_free(void* p) noexcept;
 
 }  // namespace fiberleak::heap
+
+// C entry points, so that code which finds the sampler at run time (the
+// profiler's routes, with a weak reference or dlsym, when the sampler is
+// LD_PRELOADed) needs no link dependency on it.
+extern "C" {
+struct FiberleakHeapBucketRecord {
+  std::uint64_t fiber_id;
+  char fiber_name[32];  // NUL-terminated
+  std::uint32_t depth;
+  std::uintptr_t pcs[48];
+  std::uint64_t alloc_objects, alloc_bytes, free_objects, free_bytes;
+};
+struct FiberleakHeapStatsRecord {
+  std::int64_t rate;
+  std::uint64_t sampled_allocations, dropped_samples, live_samples, buckets, own_memory_bytes;
+};
+std::size_t fiberleak_heap_bucket_count() noexcept;
+// Copies bucket i (i < fiberleak_heap_bucket_count()); returns 0 when out of range.
+int fiberleak_heap_read_bucket(std::size_t i, FiberleakHeapBucketRecord* out) noexcept;
+void fiberleak_heap_read_stats(FiberleakHeapStatsRecord* out) noexcept;
+void fiberleak_heap_configure(std::int64_t rate, std::uint64_t seed) noexcept;
+}

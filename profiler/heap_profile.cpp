@@ -1,0 +1,242 @@
+#include "profiler/heap_profile.hpp"
+
+#include <dlfcn.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <string_view>
+#include <tuple>
+
+#include "profiler/pprof_writer.hpp"
+#include "runtime/heap/heap_sampler.hpp"
+
+// Weak: defined when the program links fiberleak::heap.
+extern "C" std::size_t fiberleak_heap_bucket_count() noexcept __attribute__((weak));
+extern "C" int fiberleak_heap_read_bucket(std::size_t, FiberleakHeapBucketRecord*) noexcept __attribute__((weak));
+extern "C" void fiberleak_heap_read_stats(FiberleakHeapStatsRecord*) noexcept __attribute__((weak));
+extern "C" void fiberleak_heap_configure(std::int64_t, std::uint64_t) noexcept __attribute__((weak));
+
+namespace fiberleak {
+namespace {
+
+struct SamplerApi {
+  decltype(&fiberleak_heap_bucket_count) bucket_count = nullptr;
+  decltype(&fiberleak_heap_read_bucket) read_bucket = nullptr;
+  decltype(&fiberleak_heap_read_stats) read_stats = nullptr;
+  decltype(&fiberleak_heap_configure) configure = nullptr;
+  bool ok() const { return bucket_count && read_bucket && read_stats && configure; }
+};
+
+const SamplerApi& api() {
+  static const SamplerApi a = [] {
+    SamplerApi s;
+    s.bucket_count = fiberleak_heap_bucket_count;
+    s.read_bucket = fiberleak_heap_read_bucket;
+    s.read_stats = fiberleak_heap_read_stats;
+    s.configure = fiberleak_heap_configure;
+    if (!s.ok()) {  // preloaded: look it up in the global scope
+      s.bucket_count = reinterpret_cast<decltype(s.bucket_count)>(dlsym(RTLD_DEFAULT, "fiberleak_heap_bucket_count"));
+      s.read_bucket = reinterpret_cast<decltype(s.read_bucket)>(dlsym(RTLD_DEFAULT, "fiberleak_heap_read_bucket"));
+      s.read_stats = reinterpret_cast<decltype(s.read_stats)>(dlsym(RTLD_DEFAULT, "fiberleak_heap_read_stats"));
+      s.configure = reinterpret_cast<decltype(s.configure)>(dlsym(RTLD_DEFAULT, "fiberleak_heap_configure"));
+    }
+    return s;
+  }();
+  return a;
+}
+
+std::int64_t wall_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Go's scaleHeapSample.
+std::pair<std::int64_t, std::int64_t> scaled(std::int64_t count, std::int64_t bytes, std::int64_t rate) {
+  if (count <= 0 || bytes <= 0) return {0, 0};
+  if (rate <= 1) return {count, bytes};
+  const double avg = static_cast<double>(bytes) / static_cast<double>(count);
+  const double scale = 1.0 / (1.0 - std::exp(-avg / static_cast<double>(rate)));
+  return {static_cast<std::int64_t>(static_cast<double>(count) * scale),
+          static_cast<std::int64_t>(static_cast<double>(bytes) * scale)};
+}
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+// Frames of the allocation machinery above the code that asked for memory.
+bool allocator_frame(const std::vector<DumpFrame>& frames) {
+  for (const DumpFrame& f : frames) {
+    const std::string_view n = f.function;
+    if (starts_with(n, "operator new") || starts_with(n, "std::allocator") ||
+        starts_with(n, "__gnu_cxx::new_allocator") || starts_with(n, "std::__new_allocator") ||
+        starts_with(n, "std::allocator_traits") || starts_with(n, "fiberleak::heap::"))
+      return true;
+  }
+  return false;
+}
+
+std::vector<DumpFrame> symbolize(const std::vector<std::uintptr_t>& stack) {
+  Symbolizer& sym = Symbolizer::instance();
+  std::vector<DumpFrame> out;
+  bool leading = true;
+  for (std::uintptr_t pc : stack) {
+    const std::vector<DumpFrame>& frames = sym.frames(pc);
+    if (leading && allocator_frame(frames)) continue;
+    leading = false;
+    out.insert(out.end(), frames.begin(), frames.end());
+  }
+  return out;
+}
+
+std::string fiber_label(const HeapRecord& r) {
+  if (r.fiber_id == 0) return {};
+  if (!r.fiber_name.empty()) return r.fiber_name;
+  return "fiber-" + std::to_string(r.fiber_id);
+}
+
+}  // namespace
+
+bool heap_profiler_available() { return api().ok(); }
+
+bool set_heap_sampling(std::int64_t rate, std::uint64_t seed) {
+  if (!api().ok()) return false;
+  api().configure(rate, seed);
+  return true;
+}
+
+HeapData collect_heap() {
+  HeapData d;
+  d.taken_at_ns = wall_ns();
+  const SamplerApi& a = api();
+  if (!a.ok()) return d;
+  FiberleakHeapStatsRecord st{};
+  a.read_stats(&st);
+  d.rate = st.rate;
+  d.sampled_allocations = st.sampled_allocations;
+  d.dropped_samples = st.dropped_samples;
+  d.live_samples = st.live_samples;
+  d.own_memory_bytes = st.own_memory_bytes;
+  const std::size_t n = a.bucket_count();
+  d.records.reserve(n);
+  FiberleakHeapBucketRecord b{};
+  for (std::size_t i = 0; i < n; ++i) {
+    if (a.read_bucket(i, &b) == 0) break;
+    HeapRecord r;
+    r.stack.assign(b.pcs, b.pcs + b.depth);
+    r.fiber_id = b.fiber_id;
+    r.fiber_name = b.fiber_name;
+    r.alloc_objects = static_cast<std::int64_t>(b.alloc_objects);
+    r.alloc_bytes = static_cast<std::int64_t>(b.alloc_bytes);
+    r.free_objects = static_cast<std::int64_t>(b.free_objects);
+    r.free_bytes = static_cast<std::int64_t>(b.free_bytes);
+    d.records.push_back(std::move(r));
+  }
+  return d;
+}
+
+HeapData heap_delta(const HeapData& before, const HeapData& after) {
+  std::map<std::pair<std::vector<std::uintptr_t>, std::uint64_t>, const HeapRecord*> old;
+  for (const HeapRecord& r : before.records) old[{r.stack, r.fiber_id}] = &r;
+  HeapData d = after;
+  d.records.clear();
+  for (const HeapRecord& r : after.records) {
+    HeapRecord x = r;
+    if (auto it = old.find({r.stack, r.fiber_id}); it != old.end()) {
+      x.alloc_objects -= it->second->alloc_objects;
+      x.alloc_bytes -= it->second->alloc_bytes;
+      x.free_objects -= it->second->free_objects;
+      x.free_bytes -= it->second->free_bytes;
+    }
+    if (x.alloc_objects != 0 || x.free_objects != 0) d.records.push_back(std::move(x));
+  }
+  return d;
+}
+
+std::string heap_profile(const HeapData& data, HeapProfileKind kind, const std::vector<Mapping>& mappings,
+                         std::int64_t duration_ns) {
+  ProfileBuilder b({{"alloc_objects", "count"}, {"alloc_space", "bytes"}, {"inuse_objects", "count"},
+                    {"inuse_space", "bytes"}},
+                   {"space", "bytes"}, data.rate);
+  b.set_mappings(mappings);
+  b.set_time(data.taken_at_ns, duration_ns);
+  b.set_default_sample_type(kind == HeapProfileKind::heap ? "inuse_space" : "alloc_space");
+  for (const HeapRecord& r : data.records) {
+    const auto [ao, ab] = scaled(r.alloc_objects, r.alloc_bytes, data.rate);
+    const auto [io, ib] = scaled(r.alloc_objects - r.free_objects, r.alloc_bytes - r.free_bytes, data.rate);
+    if (ao == 0 && io == 0) continue;
+    std::vector<SampleLabel> labels;
+    if (const std::string f = fiber_label(r); !f.empty()) {
+      labels.push_back({"fiber", f, 0, ""});
+      labels.push_back({"fiber_id", "", static_cast<std::int64_t>(r.fiber_id), ""});
+    }
+    b.add_sample(b.locations(symbolize(r.stack)), {ao, ab, io, ib}, labels);
+  }
+  return b.gzipped();
+}
+
+std::string heap_text(const HeapData& data) {
+  HeapTotals raw;
+  for (const HeapRecord& r : data.records) {
+    raw.inuse_objects += r.alloc_objects - r.free_objects;
+    raw.inuse_bytes += r.alloc_bytes - r.free_bytes;
+    raw.alloc_objects += r.alloc_objects;
+    raw.alloc_bytes += r.alloc_bytes;
+  }
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof line, "heap profile: %" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64 "] @ heap/%" PRId64 "\n",
+                raw.inuse_objects, raw.inuse_bytes, raw.alloc_objects, raw.alloc_bytes, 2 * data.rate);
+  out += line;
+  Symbolizer& sym = Symbolizer::instance();
+  for (const HeapRecord& r : data.records) {
+    if (r.alloc_objects == 0) continue;
+    std::snprintf(line, sizeof line, "%" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64 "] @", r.alloc_objects - r.free_objects,
+                  r.alloc_bytes - r.free_bytes, r.alloc_objects, r.alloc_bytes);
+    out += line;
+    for (std::uintptr_t pc : r.stack) {
+      std::snprintf(line, sizeof line, " %#" PRIxPTR, pc);
+      out += line;
+    }
+    if (const std::string f = fiber_label(r); !f.empty()) out += " fiber=" + f;
+    out += '\n';
+    for (std::uintptr_t pc : r.stack) {
+      for (const DumpFrame& f : sym.frames(pc)) {
+        std::snprintf(line, sizeof line, "#\t%#" PRIxPTR "\t", pc);
+        out += line;
+        out += f.function;
+        out += '\t';
+        out += f.file.empty() ? "?" : f.file;
+        out += ':' + std::to_string(f.line) + '\n';
+      }
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+std::vector<std::pair<std::uint64_t, std::int64_t>> heap_live_bytes_by_fiber(const HeapData& data) {
+  std::map<std::uint64_t, std::int64_t> by;
+  for (const HeapRecord& r : data.records) {
+    if (r.fiber_id == 0) continue;
+    const auto [o, bytes] = scaled(r.alloc_objects - r.free_objects, r.alloc_bytes - r.free_bytes, data.rate);
+    if (bytes > 0) by[r.fiber_id] += bytes;
+  }
+  return {by.begin(), by.end()};
+}
+
+HeapTotals heap_totals(const HeapData& data) {
+  HeapTotals t;
+  for (const HeapRecord& r : data.records) {
+    const auto [ao, ab] = scaled(r.alloc_objects, r.alloc_bytes, data.rate);
+    const auto [io, ib] = scaled(r.alloc_objects - r.free_objects, r.alloc_bytes - r.free_bytes, data.rate);
+    t.alloc_objects += ao;
+    t.alloc_bytes += ab;
+    t.inuse_objects += io;
+    t.inuse_bytes += ib;
+  }
+  return t;
+}
+
+}  // namespace fiberleak

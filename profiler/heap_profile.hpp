@@ -1,0 +1,66 @@
+// Heap profiles in Go's formats from the heap sampler's buckets
+// (runtime/heap/heap_sampler.hpp): /debug/pprof/heap (default sample type
+// inuse_space) and /debug/pprof/allocs (alloc_space), both with Go's four
+// sample types alloc_objects/alloc_space/inuse_objects/inuse_space,
+// period_type space/bytes, period = the sampling rate, values multiplied by
+// Go's unsampling scale 1/(1-exp(-avg/rate)), and a `fiber` label (the
+// allocating fiber's name, or its id as "fiber-N" when unnamed).
+//
+// The sampler is found at run time (weak references, then dlsym), so this
+// works both when the program links fiberleak::heap and when
+// libfiberleak_heap.so is LD_PRELOADed; heap_profiler_available() says
+// whether either is the case. Functions are thread-safe; collection copies
+// the sampler's counters without stopping the program.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "profiler/symbolizer.hpp"
+
+namespace fiberleak {
+
+struct HeapRecord {
+  std::vector<std::uintptr_t> stack;  // return addresses, innermost first (the allocation function's caller first)
+  std::uint64_t fiber_id = 0;
+  std::string fiber_name;
+  std::int64_t alloc_objects = 0, alloc_bytes = 0, free_objects = 0, free_bytes = 0;
+};
+
+struct HeapData {
+  std::int64_t rate = 0;
+  std::int64_t taken_at_ns = 0;  // wall clock
+  std::vector<HeapRecord> records;
+  // Sampler statistics at collection time.
+  std::uint64_t sampled_allocations = 0, dropped_samples = 0, live_samples = 0, own_memory_bytes = 0;
+};
+
+enum class HeapProfileKind { heap, allocs };
+
+bool heap_profiler_available();
+// Changes the sampling rate (and seed) at run time; false when unavailable.
+bool set_heap_sampling(std::int64_t rate, std::uint64_t seed = 0);
+// The sampler's current counters (empty, rate 0, when unavailable).
+HeapData collect_heap();
+// after - before, per (stack, fiber): the allocations and frees between two
+// collections (Go's ?seconds=N).
+HeapData heap_delta(const HeapData& before, const HeapData& after);
+
+// gzipped profile.proto; duration_ns > 0 for deltas.
+std::string heap_profile(const HeapData& data, HeapProfileKind kind, const std::vector<Mapping>& mappings,
+                         std::int64_t duration_ns = 0);
+// Go's debug=1 text ("heap profile: ..." header, one "count: bytes [count:
+// bytes] @ pcs" line per stack followed by "#\tpc\tfunction\tfile:line").
+std::string heap_text(const HeapData& data);
+
+// Estimated live bytes per fiber id (scaled), fibers with none omitted.
+std::vector<std::pair<std::uint64_t, std::int64_t>> heap_live_bytes_by_fiber(const HeapData& data);
+
+struct HeapTotals {
+  std::int64_t inuse_objects = 0, inuse_bytes = 0, alloc_objects = 0, alloc_bytes = 0;
+};
+// Scaled totals over every record.
+HeapTotals heap_totals(const HeapData& data);
+
+}  // namespace fiberleak

@@ -1,0 +1,32 @@
+// HTTP routes of the heap profiler (profiler/heap_profile.hpp):
+//
+//   /debug/pprof/heap     live memory, default sample type inuse_space
+//   /debug/pprof/allocs   everything allocated, default alloc_space
+//     ?debug=1            Go's readable text instead of gzipped profile.proto
+//     ?seconds=N          delta over N seconds (1..max_delta_seconds)
+//     ?gc=1               accepted for Go compatibility (no effect)
+//   /debug/heap/fibers    estimated live bytes per fiber id, text "id bytes" lines
+//
+// Bad parameters answer 400 with a one-line usage; 503 when neither the
+// linked fiberleak::heap nor the preloaded libfiberleak_heap.so is present.
+// Handlers are thread-safe (they only read the sampler's counters).
+#pragma once
+
+#include <httplib.h>
+
+#include <string>
+
+namespace fiberleak {
+
+inline constexpr const char* kHeapUsage = "usage: /debug/pprof/heap|allocs?debug=0|1&seconds=N (1..max, debug=0 only)&gc=0|1";
+
+// Adds the routes above to `server` under `prefix`.
+void mount_heap_routes(httplib::Server& server, const std::string& prefix = "", int max_delta_seconds = 300);
+
+// Prometheus text lines for /metrics: fiberleak_heap_inuse_bytes,
+// fiberleak_heap_inuse_objects (estimates), fiberleak_heap_sampled_allocations_total,
+// fiberleak_heap_dropped_samples_total, fiberleak_heap_sampling_rate_bytes,
+// fiberleak_heap_profiler_memory_bytes. Empty when the sampler is absent.
+std::string heap_metrics_text();
+
+}  // namespace fiberleak
