@@ -1,7 +1,7 @@
 // fiberleakd: the demo service, and a one-shot leak check for CI.
 //
 //   fiberleakd demo [--listen HOST:PORT] [--threshold DURATION] [--threads N]
-//   fiberleakd check URL [--threshold DURATION] [--json] [--ignore-name NAME]...
+//   fiberleakd check URL [--kind auto|fiberleak|go] [--threshold DURATION] [--json] [--ignore-* ...]
 //   fiberleakd --help | --version
 //
 // Exit codes: 0 ok / no leaks, 1 leaks found (check), 2 usage or runtime errors.
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "daemon/demo_service.hpp"
+#include "daemon/go_dump_parser.hpp"
 #include "profiler/duration.hpp"
 #include "web/endpoint.hpp"
 #include "web/fiber_json.hpp"
@@ -32,10 +33,14 @@ commands:
              --listen HOST:PORT     where to serve (default 127.0.0.1:6060)
              --threshold DURATION   blocked longer than this is a leak (default 10s)
              --threads N            scheduler threads (default 3)
-  check    fetch a fiberleak target once and report leak suspects
+  check    fetch a target once and report leak suspects
              URL                    the target: http://host:port or any of its /debug/... URLs
-             --threshold DURATION   default 30s
+             --kind auto|fiberleak|go   fiberleak: /debug/fibers; go: net/http/pprof's
+                                    goroutine?debug=2; auto (default) tries fiberleak first
+             --threshold DURATION   default 30s (Go reports whole minutes: a lower bound)
              --ignore-name NAME     a fiber name (or prefix*) to ignore; repeatable
+             --ignore-top FUNC      ignore fibers parked in a function containing FUNC
+             --ignore-function FUNC ignore fibers with FUNC anywhere in their stack
              --json                 print findings as JSON
            exit status: 0 clean, 1 leaks found, 2 error
 
@@ -165,8 +170,43 @@ bool split_url(const std::string& url, std::string& base, std::string& prefix) {
   return base.size() > scheme + 3;
 }
 
+constexpr std::size_t kMaxBody = std::size_t{256} << 20;  // a 100k-goroutine Go dump is ~60 MB
+
+// GET with a size cap; nullopt and an error printed on failure. 404 is
+// returned as an empty optional body with *not_found set.
+std::optional<std::string> fetch(httplib::Client& client, const std::string& base, const std::string& path,
+                                 bool* not_found) {
+  std::string body;
+  bool too_big = false;
+  auto res = client.Get(path.c_str(), [&](const char* data, std::size_t n) {
+    if (body.size() + n > kMaxBody) {
+      too_big = true;
+      return false;
+    }
+    body.append(data, n);
+    return true;
+  });
+  if (too_big) {
+    std::fprintf(stderr, "fiberleakd: %s%s: response larger than %zu MiB\n", base.c_str(), path.c_str(), kMaxBody >> 20);
+    return std::nullopt;
+  }
+  if (!res) {
+    std::fprintf(stderr, "fiberleakd: %s%s: %s\n", base.c_str(), path.c_str(), httplib::to_string(res.error()).c_str());
+    return std::nullopt;
+  }
+  if (res->status == 404 && not_found != nullptr) {
+    *not_found = true;
+    return std::nullopt;
+  }
+  if (res->status != 200) {
+    std::fprintf(stderr, "fiberleakd: %s%s answered HTTP %d\n", base.c_str(), path.c_str(), res->status);
+    return std::nullopt;
+  }
+  return body;
+}
+
 int run_check(Args& args) {
-  std::string url;
+  std::string url, kind = "auto";
   fiberleak::LeakRules rules;
   bool json = false;
   while (!args.done()) {
@@ -177,10 +217,17 @@ int run_check(Args& args) {
       if (!fiberleak::parse_duration(*v, rules.threshold_ns)) {
         return usage_error("--threshold takes a duration like 90s or 2m, got \"" + *v + "\"");
       }
-    } else if (item == "--ignore-name") {
+    } else if (item == "--kind") {
       auto v = args.value(item);
       if (!v) return 2;
-      rules.ignore_names.push_back(*v);
+      if (*v != "auto" && *v != "fiberleak" && *v != "go") return usage_error("--kind takes auto, fiberleak or go");
+      kind = *v;
+    } else if (item == "--ignore-name" || item == "--ignore-top" || item == "--ignore-function") {
+      auto v = args.value(item);
+      if (!v) return 2;
+      (item == "--ignore-name" ? rules.ignore_names
+                               : item == "--ignore-top" ? rules.ignore_top_functions : rules.ignore_any_functions)
+          .push_back(*v);
     } else if (item == "--json") {
       json = true;
     } else if (item.rfind("--", 0) == 0) {
@@ -198,21 +245,31 @@ int run_check(Args& args) {
   httplib::Client client(base);
   client.set_connection_timeout(5);
   client.set_read_timeout(30);
-  auto res = client.Get((prefix + "/debug/fibers").c_str());
-  if (!res) {
-    std::fprintf(stderr, "fiberleakd: %s: %s\n", base.c_str(), httplib::to_string(res.error()).c_str());
-    return 2;
-  }
-  if (res->status != 200) {
-    std::fprintf(stderr, "fiberleakd: %s%s/debug/fibers answered HTTP %d\n", base.c_str(), prefix.c_str(), res->status);
-    return 2;
-  }
   fiberleak::FiberDump dump;
-  try {
-    dump = fiberleak::fibers_from_json_text(res->body);
-  } catch (const fiberleak::JsonSchemaError& e) {
-    std::fprintf(stderr, "fiberleakd: %s: not a fiberleak target: %s\n", base.c_str(), e.what());
-    return 2;
+  bool not_found = false;
+  std::optional<std::string> body;
+  if (kind != "go") {
+    body = fetch(client, base, prefix + "/debug/fibers", kind == "auto" ? &not_found : nullptr);
+    if (body) {
+      try {
+        dump = fiberleak::fibers_from_json_text(*body);
+      } catch (const fiberleak::JsonSchemaError& e) {
+        std::fprintf(stderr, "fiberleakd: %s: not a fiberleak target: %s\n", base.c_str(), e.what());
+        return 2;
+      }
+    } else if (!not_found) {
+      return 2;
+    }
+  }
+  if (kind == "go" || not_found) {
+    body = fetch(client, base, prefix + "/debug/pprof/goroutine?debug=2", nullptr);
+    if (!body) return 2;
+    try {
+      dump = fiberleak::parse_go_dump(*body);
+    } catch (const fiberleak::GoDumpError& e) {
+      std::fprintf(stderr, "fiberleakd: %s: not a goroutine dump: %s\n", base.c_str(), e.what());
+      return 2;
+    }
   }
   const auto findings = fiberleak::find_leaks(dump, rules);
   if (json) {
@@ -225,9 +282,9 @@ int run_check(Args& args) {
                 fiberleak::format_duration(rules.threshold_ns).c_str());
     std::printf("%8s  %-16s  %-14s  %9s  %s\n", "FIBER", "NAME", "WAITING IN", "FOR", "WHERE");
     for (const auto& f : findings) {
+      const std::string blocked = (f.blocked_exact ? "" : ">=") + fiberleak::format_duration(f.blocked_ns);
       std::printf("%8llu  %-16s  %-14s  %9s  %s (%s:%d)\n", static_cast<unsigned long long>(f.fiber_id),
-                  f.name.empty() ? "-" : f.name.c_str(), f.wait_reason.c_str(),
-                  fiberleak::format_duration(f.blocked_ns).c_str(), f.function.c_str(),
+                  f.name.empty() ? "-" : f.name.c_str(), f.wait_reason.c_str(), blocked.c_str(), f.function.c_str(),
                   f.file.empty() ? "?" : f.file.c_str(), f.line);
     }
   }

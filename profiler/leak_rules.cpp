@@ -38,7 +38,9 @@ std::optional<std::string> LeakRules::ignored_by(const DumpedFiber& f) const {
   for (const std::string& n : ignore_names) {
     if (name_matches(f.name, n)) return "ignore_names: " + n;
   }
-  if (const DumpFrame* top = site_frame(f); top != nullptr) {
+  // The very top frame (goleak's IgnoreTopFunction) or the top user frame.
+  for (const DumpFrame* top : {f.stack.empty() ? nullptr : &f.stack.front(), site_frame(f)}) {
+    if (top == nullptr) continue;
     for (const std::string& n : ignore_top_functions) {
       if (top->function.find(n) != std::string::npos) return "ignore_top_functions: " + n;
     }

@@ -23,8 +23,8 @@ struct LeakRules {
   // Per wait kind thresholds that replace the default (e.g. a longer one
   // for sleep).
   std::map<WaitKind, std::int64_t> threshold_by_wait;
-  // Ignore a fiber when the function it parked in (its top user frame, or
-  // its top frame if it has no user frame) contains any of these.
+  // Ignore a fiber when its top frame (goleak's IgnoreTopFunction, e.g.
+  // "internal/poll.runtime_pollWait") or its top user frame contains any of these.
   std::vector<std::string> ignore_top_functions;
   // ... when any frame of its park stack contains any of these.
   std::vector<std::string> ignore_any_functions;

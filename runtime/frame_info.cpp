@@ -61,7 +61,21 @@ bool is_tracking_function(std::string_view f) {
          f.find("algorithm_with_properties<fiberleak::FiberRecord>") != std::string_view::npos;
 }
 
+namespace {
+// Go frames (from parsed goroutine dumps): "pkg/path.Func". The standard
+// library's import paths have no dot in their first element ("sync",
+// "net/http", "internal/poll"); "main" and "example.com/x" are user code.
+bool is_go_standard_library(std::string_view f) {
+  const std::string_view head = f.substr(0, f.find('('));
+  if (head.find("::") != std::string_view::npos || head.find('.') == std::string_view::npos) return false;
+  const std::size_t slash = head.find('/');
+  const std::string_view first = head.substr(0, slash == std::string_view::npos ? head.find('.') : slash);
+  return first != "main" && first.find('.') == std::string_view::npos;
+}
+}  // namespace
+
 bool is_library_function(std::string_view f) {
+  if (is_go_standard_library(f)) return true;
   // Return types may precede a template function's name ("void std::...").
   for (std::string_view prefix : {"void ", "bool ", "decltype(auto) ", "boost::fibers::channel_op_status "}) {
     if (starts_with(f, prefix)) f.remove_prefix(prefix.size());

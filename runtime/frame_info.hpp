@@ -29,7 +29,8 @@ std::vector<FrameInfo> describe_pc(std::uintptr_t pc);
 std::string demangle(const char* name);
 
 // Frames of Boost, the standard library, the C runtime or fiberleak's own
-// tracking hooks (a demangled name, or "?" when unknown): what wait-kind
+// tracking hooks (a demangled name, or "?" when unknown), and of Go's
+// standard library in parsed Go dumps ("sync.(*Mutex).Lock"): what wait-kind
 // classification, leak rules and "created by" look through to find the
 // user's own code.
 bool is_library_function(std::string_view function);

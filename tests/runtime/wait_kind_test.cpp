@@ -55,7 +55,7 @@ __attribute__((noinline)) void park_on_join(boost::fibers::fiber& other) {
   KEEP_FRAME();
 }
 __attribute__((noinline)) void park_in_sleep() {
-  boost::this_fiber::sleep_for(300ms);
+  boost::this_fiber::sleep_for(1500ms);  // outlasts both snapshots even on a loaded machine
   KEEP_FRAME();
 }
 __attribute__((noinline)) void park_on_barrier(boost::fibers::barrier& b) {

@@ -1,0 +1,162 @@
+#include "daemon/go_dump_parser.hpp"
+
+#include <charconv>
+#include <string>
+
+namespace fiberleak {
+namespace {
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+bool parse_u64(std::string_view s, std::uint64_t& out) {
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && ptr == s.data() + s.size() && !s.empty();
+}
+
+[[noreturn]] void fail(std::size_t line, const std::string& why) {
+  throw GoDumpError("line " + std::to_string(line) + ": " + why);
+}
+
+// "main.f(0x1, {0x2, 0x3})" -> "main.f"; names may hold parentheses
+// themselves ("main.(*T).m(...)"), so the argument list is the parenthesised
+// group that ends the line.
+std::string_view function_name(std::string_view line) {
+  if (line.empty() || line.back() != ')') return line;
+  int depth = 0;
+  for (std::size_t i = line.size(); i-- > 0;) {
+    if (line[i] == ')') ++depth;
+    if (line[i] == '(' && --depth == 0) return line.substr(0, i);
+  }
+  return line;
+}
+
+// "\t/src/main.go:12 +0x1d" -> file, line.
+bool parse_location(std::string_view text, DumpFrame& frame) {
+  if (text.empty() || text[0] != '\t') return false;
+  text.remove_prefix(1);
+  if (const auto space = text.rfind(" +0x"); space != std::string_view::npos) text = text.substr(0, space);
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  std::uint64_t line = 0;
+  if (!parse_u64(text.substr(colon + 1), line)) return false;
+  frame.file = std::string(text.substr(0, colon));
+  frame.line = static_cast<int>(line);
+  return true;
+}
+
+void apply_status(std::string_view status, DumpedFiber& g) {
+  // "chan receive, 3 minutes, locked to thread"
+  bool first = true;
+  while (!status.empty()) {
+    const auto comma = status.find(", ");
+    const std::string_view part = status.substr(0, comma);
+    status = comma == std::string_view::npos ? std::string_view() : status.substr(comma + 2);
+    if (first) {
+      g.wait_reason = std::string(part);
+      first = false;
+      continue;
+    }
+    if (part == "locked to thread") {
+      g.locked_to_thread = true;
+    } else if (const auto sp = part.find(' '); sp != std::string_view::npos && starts_with(part.substr(sp), " minute")) {
+      std::uint64_t minutes = 0;
+      if (parse_u64(part.substr(0, sp), minutes)) g.blocked_ns = static_cast<std::int64_t>(minutes) * 60'000'000'000;
+    }
+  }
+  g.blocked_exact = false;
+  if (g.wait_reason == "running" || g.wait_reason == "syscall") {
+    g.state = FiberState::running;
+  } else if (g.wait_reason == "runnable") {
+    g.state = FiberState::runnable;
+  } else {
+    g.wait = wait_kind_of_go_reason(g.wait_reason);
+    g.state = g.wait == WaitKind::sleep ? FiberState::sleeping : FiberState::blocked;
+  }
+}
+
+}  // namespace
+
+WaitKind wait_kind_of_go_reason(std::string_view r) {
+  if (starts_with(r, "chan receive")) return WaitKind::channel_pop;
+  if (starts_with(r, "chan send")) return WaitKind::channel_push;
+  if (r == "sleep") return WaitKind::sleep;
+  if (starts_with(r, "sync.Mutex") || starts_with(r, "sync.RWMutex") || r == "semacquire") return WaitKind::mutex;
+  if (r == "sync.Cond.Wait") return WaitKind::condition_variable;
+  if (r == "sync.WaitGroup.Wait") return WaitKind::join;
+  return WaitKind::unknown;  // select, IO wait, GC waits, ...
+}
+
+FiberDump parse_go_dump(std::string_view text) {
+  FiberDump dump;
+  std::size_t line_no = 0;
+  std::size_t pos = 0;
+  auto next_line = [&](std::string_view& out) {
+    if (pos >= text.size()) return false;
+    const auto nl = text.find('\n', pos);
+    out = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    if (!out.empty() && out.back() == '\r') out.remove_suffix(1);
+    ++line_no;
+    return true;
+  };
+
+  std::string_view line;
+  DumpedFiber* g = nullptr;
+  std::vector<DumpFrame> stack, created;
+  auto finish = [&] {
+    if (g == nullptr) return;
+    g->stack = std::move(stack);
+    g->creation_stack = std::move(created);
+    stack.clear();
+    created.clear();
+    g = nullptr;
+  };
+  while (next_line(line)) {
+    if (line.empty()) {
+      finish();
+      continue;
+    }
+    if (starts_with(line, "goroutine ")) {
+      finish();
+      // "goroutine 7 [chan receive, 3 minutes]:" (newer Go may add "gp=… m=…" before the bracket)
+      const auto open = line.find(" [");
+      const auto close = line.rfind("]:");
+      if (open == std::string_view::npos || close == std::string_view::npos || close < open) {
+        fail(line_no, "expected 'goroutine N [status]:'");
+      }
+      std::string_view id_text = line.substr(10, open - 10);
+      id_text = id_text.substr(0, id_text.find(' '));
+      DumpedFiber fresh;
+      if (!parse_u64(id_text, fresh.id)) fail(line_no, "bad goroutine id \"" + std::string(id_text) + "\"");
+      apply_status(line.substr(open + 2, close - open - 2), fresh);
+      dump.fibers.push_back(std::move(fresh));
+      g = &dump.fibers.back();
+      continue;
+    }
+    if (g == nullptr) fail(line_no, "expected 'goroutine N [status]:'");
+    if (starts_with(line, "...")) continue;  // "...additional frames elided...", "...N frames elided..."
+    const bool creator = starts_with(line, "created by ");
+    DumpFrame frame;
+    std::string_view name = creator ? line.substr(11) : line;
+    if (creator) {
+      if (const auto in = name.find(" in goroutine "); in != std::string_view::npos) {
+        if (!parse_u64(name.substr(in + 14), g->parent)) fail(line_no, "bad 'in goroutine' id");
+        name = name.substr(0, in);
+      }
+    } else {
+      frame.inlined = name.size() >= 5 && name.substr(name.size() - 5) == "(...)";
+      name = function_name(name);
+    }
+    frame.function = std::string(name);
+    std::string_view location;
+    if (!next_line(location) || !parse_location(location, frame)) {
+      fail(line_no, "a frame without its file:line (truncated dump?)");
+    }
+    (creator ? created : stack).push_back(std::move(frame));
+  }
+  finish();
+  if (dump.fibers.empty()) throw GoDumpError("line 1: no goroutines: not a goroutine dump");
+  return dump;
+}
+
+}  // namespace fiberleak
