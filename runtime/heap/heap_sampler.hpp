@@ -15,7 +15,7 @@
 //  - buckets: one per (stack, fiber id), append-only, with cumulative
 //    alloc/free counts and bytes (atomics); readers never lock.
 //  - live table: sampled address -> (bucket, size), 64 striped spinlocks,
-//    plus a 64 Ki-entry counting filter so that free() of an unsampled
+//    plus an 8 Ki-entry counting filter so that free() of an unsampled
 //    block costs one relaxed load. Full table or bucket array: the sample
 //    is dropped and counted (dropped_samples()).
 //

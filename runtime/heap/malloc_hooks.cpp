@@ -47,7 +47,7 @@ bool active() noexcept {
 extern "C" {
 
 __attribute__((visibility("default"))) void* malloc(std::size_t size) {
-  g_hooks_used.store(true, std::memory_order_relaxed);
+  if (__builtin_expect(!g_hooks_used.load(std::memory_order_relaxed), 0)) g_hooks_used.store(true, std::memory_order_relaxed);
   return note(__libc_malloc(size), size, FIBERLEAK_CALLER);
 }
 
