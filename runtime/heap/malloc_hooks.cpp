@@ -129,3 +129,43 @@ __attribute__((visibility("default"))) std::size_t malloc_usable_size(void* p) {
 }
 
 }  // extern "C"
+
+#ifdef FIBERLEAK_HEAP_PRELOAD
+#include <cstdlib>
+#include <cstring>
+namespace {
+// Preloaded into a program that serves nothing: FIBERLEAK_LISTEN and
+// FIBERLEAK_HEAP_PROFILE need HTTP and pprof code, which live in the
+// companion libfiberleak_heap_server.so next to this library (or at
+// FIBERLEAK_HEAP_SERVER_LIB), loaded here once, outside any malloc.
+__attribute__((constructor)) void start_companion_server() {
+  const char* listen = std::getenv("FIBERLEAK_LISTEN");
+  const char* profile = std::getenv("FIBERLEAK_HEAP_PROFILE");
+  if ((listen == nullptr || *listen == '\0') && (profile == nullptr || *profile == '\0')) return;
+  char path[4096] = {};
+  if (const char* lib = std::getenv("FIBERLEAK_HEAP_SERVER_LIB"); lib != nullptr && *lib != '\0') {
+    std::strncpy(path, lib, sizeof path - 1);
+  } else {
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&start_companion_server), &info) == 0 || info.dli_fname == nullptr) return;
+    std::strncpy(path, info.dli_fname, sizeof path - 64);
+    char* slash = std::strrchr(path, '/');
+    char* end = slash == nullptr ? path : slash + 1;
+    std::strcpy(end, "libfiberleak_heap_server.so");
+  }
+  void* handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    static const char msg[] = "fiberleak: cannot load the heap server library (FIBERLEAK_HEAP_SERVER_LIB)\n";
+    (void)!write(2, msg, sizeof msg - 1);
+    return;
+  }
+  using StartFn = int (*)();
+  if (auto start = reinterpret_cast<StartFn>(dlsym(handle, "fiberleak_heap_server_start")); start != nullptr) {
+    if (start() != 0) {
+      static const char msg[] = "fiberleak: FIBERLEAK_LISTEN must be host:port and bindable\n";
+      (void)!write(2, msg, sizeof msg - 1);
+    }
+  }
+}
+}  // namespace
+#endif
