@@ -15,6 +15,7 @@
 #include "web/fiber_json.hpp"
 #include "web/metrics_page.hpp"
 #include "web/query_params.hpp"
+#include "web/route_set.hpp"
 #include "web/watchdog.hpp"
 
 namespace fiberleak {
@@ -45,6 +46,7 @@ class Endpoint {
   EndpointOptions options_;
   std::unique_ptr<Watchdog> watchdog_;
   ProfileBuildTimes build_times_;
+  std::vector<RouteSet> extra_;  // registered_route_sets() at mount time
 };
 
 namespace {
@@ -127,10 +129,23 @@ void Endpoint::index(const httplib::Request& req, httplib::Response& res) {
   std::ostringstream html;
   html << "<html>\n<head>\n<title>/debug/pprof/</title>\n</head>\n<body>\n/debug/pprof/<br>\n<br>\n"
        << "Types of profiles available:\n<table>\n<thead><td>Count</td><td>Profile</td></thead>\n"
-       << "<tr><td>" << fibers << "</td><td><a href='goroutine?debug=1'>goroutine</a></td></tr>\n"
-       << "</table>\n<a href=\"goroutine?debug=2\">full goroutine stack dump</a>\n<br>\n<p>\nProfile Descriptions:\n"
+       << "<tr><td>" << fibers << "</td><td><a href='goroutine?debug=1'>goroutine</a></td></tr>\n";
+  for (const RouteSet& set : extra_) {
+    for (const ProfileIndexEntry& e : set.index) {
+      const std::int64_t n = e.count ? e.count() : -1;
+      html << "<tr><td>" << (n >= 0 ? std::to_string(n) : std::string()) << "</td><td><a href='" << e.link << "'>"
+           << e.name << "</a></td></tr>\n";
+    }
+  }
+  html << "</table>\n<a href=\"goroutine?debug=2\">full goroutine stack dump</a>\n<br>\n<p>\nProfile Descriptions:\n"
        << "<ul>\n<li><div class=profile-name>goroutine: </div> Stack traces of all current fibers "
-       << "(Boost.Fiber), in Go's goroutine profile formats.</li>\n</ul>\n</p>\n"
+       << "(Boost.Fiber), in Go's goroutine profile formats.</li>\n";
+  for (const RouteSet& set : extra_) {
+    for (const ProfileIndexEntry& e : set.index) {
+      html << "<li><div class=profile-name>" << e.name << ": </div> " << e.description << "</li>\n";
+    }
+  }
+  html << "</ul>\n</p>\n"
        << "<p>Also: <a href=\"../fibers\">/debug/fibers</a> (JSON), <a href=\"../leaks\">/debug/leaks</a>, "
        << "<a href=\"../goroutine\">/debug/goroutine</a>.</p>\n</body>\n</html>\n";
   res.set_content(html.str(), "text/html; charset=utf-8");
@@ -206,7 +221,11 @@ void Endpoint::metrics(const httplib::Request& req, httplib::Response& res) {
   const FiberDump d = dump(&counters);
   MetricsInputs in{d, counters, find_leaks(d, options_.rules),
                    watchdog_ ? watchdog_->latest().growing : std::vector<GrowingSite>{}, build_times_};
-  res.set_content(render_metrics(in), PrometheusText::kContentType);
+  std::string text = render_metrics(in);
+  for (const RouteSet& set : extra_) {
+    if (set.metrics) text += set.metrics();
+  }
+  res.set_content(text, PrometheusText::kContentType);
 }
 
 void Endpoint::healthz(const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); }
@@ -225,6 +244,10 @@ void Endpoint::register_routes(httplib::Server& server, const std::string& prefi
   server.Get(prefix + "/debug/leaks", route(&Endpoint::leaks));
   server.Get(prefix + "/metrics", route(&Endpoint::metrics));
   server.Get(prefix + "/healthz", route(&Endpoint::healthz));
+  extra_ = registered_route_sets();
+  for (const RouteSet& set : extra_) {
+    if (set.mount) set.mount(server, prefix);
+  }
 }
 
 std::shared_ptr<Endpoint> mount(httplib::Server& server, const std::string& prefix, EndpointOptions options) {

@@ -107,6 +107,7 @@ json fibers_to_json(const FiberDump& dump, const std::set<std::uint64_t>& leaked
         {"blocked_total_ns", f.blocked_total_ns},
         {"parks", f.parks},
         {"is_main", f.is_main},
+        {"locked_to_thread", f.locked_to_thread},
         {"thread", f.thread},
         {"leak", leaked.count(f.id) != 0},
         {"stack", frames_to_json(f.stack.frames())},
@@ -156,6 +157,7 @@ FiberDump fibers_from_json(const json& doc) {
     r.integer("blocked_total_ns", f.blocked_total_ns);
     r.integer("parks", f.parks);
     r.boolean("is_main", f.is_main);
+    r.boolean("locked_to_thread", f.locked_to_thread);
     r.integer("thread", f.thread);
     f.stack = frames_from_json(r.array("stack"), r.at("stack"));
     f.creation_stack = frames_from_json(r.array("creation_stack"), r.at("creation_stack"));

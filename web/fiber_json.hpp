@@ -6,7 +6,7 @@
 // Schema "fiberleak.fibers/v1" (docs/http.md):
 //   {"schema": "fiberleak.fibers/v1", "taken_at_ns": int, "fibers": [Fiber], "counters": {...}}
 //   Fiber: id, parent, name, state, wait, wait_reason, blocked_ns, blocked_exact,
-//          created_ns, blocked_total_ns, parks, is_main, thread, leak,
+//          created_ns, blocked_total_ns, parks, is_main, locked_to_thread, thread, leak,
 //          stack: [Frame], creation_stack: [Frame]
 //   Frame: pc ("0x…"), function, file, line, inlined
 // Unknown fields are ignored (newer producers); a different schema major

@@ -9,7 +9,10 @@
 
 #include "parked_fibers.hpp"
 #include "web/endpoint.hpp"
+#include "profiler/dump_builder.hpp"
+#include "runtime/fiberleak.hpp"
 #include "web/fiber_json.hpp"
+#include "web/route_set.hpp"
 
 namespace {
 
@@ -234,4 +237,83 @@ TEST_CASE("the JSON codec rejects bad documents with the path of the problem", "
       fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"stack":[{"pc":"zz"}]}]})"),
       Catch::Contains("fibers[0].stack[0].pc"));
   CHECK_THROWS_AS(fibers_from_json_text("[]"), JsonSchemaError);
+}
+
+TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
+  fiberleak::testing::ParkedFibers fibers;
+  fiberleak::FiberDump dump = fiberleak::build_dump(fiberleak::snapshot());
+  REQUIRE(dump.fibers.size() >= 8);
+  dump.fibers[0].locked_to_thread = true;  // not produced by the runtime; the codec still carries it
+  const std::set<std::uint64_t> leaked{dump.fibers[1].id};
+  const std::string text = fiberleak::fibers_to_json(dump, leaked).dump();
+  const fiberleak::FiberDump back = fiberleak::fibers_from_json_text(text);
+  CHECK(back.taken_at_ns == dump.taken_at_ns);
+  REQUIRE(back.fibers.size() == dump.fibers.size());
+  for (std::size_t i = 0; i < dump.fibers.size(); ++i) {
+    const auto& a = dump.fibers[i];
+    const auto& b = back.fibers[i];
+    INFO("fiber " << a.id << " " << a.name);
+    CHECK(b.id == a.id);
+    CHECK(b.parent == a.parent);
+    CHECK(b.name == a.name);
+    CHECK(b.state == a.state);
+    CHECK(b.wait == a.wait);
+    CHECK(b.wait_reason == a.wait_reason);
+    CHECK(b.blocked_ns == a.blocked_ns);
+    CHECK(b.blocked_exact == a.blocked_exact);
+    CHECK(b.created_ns == a.created_ns);
+    CHECK(b.blocked_total_ns == a.blocked_total_ns);
+    CHECK(b.parks == a.parks);
+    CHECK(b.is_main == a.is_main);
+    CHECK(b.locked_to_thread == a.locked_to_thread);
+    CHECK(b.thread == a.thread);
+    for (auto [x, y] : {std::pair{&a.stack, &b.stack}, std::pair{&a.creation_stack, &b.creation_stack}}) {
+      REQUIRE(y->size() == x->size());
+      for (std::size_t j = 0; j < x->size(); ++j) {
+        CHECK((*y)[j].pc == (*x)[j].pc);
+        CHECK((*y)[j].function == (*x)[j].function);
+        CHECK((*y)[j].file == (*x)[j].file);
+        CHECK((*y)[j].line == (*x)[j].line);
+        CHECK((*y)[j].inlined == (*x)[j].inlined);
+      }
+    }
+  }
+  // The parked fibers' stacks are symbolized, so the round trip compared real frames.
+  CHECK(text.find("lock_mutex_never_unlocked") != std::string::npos);
+  // Encoding the decoded dump again gives the same document.
+  CHECK(fiberleak::fibers_to_json(back, leaked).dump() == text);
+}
+
+TEST_CASE("a registered route set is mounted, listed on the index and adds its metrics", "[web][promtool]") {
+  fiberleak::register_route_set(
+      {"extra",
+       [](httplib::Server& s, const std::string& prefix) {
+         s.Get(prefix + "/debug/pprof/extra",
+               [](const httplib::Request&, httplib::Response& res) { res.set_content("extra\n", "text/plain"); });
+       },
+       {{"extra", "extra?debug=1", "A profile another module adds.", [] { return std::int64_t{42}; }}},
+       [] { return std::string("# HELP fiberleak_extra_things Things.\n# TYPE fiberleak_extra_things gauge\n"
+                               "fiberleak_extra_things 3\n"); }});
+  {
+    Live live;
+    CHECK(live.get("/debug/pprof/extra")->body == "extra\n");
+    const std::string index = live.get("/debug/pprof/")->body;
+    CHECK(contains(index, "<tr><td>42</td><td><a href='extra?debug=1'>extra</a></td></tr>"));
+    CHECK(contains(index, "A profile another module adds."));
+    const std::string metrics = live.get("/metrics")->body;
+    CHECK(contains(metrics, "\nfiberleak_extra_things 3\n"));
+    char path[] = "/tmp/fiberleak-metrics-XXXXXX";
+    const int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    std::ofstream(path) << metrics;
+    const Command c = run(std::string("promtool check metrics < ") + path);
+    std::remove(path);
+    INFO("promtool: " << c.out << c.err);
+    CHECK(c.status == 0);
+  }
+  fiberleak::unregister_route_set("extra");
+  Live without;
+  CHECK(without.get("/debug/pprof/extra")->status == 404);
+  CHECK_FALSE(contains(without.get("/debug/pprof/")->body, "extra"));
 }
