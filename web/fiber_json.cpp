@@ -2,6 +2,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <type_traits>
 
 namespace fiberleak {
 namespace {
@@ -40,6 +41,9 @@ class Reader {
   void integer(const char* key, T& out) const {
     if (const json* v = find(key)) {
       if (!v->is_number_integer()) fail(at(key), "expected an integer");
+      if constexpr (std::is_unsigned_v<T>) {
+        if (!v->is_number_unsigned()) fail(at(key), "expected a non-negative integer");
+      }
       out = v->get<T>();
     }
   }
@@ -197,6 +201,64 @@ json findings_to_json(const std::vector<LeakFinding>& findings, const std::vecto
                      {"history", g.history}});
   }
   return {{"schema", kLeaksSchema}, {"leaks", std::move(leaks)}, {"growing_sites", std::move(sites)}};
+}
+
+Findings findings_from_json(const nlohmann::json& doc) {
+  Reader top(doc, "");
+  std::string schema;
+  top.string("schema", schema);
+  if (schema != kLeaksSchema) {
+    Reader::fail("schema", "expected \"" + std::string(kLeaksSchema) + "\", got \"" + schema + "\"");
+  }
+  Findings out;
+  const json* leaks = top.array("leaks");
+  if (leaks == nullptr) Reader::fail("leaks", "missing");
+  for (std::size_t i = 0; i < leaks->size(); ++i) {
+    Reader r((*leaks)[i], "leaks[" + std::to_string(i) + "]");
+    LeakFinding f;
+    r.integer("fiber_id", f.fiber_id);
+    r.string("name", f.name);
+    std::string wait = "none";
+    r.string("wait", wait);
+    if (!parse_wait_kind(wait, f.wait)) Reader::fail(r.at("wait"), "unknown wait kind \"" + wait + "\"");
+    r.string("wait_reason", f.wait_reason);
+    r.integer("blocked_ns", f.blocked_ns);
+    r.boolean("blocked_exact", f.blocked_exact);
+    r.string("function", f.function);
+    r.string("file", f.file);
+    r.integer("line", f.line);
+    r.string("site", f.site);
+    out.leaks.push_back(std::move(f));
+  }
+  if (const json* sites = top.array("growing_sites")) {
+    for (std::size_t i = 0; i < sites->size(); ++i) {
+      const std::string path = "growing_sites[" + std::to_string(i) + "]";
+      Reader r((*sites)[i], path);
+      GrowingSite g;
+      r.string("site", g.site);
+      r.string("function", g.function);
+      r.string("file", g.file);
+      r.integer("line", g.line);
+      r.string("wait_reason", g.wait_reason);
+      r.integer("fibers", g.fibers);
+      if (const json* h = r.array("history")) {
+        for (std::size_t j = 0; j < h->size(); ++j) {
+          if (!(*h)[j].is_number_unsigned()) {
+            Reader::fail(path + ".history[" + std::to_string(j) + "]", "expected a non-negative integer");
+          }
+          g.history.push_back((*h)[j].get<std::size_t>());
+        }
+      }
+      out.growing.push_back(std::move(g));
+    }
+  }
+  return out;
+}
+
+Findings findings_from_json_text(const std::string& text) {
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded()) throw JsonSchemaError("document: not valid JSON");
+  return findings_from_json(doc);
 }
 
 }  // namespace fiberleak

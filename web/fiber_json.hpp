@@ -41,6 +41,17 @@ FiberDump fibers_from_json(const nlohmann::json& doc);
 // Parses text then decodes; throws JsonSchemaError for bad JSON too.
 FiberDump fibers_from_json_text(const std::string& text);
 
+// Schema "fiberleak.leaks/v1": {"schema", "leaks": [LeakFinding], "growing_sites": [GrowingSite]}
+// with the fields of profiler/leak_rules.hpp under the same names.
 nlohmann::json findings_to_json(const std::vector<LeakFinding>& findings, const std::vector<GrowingSite>& growing);
+
+// A decoded /debug/leaks document.
+struct Findings {
+  std::vector<LeakFinding> leaks;
+  std::vector<GrowingSite> growing;
+};
+// Throws JsonSchemaError (the JSON path of the problem), as fibers_from_json.
+Findings findings_from_json(const nlohmann::json& doc);
+Findings findings_from_json_text(const std::string& text);
 
 }  // namespace fiberleak

@@ -178,9 +178,10 @@ TEST_CASE("/debug/fibers filters by state, blocked time and name and flags leaks
   CHECK(doc["fibers"].empty());
   doc = nlohmann::json::parse(live.get("/debug/fibers?leaks=1")->body);
   CHECK(doc["fibers"].size() == 2);
-  const auto leaks = nlohmann::json::parse(live.get("/debug/leaks")->body);
-  CHECK(leaks["leaks"].size() == 2);
-  CHECK(leaks["schema"] == fiberleak::kLeaksSchema);
+  const auto leaks = fiberleak::findings_from_json_text(live.get("/debug/leaks")->body);
+  REQUIRE(leaks.leaks.size() == 2);
+  CHECK(leaks.leaks[0].blocked_ns >= 30'000'000);
+  CHECK(leaks.leaks[0].line > 0);
 }
 
 TEST_CASE("pprof's symbol protocol names addresses over GET and POST", "[web]") {
@@ -316,4 +317,58 @@ TEST_CASE("a registered route set is mounted, listed on the index and adds its m
   Live without;
   CHECK(without.get("/debug/pprof/extra")->status == 404);
   CHECK_FALSE(contains(without.get("/debug/pprof/")->body, "extra"));
+}
+
+TEST_CASE("the JSON codec round-trips leak findings and rejects bad ones", "[web]") {
+  using fiberleak::findings_from_json_text;
+  fiberleak::LeakFinding f;
+  f.fiber_id = 7;
+  f.name = "conn-handler";
+  f.wait = fiberleak::WaitKind::channel_pop;
+  f.wait_reason = "chan receive";
+  f.blocked_ns = 31'000'000'000;
+  f.blocked_exact = false;
+  f.function = "handle(int)";
+  f.file = "/src/srv.cpp";
+  f.line = 42;
+  f.site = "chan receive @ handle(int) at srv.cpp:42";
+  fiberleak::GrowingSite g;
+  g.site = f.site;
+  g.function = f.function;
+  g.file = f.file;
+  g.line = 42;
+  g.wait_reason = "chan receive";
+  g.fibers = 300;
+  g.history = {100, 200, 300};
+  const auto back = findings_from_json_text(fiberleak::findings_to_json({f}, {g}).dump());
+  REQUIRE(back.leaks.size() == 1);
+  const auto& b = back.leaks[0];
+  CHECK(b.fiber_id == 7);
+  CHECK(b.name == f.name);
+  CHECK(b.wait == f.wait);
+  CHECK(b.wait_reason == f.wait_reason);
+  CHECK(b.blocked_ns == f.blocked_ns);
+  CHECK(b.blocked_exact == false);
+  CHECK(b.function == f.function);
+  CHECK(b.file == f.file);
+  CHECK(b.line == 42);
+  CHECK(b.site == f.site);
+  REQUIRE(back.growing.size() == 1);
+  CHECK(back.growing[0].site == g.site);
+  CHECK(back.growing[0].fibers == 300);
+  CHECK(back.growing[0].history == g.history);
+  CHECK(back.growing[0].line == 42);
+
+  CHECK_THROWS_WITH(findings_from_json_text(""), Catch::Contains("not valid JSON"));
+  CHECK_THROWS_WITH(findings_from_json_text(R"({"schema":"fiberleak.fibers/v1","leaks":[]})"),
+                    Catch::Contains("schema"));
+  CHECK_THROWS_WITH(findings_from_json_text(R"({"schema":"fiberleak.leaks/v1"})"), Catch::Contains("leaks: missing"));
+  CHECK_THROWS_WITH(findings_from_json_text(R"({"schema":"fiberleak.leaks/v1","leaks":[{"fiber_id":-3}]})"),
+                    Catch::Contains("leaks[0].fiber_id: expected a non-negative integer"));
+  CHECK_THROWS_WITH(findings_from_json_text(R"({"schema":"fiberleak.leaks/v1","leaks":[{"wait":"nap"}]})"),
+                    Catch::Contains("leaks[0].wait"));
+  CHECK_THROWS_WITH(
+      findings_from_json_text(R"({"schema":"fiberleak.leaks/v1","leaks":[],"growing_sites":[{"history":[1,"x"]}]})"),
+      Catch::Contains("growing_sites[0].history[1]"));
+  CHECK_THROWS_AS(findings_from_json_text("[1,2]"), fiberleak::JsonSchemaError);
 }
