@@ -48,6 +48,14 @@ void add_group(ProfileBuilder& b, const DumpedFiber& f, std::int64_t count) {
   std::vector<SampleLabel> labels{{"state", std::string(to_string(f.state)), 0, ""}};
   if (f.wait != WaitKind::none) labels.push_back({"wait", f.wait_reason, 0, ""});
   if (!f.name.empty()) labels.push_back({"fiber", f.name, 0, ""});
+  if (f.stack.empty()) {
+    // A running fiber's live stack is not captured (only its own thread
+    // could take it). pprof drops samples without locations, so such fibers
+    // get one placeholder frame and the counts still add up to the total.
+    static const std::vector<DumpFrame> placeholder{DumpFrame{0, "(stack not captured)", "", 0, false}};
+    b.add_sample(b.locations(placeholder), {count}, labels);
+    return;
+  }
   b.add_sample(b.locations(f.stack.frames()), {count}, labels);
 }
 
