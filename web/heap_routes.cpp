@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "profiler/heap_profile.hpp"
+#include "web/route_set.hpp"
 
 namespace fiberleak {
 namespace {
@@ -78,6 +79,18 @@ void mount_heap_routes(httplib::Server& server, const std::string& prefix, int m
       out += std::to_string(id) + ' ' + std::to_string(bytes) + '\n';
     res.set_content(out, "text/plain; charset=utf-8");
   });
+}
+
+void register_heap_routes(int max_delta_seconds) {
+  auto live_samples = [] { return static_cast<std::int64_t>(collect_heap().live_samples); };
+  auto sampled = [] { return static_cast<std::int64_t>(collect_heap().sampled_allocations); };
+  register_route_set({"heap",
+                      [max_delta_seconds](httplib::Server& s, const std::string& prefix) {
+                        mount_heap_routes(s, prefix, max_delta_seconds);
+                      },
+                      {{"allocs", "allocs?debug=1", "A sampling of all past memory allocations.", sampled},
+                       {"heap", "heap?debug=1", "A sampling of memory allocations of live objects.", live_samples}},
+                      [] { return heap_metrics_text(); }});
 }
 
 std::string heap_metrics_text() {

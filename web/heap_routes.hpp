@@ -20,6 +20,12 @@ namespace fiberleak {
 
 inline constexpr const char* kHeapUsage = "usage: /debug/pprof/heap|allocs?debug=0|1&seconds=N (1..max, debug=0 only)&gc=0|1";
 
+// Registers the routes above as the "heap" route set (web/route_set.hpp):
+// every later fiberleak::serve()/mount() serves them under its prefix, lists
+// heap and allocs on /debug/pprof/ and appends heap_metrics_text() to
+// /metrics. Call once at startup, before serve()/mount().
+void register_heap_routes(int max_delta_seconds = 300);
+
 // Adds the routes above to `server` under `prefix`.
 void mount_heap_routes(httplib::Server& server, const std::string& prefix = "", int max_delta_seconds = 300);
 

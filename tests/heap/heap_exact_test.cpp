@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <unistd.h>
 #include <cstring>
 #include <sstream>
 #include <regex>
@@ -14,6 +15,7 @@
 #include "profiler/heap_profile.hpp"
 #include "runtime/fiberleak.hpp"
 #include "runtime/heap/heap_sampler.hpp"
+#include "web/endpoint.hpp"
 
 namespace ft = fiberleak::testing;
 
@@ -136,4 +138,34 @@ TEST_CASE("debug=1 text lists the known stack with its counts and bad parameters
   auto bad2 = c.Get("/debug/pprof/allocs?secs=1");
   REQUIRE(bad2);
   CHECK(bad2->status == 400);
+}
+
+TEST_CASE("after register_heap_routes serve() serves the heap profile, lists it and adds the heap metrics", "[heap]") {
+  run_workload();
+  fiberleak::register_heap_routes();
+  fiberleak::ServeOptions options;
+  options.port = 0;
+  options.endpoint.watchdog_interval = std::chrono::milliseconds(0);
+  fiberleak::ServeHandle server = fiberleak::serve(options);
+  const std::string top = ft::pprof_top(server.url() + "/debug/pprof/heap", "inuse_space");
+  INFO(top);
+  CHECK(flat_bytes(top, "keep_malloc_3x1000", line_of("ALLOC_LINE_MALLOC")) == 3000);
+  httplib::Client c("127.0.0.1", server.port());
+  auto index = c.Get("/debug/pprof/");
+  REQUIRE(index);
+  CHECK(index->body.find("heap?debug=1") != std::string::npos);
+  auto metrics = c.Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(std::regex_search(metrics->body, std::regex("\\nfiberleak_heap_inuse_bytes [1-9][0-9]*\\n")));
+  CHECK(std::regex_search(metrics->body, std::regex("\\nfiberleak_heap_sampling_rate_bytes 1\\n")));
+  // promtool accepts the whole page (the heap families included).
+  const std::string file = "/tmp/fiberleak_heap_metrics_" + std::to_string(::getpid()) + ".txt";
+  if (FILE* f = std::fopen(file.c_str(), "w")) {
+    std::fputs(metrics->body.c_str(), f);
+    std::fclose(f);
+  }
+  const std::string verdict = ft::run("promtool check metrics < " + file + " && echo PROMTOOL_OK");
+  std::remove(file.c_str());
+  INFO(verdict);
+  CHECK(verdict.find("PROMTOOL_OK") != std::string::npos);
 }
