@@ -83,7 +83,8 @@ std::uint32_t* g_bucket_index = nullptr;  // bucket idx + 1, 0 empty
 SpinLock g_bucket_lock;
 Slot* g_slots = nullptr;
 Stripe g_stripes[kStripes];
-std::atomic<std::uint16_t>* g_filter = nullptr;
+// In .bss: no pointer to chase on free()'s fast path.
+std::atomic<std::uint16_t> g_filter[kFilterSize];
 
 constexpr std::size_t kBucketsBytes = sizeof(Bucket) * kMaxBuckets;
 constexpr std::size_t kIndexBytes = sizeof(std::uint32_t) * kBucketIndexSize;
@@ -129,8 +130,7 @@ bool ensure_init() noexcept {
   g_buckets = static_cast<Bucket*>(map_zeroed(kBucketsBytes));
   g_bucket_index = static_cast<std::uint32_t*>(map_zeroed(kIndexBytes));
   g_slots = static_cast<Slot*>(map_zeroed(kSlotsBytes));
-  g_filter = static_cast<std::atomic<std::uint16_t>*>(map_zeroed(kFilterBytes));
-  const bool ok = g_buckets && g_bucket_index && g_slots && g_filter;
+  const bool ok = g_buckets && g_bucket_index && g_slots;
   if (ok) pthread_atfork(lock_all, unlock_all, reset_all);
   t_state.busy = false;
   g_init.store(ok ? 2 : 3, std::memory_order_release);
