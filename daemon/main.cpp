@@ -1,6 +1,8 @@
-// fiberleakd: the demo service, and a one-shot leak check for CI.
+// fiberleakd: the demo service, the sidecar that scrapes targets, and a
+// one-shot leak check for CI.
 //
 //   fiberleakd demo [--listen HOST:PORT] [--threshold DURATION] [--threads N]
+//   fiberleakd scrape --config FILE [--listen HOST:PORT] [--log-level LEVEL]
 //   fiberleakd check URL [--kind auto|fiberleak|go] [--threshold DURATION] [--json] [--ignore-* ...]
 //   fiberleakd --help | --version
 //
@@ -17,7 +19,9 @@
 #include <vector>
 
 #include "daemon/demo_service.hpp"
+#include "daemon/daemon_config.hpp"
 #include "daemon/go_dump_parser.hpp"
+#include "daemon/sidecar.hpp"
 #include "profiler/duration.hpp"
 #include "web/endpoint.hpp"
 #include "web/fiber_json.hpp"
@@ -33,6 +37,10 @@ commands:
              --listen HOST:PORT     where to serve (default 127.0.0.1:6060)
              --threshold DURATION   blocked longer than this is a leak (default 10s)
              --threads N            scheduler threads (default 3)
+  scrape   the sidecar: scrape the targets of a config file, serve /metrics and /api
+             --config FILE          JSON config (see config/fiberleakd.example.json)
+             --listen HOST:PORT     overrides the config's listen address
+             --log-level LEVEL      overrides the config's log level
   check    fetch a target once and report leak suspects
              URL                    the target: http://host:port or any of its /debug/... URLs
              --kind auto|fiberleak|go   fiberleak: /debug/fibers; go: net/http/pprof's
@@ -153,6 +161,51 @@ int run_demo(Args& args) {
               static_cast<unsigned long long>(service.requests_served()));
   server.stop();
   service.stop();
+  return 0;
+}
+
+int run_scrape(Args& args) {
+  std::string config_path, listen, log_level;
+  while (!args.done()) {
+    const std::string flag = args.items[args.next++];
+    std::string* into = flag == "--config" ? &config_path : flag == "--listen" ? &listen : flag == "--log-level" ? &log_level : nullptr;
+    if (into == nullptr) return usage_error("scrape: unknown option \"" + flag + "\"");
+    auto v = args.value(flag);
+    if (!v) return 2;
+    *into = *v;
+  }
+  if (config_path.empty()) return usage_error("scrape needs --config FILE");
+  fiberleak::ConfigResult loaded = fiberleak::load_daemon_config(config_path);
+  fiberleak::DaemonConfig& config = loaded.config;
+  if (!listen.empty() && !parse_listen(listen, config.listen_host, config.listen_port)) {
+    loaded.errors.push_back("--listen: expected HOST:PORT, got \"" + listen + "\"");
+  }
+  if (!log_level.empty()) config.log_level = log_level;
+  if (spdlog::level::from_str(config.log_level) == spdlog::level::off && config.log_level != "off") {
+    loaded.errors.push_back("log level: expected trace, debug, info, warn, error or off");
+  }
+  if (!loaded.errors.empty()) {
+    std::fprintf(stderr, "fiberleakd: %s: %zu problem%s, nothing started:\n", config_path.c_str(), loaded.errors.size(),
+                 loaded.errors.size() == 1 ? "" : "s");
+    for (const std::string& e : loaded.errors) std::fprintf(stderr, "  %s\n", e.c_str());
+    return 2;
+  }
+  auto logger = fiberleak::default_logger();
+  logger->set_level(spdlog::level::from_str(config.log_level));
+  fiberleak::Sidecar sidecar(config, logger);
+  try {
+    sidecar.start();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fiberleakd: %s\n", e.what());
+    return 2;
+  }
+  logger->info("scraping {} target{}; serving http://{}:{}/metrics, /api/targets, /api/findings", config.targets.size(),
+               config.targets.size() == 1 ? "" : "s", config.listen_host, sidecar.port());
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  logger->info("stopping");
+  sidecar.stop();
   return 0;
 }
 
@@ -311,5 +364,6 @@ int main(int argc, char** argv) {
   }
   if (command == "demo") return run_demo(args);
   if (command == "check") return run_check(args);
+  if (command == "scrape") return run_scrape(args);
   return usage_error("unknown command \"" + command + "\"");
 }

@@ -1,0 +1,47 @@
+// DaemonConfig: fiberleakd's sidecar configuration (JSON; documented in
+// docs/fiberleakd.md, example in config/fiberleakd.example.json).
+//
+// load_daemon_config() validates everything and reports every problem with
+// its field path ("targets[2].interval: expected a duration like 15s") — a
+// config is applied whole or not at all.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "profiler/leak_rules.hpp"
+
+namespace fiberleak {
+
+enum class TargetKind { auto_detect, fiberleak, go };
+
+struct TargetConfig {
+  std::string name;
+  std::string url;  // base URL, http://host:port (a path prefix in front of /debug is kept)
+  TargetKind kind = TargetKind::auto_detect;
+  std::map<std::string, std::string> labels;
+  std::chrono::milliseconds interval{15000};
+  std::chrono::milliseconds timeout{5000};
+  LeakRules rules;  // the global rules with this target's additions
+};
+
+struct DaemonConfig {
+  std::string listen_host = "127.0.0.1";
+  int listen_port = 6070;
+  std::string log_level = "info";
+  std::string webhook_url;  // optional: POSTed each new and resolved finding as JSON
+  std::size_t max_body_bytes = std::size_t{256} << 20;
+  std::vector<TargetConfig> targets;
+};
+
+struct ConfigResult {
+  DaemonConfig config;
+  std::vector<std::string> errors;  // empty: valid
+};
+
+ConfigResult parse_daemon_config(const std::string& json_text);
+ConfigResult load_daemon_config(const std::string& path);
+
+}  // namespace fiberleak

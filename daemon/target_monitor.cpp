@@ -1,0 +1,259 @@
+#include "daemon/target_monitor.hpp"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "daemon/go_dump_parser.hpp"
+#include "profiler/duration.hpp"
+#include "web/fiber_json.hpp"
+
+namespace fiberleak {
+namespace {
+
+constexpr std::size_t kResolvedKept = 200;
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Splits "http://host:port/prefix" into client base and path prefix.
+void split(const std::string& url, std::string& base, std::string& prefix) {
+  const auto path = url.find('/', 7);
+  base = url.substr(0, path);
+  prefix = path == std::string::npos ? "" : url.substr(path);
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+}
+
+struct Fetched {
+  int status = 0;
+  std::string body;
+  std::string error;
+};
+
+std::string describe(httplib::Error e) {
+  switch (e) {
+    case httplib::Error::Connection: return "cannot connect (refused or unreachable)";
+    case httplib::Error::Read: return "read failed or timed out";
+    case httplib::Error::Write: return "write failed";
+    case httplib::Error::ConnectionTimeout: return "connection timed out";
+    case httplib::Error::Canceled: return "canceled";
+    default: return "request failed (" + httplib::to_string(e) + ")";
+  }
+}
+
+Fetched fetch(httplib::Client& client, const std::string& path, std::size_t max_body) {
+  Fetched f;
+  bool too_big = false;
+  auto res = client.Get(path.c_str(), [&](const char* data, std::size_t n) {
+    if (f.body.size() + n > max_body) {
+      too_big = true;
+      return false;
+    }
+    f.body.append(data, n);
+    return true;
+  });
+  if (too_big) {
+    f.error = "response larger than " + std::to_string(max_body >> 20) + " MiB";
+  } else if (!res) {
+    f.error = describe(res.error());
+  } else {
+    f.status = res->status;
+    if (f.status != 200 && f.status != 404) f.error = "HTTP " + std::to_string(f.status) + " from " + path;
+  }
+  return f;
+}
+
+}  // namespace
+
+const char* to_string(TrackedFinding::Lifecycle l) {
+  switch (l) {
+    case TrackedFinding::Lifecycle::fresh: return "new";
+    case TrackedFinding::Lifecycle::ongoing: return "ongoing";
+    case TrackedFinding::Lifecycle::resolved: return "resolved";
+  }
+  return "unknown";
+}
+
+std::int64_t combine_go_blocked(std::int64_t reported_ns, std::int64_t previous_ns, std::int64_t elapsed_ns) {
+  if (previous_ns > 0 && elapsed_ns >= 0 && reported_ns >= elapsed_ns) {
+    return std::max(reported_ns, previous_ns + elapsed_ns);
+  }
+  return reported_ns;
+}
+
+TargetMonitor::TargetMonitor(TargetConfig config, std::size_t max_body_bytes, std::shared_ptr<spdlog::logger> logger,
+                             FindingSink on_change)
+    : config_(std::move(config)),
+      max_body_bytes_(max_body_bytes),
+      logger_(std::move(logger)),
+      on_change_(std::move(on_change)),
+      detector_(config_.rules) {
+  status_.name = config_.name;
+  status_.url = config_.url;
+  status_.labels = config_.labels;
+  status_.kind = config_.kind == TargetKind::go ? "go" : config_.kind == TargetKind::fiberleak ? "fiberleak" : "unknown";
+}
+
+void TargetMonitor::fail(const std::string& why, double seconds, std::int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (status_.up || status_.error != why) logger_->warn("target {}: scrape failed: {}", config_.name, why);
+  status_.up = false;
+  status_.error = why;
+  status_.scrape_seconds = seconds;
+  status_.last_scrape_ms = now_ms;
+  ++status_.scrapes;
+  ++status_.failures;
+}
+
+void TargetMonitor::scrape_once() {
+  const auto start = std::chrono::steady_clock::now();
+  const std::int64_t now_ms = unix_ms();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  std::string base, prefix;
+  split(config_.url, base, prefix);
+  httplib::Client client(base);
+  const auto timeout = config_.timeout;
+  client.set_connection_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
+  client.set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
+  client.set_write_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
+
+  try {
+    if (config_.kind != TargetKind::go) {
+      Fetched f = fetch(client, prefix + "/debug/fibers", max_body_bytes_);
+      if (f.status == 200) {
+        evaluate(fibers_from_json_text(f.body), false, now_ms);
+        std::lock_guard<std::mutex> lock(mutex_);
+        status_.scrape_seconds = elapsed();
+        return;
+      }
+      if (!f.error.empty() || config_.kind == TargetKind::fiberleak) {
+        return fail(f.error.empty() ? "HTTP 404 from " + prefix + "/debug/fibers (not a fiberleak target?)" : f.error,
+                    elapsed(), now_ms);
+      }
+    }
+    Fetched f = fetch(client, prefix + "/debug/pprof/goroutine?debug=2", max_body_bytes_);
+    if (!f.error.empty() || f.status != 200) {
+      return fail(f.error.empty() ? "HTTP " + std::to_string(f.status) + " from goroutine?debug=2" : f.error, elapsed(),
+                  now_ms);
+    }
+    evaluate(parse_go_dump(f.body), true, now_ms);
+    std::lock_guard<std::mutex> lock(mutex_);
+    status_.scrape_seconds = elapsed();
+  } catch (const JsonSchemaError& e) {
+    fail(std::string("bad fiberleak JSON: ") + e.what(), elapsed(), now_ms);
+  } catch (const GoDumpError& e) {
+    fail(std::string("bad goroutine dump: ") + e.what(), elapsed(), now_ms);
+  }
+}
+
+void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) {
+  std::uint64_t max_id = 0;
+  for (const DumpedFiber& f : dump.fibers) max_id = std::max(max_id, f.id);
+  std::vector<TrackedFinding> changes;
+  std::unique_lock<std::mutex> lock(mutex_);
+
+  // A restarted target: its clock went back (fiberleak), or (Go, whose ids
+  // only grow within a process) its ids went back and none of the parked
+  // goroutines seen last time is there any more.
+  bool go_went_back = from_go && max_id < last_max_id_;
+  if (go_went_back) {
+    for (const DumpedFiber& f : dump.fibers) {
+      if (go_seen_.count(f.id) != 0) {
+        go_went_back = false;
+        break;
+      }
+    }
+  }
+  const bool restarted =
+      status_.scrapes > 0 && ((!from_go && dump.taken_at_ns < last_taken_at_ns_) || go_went_back);
+  if (restarted) {
+    ++status_.restarts;
+    logger_->warn("target {}: restarted; its findings are resolved and its history starts over", config_.name);
+    go_seen_.clear();
+    detector_ = LeakDetector(config_.rules);
+  }
+  last_taken_at_ns_ = dump.taken_at_ns;
+  last_max_id_ = max_id;
+
+  if (from_go) {
+    std::map<std::uint64_t, GoObservation> seen;
+    for (DumpedFiber& f : dump.fibers) {
+      if (f.state != FiberState::blocked && f.state != FiberState::sleeping) continue;
+      const std::string site = park_site(f);
+      auto it = go_seen_.find(f.id);
+      if (it != go_seen_.end() && it->second.site == site) {
+        f.blocked_ns = combine_go_blocked(f.blocked_ns, it->second.bound_ns, (now_ms - it->second.at_ms) * 1'000'000);
+      }
+      seen[f.id] = {site, f.blocked_ns, now_ms};
+    }
+    go_seen_ = std::move(seen);
+  }
+
+  const LeakDetector::Result result = detector_.evaluate(dump);
+  status_.up = true;
+  status_.error.clear();
+  status_.kind = from_go ? "go" : "fiberleak";
+  status_.last_scrape_ms = now_ms;
+  ++status_.scrapes;
+  status_.fibers_by_state.clear();
+  for (const DumpedFiber& f : dump.fibers) ++status_.fibers_by_state[f.state];
+  status_.leak_suspects = result.findings.size();
+  status_.growing = result.growing;
+
+  std::map<std::uint64_t, TrackedFinding> still_open;
+  std::vector<TrackedFinding> appeared;  // reported after the resolutions
+  for (const LeakFinding& lf : result.findings) {
+    auto it = open_.find(lf.fiber_id);
+    TrackedFinding t;
+    if (it != open_.end() && !restarted) {
+      t = it->second;
+      t.lifecycle = TrackedFinding::Lifecycle::ongoing;
+    } else {
+      t.target = config_.name;
+      t.first_seen_ms = now_ms;
+      t.lifecycle = TrackedFinding::Lifecycle::fresh;
+      logger_->warn("target {}: leak suspect: fiber {}{} blocked in {} for {}{} at {} ({}:{})", config_.name,
+                    lf.fiber_id, lf.name.empty() ? std::string() : " \"" + lf.name + "\"", lf.wait_reason,
+                    lf.blocked_exact ? "" : "at least ", format_duration(lf.blocked_ns), lf.function,
+                    lf.file.empty() ? "?" : lf.file, lf.line);
+    }
+    t.finding = lf;
+    t.last_seen_ms = now_ms;
+    if (t.lifecycle == TrackedFinding::Lifecycle::fresh) appeared.push_back(t);
+    still_open[lf.fiber_id] = std::move(t);
+  }
+  for (auto& [id, t] : open_) {
+    if (still_open.count(id) != 0 && !restarted) continue;
+    t.lifecycle = TrackedFinding::Lifecycle::resolved;
+    t.resolved_ms = now_ms;
+    logger_->info("target {}: resolved: fiber {} is no longer a leak suspect{}", config_.name, id,
+                  restarted ? " (target restarted)" : "");
+    changes.push_back(t);
+    resolved_.push_back(t);
+  }
+  if (resolved_.size() > kResolvedKept) resolved_.erase(resolved_.begin(), resolved_.end() - kResolvedKept);
+  open_ = std::move(still_open);
+  changes.insert(changes.end(), appeared.begin(), appeared.end());
+  lock.unlock();  // the sink may be slow (a webhook): never call it under the lock
+  if (on_change_) {
+    for (const TrackedFinding& t : changes) on_change_(t);
+  }
+}
+
+TargetStatus TargetMonitor::status() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return status_;
+}
+
+std::vector<TrackedFinding> TargetMonitor::findings() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<TrackedFinding> out;
+  for (const auto& [id, t] : open_) out.push_back(t);
+  out.insert(out.end(), resolved_.rbegin(), resolved_.rend());
+  return out;
+}
+
+}  // namespace fiberleak

@@ -1,0 +1,100 @@
+// TargetMonitor: fiberleakd's view of one scraped target across scrapes.
+//
+// Each scrape fetches the target (fiberleak: /debug/fibers JSON; Go:
+// goroutine?debug=2; auto: fiberleak first), applies the leak rules and
+// keeps findings with a life cycle (new -> ongoing -> resolved), logged once
+// when they appear and once when they resolve. Go reports blocked time only
+// in whole minutes, only once a GC saw the goroutine, and restarts it at
+// every wake; the monitor extends that lower bound with the time between
+// scrapes only when the target's own figures prove the park is the same one
+// (see combine_go_blocked()). A target that restarts (its clock or its ids go
+// back) starts a fresh history. Thread-safe: scrape_once() from the
+// monitor's thread, the readers from HTTP threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "daemon/daemon_config.hpp"
+#include "profiler/fiber_dump.hpp"
+#include "profiler/leak_rules.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace fiberleak {
+
+struct TrackedFinding {
+  std::string target;
+  LeakFinding finding;
+  enum class Lifecycle { fresh, ongoing, resolved } lifecycle = Lifecycle::fresh;
+  std::int64_t first_seen_ms = 0;  // unix time
+  std::int64_t last_seen_ms = 0;
+  std::int64_t resolved_ms = 0;
+};
+const char* to_string(TrackedFinding::Lifecycle l);
+
+struct TargetStatus {
+  std::string name, url, kind;  // kind as detected: fiberleak, go, or unknown
+  std::map<std::string, std::string> labels;
+  bool up = false;
+  std::string error;  // why the last scrape failed ("" when up)
+  std::int64_t last_scrape_ms = 0;
+  double scrape_seconds = 0;
+  std::uint64_t scrapes = 0, failures = 0, restarts = 0;
+  std::map<FiberState, std::size_t> fibers_by_state;
+  std::size_t leak_suspects = 0;
+  std::vector<GrowingSite> growing;
+};
+
+// Go: the lower bound of a goroutine's blocked time given an earlier
+// observation. `previous_ns` (the bound computed at the earlier scrape,
+// `elapsed_ns` ago) carries over only if the new figure proves the park
+// started before that scrape: reported_ns >= elapsed_ns, and the earlier
+// figure was itself a real observation (> 0: Go printed minutes).
+std::int64_t combine_go_blocked(std::int64_t reported_ns, std::int64_t previous_ns, std::int64_t elapsed_ns);
+
+class TargetMonitor {
+ public:
+  using FindingSink = std::function<void(const TrackedFinding&)>;
+  TargetMonitor(TargetConfig config, std::size_t max_body_bytes, std::shared_ptr<spdlog::logger> logger,
+                FindingSink on_change = {});
+
+  void scrape_once();
+  // Evaluates an already fetched dump as a scrape would (tests; fault-free path).
+  void evaluate(FiberDump dump, bool from_go, std::int64_t now_ms);
+
+  TargetStatus status() const;
+  std::vector<TrackedFinding> findings() const;  // open ones, then recently resolved ones
+  const TargetConfig& config() const { return config_; }
+
+ private:
+  void fail(const std::string& why, double seconds, std::int64_t now_ms);
+
+  TargetConfig config_;
+  std::size_t max_body_bytes_;
+  std::shared_ptr<spdlog::logger> logger_;
+  FindingSink on_change_;
+  LeakDetector detector_;
+
+  mutable std::mutex mutex_;
+  TargetStatus status_;
+  std::map<std::uint64_t, TrackedFinding> open_;  // by fiber id
+  std::vector<TrackedFinding> resolved_;          // newest last, bounded
+  struct GoObservation {
+    std::string site;
+    std::int64_t bound_ns;
+    std::int64_t at_ms;
+  };
+  std::map<std::uint64_t, GoObservation> go_seen_;
+  std::int64_t last_taken_at_ns_ = 0;
+  std::uint64_t last_max_id_ = 0;
+};
+
+}  // namespace fiberleak

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Misbehaving scrape targets for fiberleakd's fault-injection test.
+
+The first path element picks the fault, for every route under it:
+  /hang/...       accepts and never answers
+  /500/...        HTTP 500
+  /garbage/...    200 with random bytes
+  /huge/...       200 with a 100 MB body
+  /truncated/...  200 with a Go dump cut mid-frame (404 for /debug/fibers)
+  /reset/...      closes the connection without a response
+Usage: fake_target.py PORT_FILE  (writes the port it listens on)
+"""
+import os
+import socketserver
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+TRUNCATED = (b"goroutine 1 [running]:\nmain.main()\n\t/src/main.go:5 +0x1d\n\n"
+             b"goroutine 6 [chan receive, 2 minutes]:\nmain.leak(0xc000010000)\n")
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        fault = self.path.split("/")[1]
+        if fault == "hang":
+            time.sleep(120)
+            return
+        if fault == "reset":
+            self.connection.close()
+            return
+        if fault == "500":
+            self.send_error(500, "boom")
+            return
+        if fault == "truncated" and "/debug/fibers" in self.path:
+            self.send_error(404)
+            return
+        body = {"garbage": lambda: os.urandom(64 * 1024),
+                "truncated": lambda: TRUNCATED}.get(fault)
+        if fault == "huge":
+            self.send_response(200)
+            self.send_header("Content-Length", str(100 * 1024 * 1024))
+            self.end_headers()
+            chunk = b"x" * (1024 * 1024)
+            try:
+                for _ in range(100):
+                    self.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
+        if body is None:
+            self.send_error(404)
+            return
+        data = body()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+ThreadingHTTPServer.daemon_threads = True
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+with open(sys.argv[1], "w") as f:
+    f.write(str(server.server_address[1]))
+threading.Timer(300, server.shutdown).start()  # never outlive the test
+server.serve_forever()

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# fiberleakd scrape end to end: a fiberleak target (the demo), a real Go
+# service, misbehaving targets (hang, 500, garbage, 100 MB, truncated,
+# reset, down), promtool on /metrics, and a real Prometheus scraping it.
+# Usage: sidecar_test.sh path/to/fiberleakd
+set -uo pipefail
+bin=$1
+here=$(cd "$(dirname "$0")" && pwd)
+fail=0
+check() { if eval "$2"; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi; }
+work=$(mktemp -d)
+pids=()
+trap 'kill -9 "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() { for _ in $(seq 100); do eval "$1" && return 0; sleep 0.2; done; return 1; }
+
+export HOME=$work GOCACHE=$work/gocache GOPATH=$work/gopath GO111MODULE=off
+go build -o "$work/leaky" "$here/testdata/leaky_go/main.go" || { echo "FAILED: go build"; exit 1; }
+"$work/leaky" -leaks 2 >"$work/go.addr" 2>&1 & pids+=($!)
+demo_port=$(free_port)
+"$bin" demo --listen 127.0.0.1:$demo_port --threshold 2s >"$work/demo.log" 2>&1 & pids+=($!)
+python3 "$here/fake_target.py" "$work/fake.port" & pids+=($!)
+wait_for '[[ -s $work/fake.port ]] && grep -q listening "$work/go.addr" && curl -sf http://127.0.0.1:$demo_port/healthz >/dev/null'
+fake="http://127.0.0.1:$(cat "$work/fake.port")"
+go_url="http://$(sed 's/listening on //' "$work/go.addr")"
+dead_port=$(free_port)
+side_port=$(free_port)
+
+cat >"$work/config.json" <<JSON
+{
+  "listen": "127.0.0.1:$side_port",
+  "log_level": "info",
+  "max_body_bytes": 10485760,
+  "defaults": {"interval": "1s", "timeout": "1s"},
+  "rules": {"threshold": "2s", "ignore_names": ["demo-main", "scheduler-main"]},
+  "targets": [
+    {"name": "demo", "url": "http://127.0.0.1:$demo_port", "labels": {"team": "payments"}},
+    {"name": "go", "url": "$go_url", "rules": {"threshold": "0s",
+       "ignore_top_functions": ["internal/poll.runtime_pollWait"],
+       "ignore_any_functions": ["main.ticker", "main.main.func1"]}},
+    {"name": "hang", "url": "$fake/hang"},
+    {"name": "err500", "url": "$fake/500"},
+    {"name": "garbage", "url": "$fake/garbage"},
+    {"name": "huge", "url": "$fake/huge"},
+    {"name": "truncated", "url": "$fake/truncated"},
+    {"name": "reset", "url": "$fake/reset"},
+    {"name": "down", "url": "http://127.0.0.1:$dead_port"}
+  ]
+}
+JSON
+"$bin" scrape --config "$work/config.json" >"$work/side.log" 2>&1 & side=$!; pids+=($side)
+side_url="http://127.0.0.1:$side_port"
+wait_for 'curl -sf $side_url/healthz >/dev/null'
+sleep 6
+curl -s "$side_url/api/targets" >"$work/targets.json"
+curl -s "$side_url/api/findings" >"$work/findings.json"
+curl -s "$side_url/metrics" >"$work/metrics.txt"
+target() { python3 -c "import json,sys; t={x['name']:x for x in json.load(open('$work/targets.json'))['targets']}; print(t['$1']$2)"; }
+
+check "the daemon is still serving" 'kill -0 $side 2>/dev/null'
+check "the demo target is up and detected as fiberleak" '[[ $(target demo "[\"up\"]") == True && $(target demo "[\"kind\"]") == fiberleak ]]'
+check "the Go target is up and detected as go" '[[ $(target go "[\"up\"]") == True && $(target go "[\"kind\"]") == go ]]'
+check "the Go target's leaks are counted exactly (2 x 3 patterns)" '[[ $(target go "[\"leak_suspects\"]") == 6 ]]'
+check "the demo's leaks are flagged" '[[ $(target demo "[\"leak_suspects\"]") -ge 6 ]]'
+for t in hang err500 garbage huge truncated reset down; do
+  check "target $t is down with an error" '[[ $(target $t "[\"up\"]") == False && -n "$(target $t "[\"error\"]")" ]]'
+done
+check "the hanging target timed out" 'target hang "[\"error\"]" | grep -q "timed out"'
+check "the 500 target says HTTP 500" 'target err500 "[\"error\"]" | grep -q "HTTP 500"'
+check "the garbage target says bad fiberleak JSON (auto tries fiberleak first)" 'target garbage "[\"error\"]" | grep -q "bad fiberleak JSON"'
+check "the huge target hit the body limit" 'target huge "[\"error\"]" | grep -q "larger than"'
+check "the truncated dump is reported as truncated" 'target truncated "[\"error\"]" | grep -q "truncated"'
+check "the down target cannot connect" 'target down "[\"error\"]" | grep -q "cannot connect"'
+check "findings have a life cycle" 'grep -q "\"lifecycle\": \"ongoing\"" "$work/findings.json"'
+# Threshold 0s also catches the Go server's own short waits: count the leaks.
+check "findings are logged once when they appear" '[[ $(grep -c "target go: leak suspect: fiber .* at main\." "$work/side.log") -eq 6 ]]'
+check "a growing site is reported for the demo" 'wait_for "curl -s $side_url/metrics | grep -q fiberleakd_growing_site_fibers{target=\\\"demo\\\"" '
+check "/metrics carries the config labels" 'grep -q "fiberleakd_leak_suspects{target=\"demo\",team=\"payments\"}" "$work/metrics.txt"'
+check "promtool accepts /metrics" 'promtool check metrics <"$work/metrics.txt"'
+
+# A real Prometheus scrapes the sidecar; its query API returns the leak metric.
+prom_port=$(free_port)
+cat >"$work/prometheus.yml" <<YML
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+  - job_name: fiberleakd
+    static_configs: [{targets: ["127.0.0.1:$side_port"]}]
+YML
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
+  --web.listen-address="127.0.0.1:$prom_port" >"$work/prom.log" 2>&1 & pids+=($!)
+query="http://127.0.0.1:$prom_port/api/v1/query?query=fiberleakd_leak_suspects%7Btarget%3D%22go%22%7D"
+check "Prometheus's query API returns fiberleakd_leak_suspects for the Go target" \
+  'wait_for "curl -s \"$query\" | grep -q \"\\\"value\\\":\\[[0-9.]*,\\\"6\\\"\\]\""'
+
+# A restart of a target resolves its findings.
+kill ${pids[0]}
+check "a stopped target is marked down" 'wait_for "curl -s $side_url/api/targets | python3 -c \"import json,sys; t={x[\\\"name\\\"]:x for x in json.load(sys.stdin)[\\\"targets\\\"]}; sys.exit(0 if not t[\\\"go\\\"][\\\"up\\\"] else 1)\""'
+
+kill -INT $side
+wait_for '! kill -0 $side 2>/dev/null'
+check "SIGINT stops the sidecar" '! kill -0 $side 2>/dev/null'
+
+# Config validation: every broken field at once, exit 2, nothing started.
+cat >"$work/bad.json" <<'JSON'
+{"listen": "nowhere", "log_level": "loud", "rules": {"threshold": "soon", "growing_evaluations": 0},
+ "targets": [{"name": "a", "url": "ftp://x", "kind": "rust", "interval": "1s", "timeout": "5s"},
+             {"name": "a", "url": "http://127.0.0.1:1", "labels": {"x": 1}, "extra": true}]}
+JSON
+"$bin" scrape --config "$work/bad.json" 2>"$work/bad.err"; rc=$?
+check "a broken config exits 2" '[[ $rc -eq 2 ]]'
+for field in "listen:" "log_level:" "rules.threshold:" "rules.growing_evaluations:" "targets\[0\].url:" \
+             "targets\[0\].kind:" "targets\[0\].timeout:" "targets\[1\].name: duplicate" "targets\[1\].labels.x:" \
+             "targets\[1\].extra: unknown field"; do
+  check "the config error names $field" 'grep -q "$field" "$work/bad.err"'
+done
+"$bin" scrape --config "$work/missing.json" 2>/dev/null; rc=$?
+check "a missing config file exits 2" '[[ $rc -eq 2 ]]'
+exit $fail
