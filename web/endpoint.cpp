@@ -262,6 +262,7 @@ struct ServeHandle::State {
   httplib::Server server;
   std::shared_ptr<Endpoint> endpoint;
   std::thread thread;
+  std::atomic<bool> listen_returned{false};
 };
 
 ServeHandle::ServeHandle() = default;
@@ -308,7 +309,13 @@ ServeHandle serve(ServeOptions options) {
     throw std::runtime_error("fiberleak: cannot listen on " + options.host + ":" + std::to_string(options.port));
   }
   state.endpoint = mount(state.server, "", std::move(options.endpoint));
-  state.thread = std::thread([&state] { state.server.listen_after_bind(); });
+  state.thread = std::thread([&state] {
+    state.server.listen_after_bind();
+    state.listen_returned = true;
+  });
+  // httplib's stop() is a no-op until the accept loop runs: return only once
+  // it does, so that stopping right after serve() cannot leave it accepting.
+  while (!state.server.is_running() && !state.listen_returned) std::this_thread::sleep_for(std::chrono::microseconds(200));
   handle.port_ = port;
   handle.host_ = options.host;
   return handle;

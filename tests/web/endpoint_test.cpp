@@ -6,6 +6,10 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
 
 #include "parked_fibers.hpp"
 #include "web/endpoint.hpp"
@@ -13,6 +17,7 @@
 #include "runtime/fiberleak.hpp"
 #include "web/fiber_json.hpp"
 #include "web/route_set.hpp"
+#include "web/watchdog.hpp"
 
 namespace {
 
@@ -204,9 +209,37 @@ TEST_CASE("the watchdog logs a new finding once and calls the program back", "[w
   o.rules.ignore_names = {"pile"};
   o.watchdog_interval = std::chrono::milliseconds(20);
   o.on_leak = [&](const fiberleak::LeakFinding&) { ++calls; };
+  std::ostringstream log;
+  o.logger = std::make_shared<spdlog::logger>("fiberleak", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  const auto host_default = spdlog::default_logger();
+  {
+    Live live(o);
+    // The first evaluation symbolizes cold (DWARF loading): allow it time on a busy machine.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (calls.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // ~15 more evaluations
+  }  // the watchdog thread has stopped: log is quiet
+  CHECK(calls.load() == 2);  // the receiver and the locker, once each despite the repeated evaluations
+  const std::string text = log.str();
+  INFO(text);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 2);
+  CHECK(contains(text, "leak suspect: fiber "));
+  CHECK(contains(text, "\"stuck-locker\" blocked in mutex lock for "));
+  CHECK(contains(text, "fiberleak::testing::lock_mutex_never_unlocked"));
+  CHECK(contains(text, "parked_fibers.hpp:"));
+  // The host's logging is untouched: same default logger, nothing registered.
+  CHECK(spdlog::default_logger() == host_default);
+  CHECK(spdlog::get("fiberleak") == nullptr);
+}
+
+TEST_CASE("the default watchdog logger is named fiberleak and stays out of spdlog's registry", "[web]") {
+  fiberleak::EndpointOptions o;
+  o.watchdog_interval = std::chrono::milliseconds(50);
   Live live(o);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  CHECK(calls.load() == 2);  // the receiver and the locker, once each despite ~10 evaluations
+  CHECK(fiberleak::default_logger()->name() == "fiberleak");
+  CHECK(spdlog::get("fiberleak") == nullptr);
 }
 
 TEST_CASE("mount() adds the routes under a prefix to a server the program runs", "[web]") {
