@@ -154,13 +154,16 @@ ConfigResult parse_daemon_config(const std::string& text) {
   }
   LeakRules global;
   if (const json* rules = top.get("rules")) read_rules(*rules, "rules", global, r.errors);
+  r.global_rules = global;
 
   const json* targets = top.get("targets");
-  if (targets == nullptr || !targets->is_array() || targets->empty()) {
-    top.error("targets", "expected a non-empty array of targets");
+  if (targets == nullptr) return r;  // `check --config` needs only the rules; `scrape` requires targets
+  if (!targets->is_array()) {
+    top.error("targets", "expected an array of targets");
     return r;
   }
   std::set<std::string> names;
+  r.global_rules = global;
   for (std::size_t i = 0; i < targets->size(); ++i) {
     const std::string path = "targets[" + std::to_string(i) + "]";
     TargetConfig t = defaults;

@@ -10,7 +10,9 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
+#include <fstream>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -22,6 +24,7 @@
 #include "daemon/daemon_config.hpp"
 #include "daemon/go_dump_parser.hpp"
 #include "daemon/sidecar.hpp"
+#include "daemon/target_monitor.hpp"
 #include "profiler/duration.hpp"
 #include "web/endpoint.hpp"
 #include "web/fiber_json.hpp"
@@ -49,8 +52,12 @@ commands:
              --ignore-name NAME     a fiber name (or prefix*) to ignore; repeatable
              --ignore-top FUNC      ignore fibers parked in a function containing FUNC
              --ignore-function FUNC ignore fibers with FUNC anywhere in their stack
+             --interval DURATION    look twice, this far apart (growing sites; Go minutes)
+             --config FILE          apply the rules section of a fiberleakd config
+             --baseline FILE        compare parked fibers per site with FILE (written when missing)
+             --max-growth N         with --baseline: allowed growth per site (default 0)
              --json                 print findings as JSON
-           exit status: 0 clean, 1 leaks found, 2 error
+           exit status: 0 clean, 1 leaks found (or growth past the baseline), 2 error
 
 options: --help, --version
 durations: 500ms, 30s, 2m, 1h30m
@@ -180,6 +187,7 @@ int run_scrape(Args& args) {
   if (!listen.empty() && !parse_listen(listen, config.listen_host, config.listen_port)) {
     loaded.errors.push_back("--listen: expected HOST:PORT, got \"" + listen + "\"");
   }
+  if (config.targets.empty()) loaded.errors.push_back("targets: expected a non-empty array of targets");
   if (!log_level.empty()) config.log_level = log_level;
   if (spdlog::level::from_str(config.log_level) == spdlog::level::off && config.log_level != "off") {
     loaded.errors.push_back("log level: expected trace, debug, info, warn, error or off");
@@ -223,64 +231,79 @@ bool split_url(const std::string& url, std::string& base, std::string& prefix) {
   return base.size() > scheme + 3;
 }
 
-constexpr std::size_t kMaxBody = std::size_t{256} << 20;  // a 100k-goroutine Go dump is ~60 MB
-
-// GET with a size cap; nullopt and an error printed on failure. 404 is
-// returned as an empty optional body with *not_found set.
-std::optional<std::string> fetch(httplib::Client& client, const std::string& base, const std::string& path,
-                                 bool* not_found) {
-  std::string body;
-  bool too_big = false;
-  auto res = client.Get(path.c_str(), [&](const char* data, std::size_t n) {
-    if (body.size() + n > kMaxBody) {
-      too_big = true;
-      return false;
+// `check --baseline`: parked fibers per park site, saved as JSON.
+int compare_baseline(const std::string& path, const std::map<std::string, std::size_t>& sites, long max_growth) {
+  std::ifstream in(path);
+  if (!in) {
+    nlohmann::json doc = {{"schema", "fiberleak.baseline/v1"}, {"sites", sites}};
+    std::ofstream out(path);
+    out << doc.dump(2) << "\n";
+    if (!out) {
+      std::fprintf(stderr, "fiberleakd: cannot write baseline %s\n", path.c_str());
+      return 2;
     }
-    body.append(data, n);
-    return true;
-  });
-  if (too_big) {
-    std::fprintf(stderr, "fiberleakd: %s%s: response larger than %zu MiB\n", base.c_str(), path.c_str(), kMaxBody >> 20);
-    return std::nullopt;
+    std::printf("baseline written to %s (%zu park sites)\n", path.c_str(), sites.size());
+    return 0;
   }
-  if (!res) {
-    std::fprintf(stderr, "fiberleakd: %s%s: %s\n", base.c_str(), path.c_str(), httplib::to_string(res.error()).c_str());
-    return std::nullopt;
+  const nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("sites") || !doc["sites"].is_object()) {
+    std::fprintf(stderr, "fiberleakd: %s: not a baseline written by fiberleakd check --baseline\n", path.c_str());
+    return 2;
   }
-  if (res->status == 404 && not_found != nullptr) {
-    *not_found = true;
-    return std::nullopt;
+  int grown = 0;
+  for (const auto& [site, count] : sites) {
+    const auto it = doc["sites"].find(site);
+    const long before = it != doc["sites"].end() && it->is_number_unsigned() ? it->get<long>() : 0;
+    const long growth = static_cast<long>(count) - before;
+    if (growth > max_growth) {
+      if (grown++ == 0) std::printf("park sites that grew by more than %ld since the baseline:\n", max_growth);
+      std::printf("  %+ld (%ld -> %zu)  %s\n", growth, before, count, site.c_str());
+    }
   }
-  if (res->status != 200) {
-    std::fprintf(stderr, "fiberleakd: %s%s answered HTTP %d\n", base.c_str(), path.c_str(), res->status);
-    return std::nullopt;
-  }
-  return body;
+  if (grown == 0) std::printf("no park site grew by more than %ld since the baseline %s\n", max_growth, path.c_str());
+  return grown == 0 ? 0 : 1;
 }
 
 int run_check(Args& args) {
-  std::string url, kind = "auto";
-  fiberleak::LeakRules rules;
-  bool json = false;
+  fiberleak::TargetConfig target;
+  target.name = "check";
+  target.timeout = std::chrono::seconds(30);
+  target.interval = target.timeout;
+  fiberleak::LeakRules& rules = target.rules;
+  std::vector<std::string> extra_ignores[3];  // names, top functions, any functions (added to --config's)
+  std::string url, kind = "auto", config_path, baseline;
+  std::int64_t interval_ns = 0;
+  long max_growth = 0;
+  bool json = false, threshold_set = false;
   while (!args.done()) {
     const std::string item = args.items[args.next++];
-    if (item == "--threshold") {
+    if (item == "--threshold" || item == "--interval") {
       auto v = args.value(item);
       if (!v) return 2;
-      if (!fiberleak::parse_duration(*v, rules.threshold_ns)) {
-        return usage_error("--threshold takes a duration like 90s or 2m, got \"" + *v + "\"");
-      }
+      std::int64_t& into = item == "--threshold" ? rules.threshold_ns : interval_ns;
+      if (!fiberleak::parse_duration(*v, into)) return usage_error(item + " takes a duration like 90s or 2m, got \"" + *v + "\"");
+      threshold_set = threshold_set || item == "--threshold";
     } else if (item == "--kind") {
       auto v = args.value(item);
       if (!v) return 2;
-      if (*v != "auto" && *v != "fiberleak" && *v != "go") return usage_error("--kind takes auto, fiberleak or go");
-      kind = *v;
+      if (*v == "auto") target.kind = fiberleak::TargetKind::auto_detect;
+      else if (*v == "fiberleak") target.kind = fiberleak::TargetKind::fiberleak;
+      else if (*v == "go") target.kind = fiberleak::TargetKind::go;
+      else return usage_error("--kind takes auto, fiberleak or go");
     } else if (item == "--ignore-name" || item == "--ignore-top" || item == "--ignore-function") {
       auto v = args.value(item);
       if (!v) return 2;
-      (item == "--ignore-name" ? rules.ignore_names
-                               : item == "--ignore-top" ? rules.ignore_top_functions : rules.ignore_any_functions)
-          .push_back(*v);
+      extra_ignores[item == "--ignore-name" ? 0 : item == "--ignore-top" ? 1 : 2].push_back(*v);
+    } else if (item == "--config" || item == "--baseline") {
+      auto v = args.value(item);
+      if (!v) return 2;
+      (item == "--config" ? config_path : baseline) = *v;
+    } else if (item == "--max-growth") {
+      auto v = args.value(item);
+      if (!v) return 2;
+      char* end = nullptr;
+      max_growth = std::strtol(v->c_str(), &end, 10);
+      if (v->empty() || *end != '\0' || max_growth < 0) return usage_error("--max-growth takes a whole number >= 0");
     } else if (item == "--json") {
       json = true;
     } else if (item.rfind("--", 0) == 0) {
@@ -294,45 +317,51 @@ int run_check(Args& args) {
   std::string base, prefix;
   if (url.empty()) return usage_error("check: which target? (a URL like http://127.0.0.1:6060)");
   if (!split_url(url, base, prefix)) return usage_error("check: not an http:// URL: \"" + url + "\"");
+  target.url = base + prefix;
+  if (!config_path.empty()) {
+    const fiberleak::ConfigResult loaded = fiberleak::load_daemon_config(config_path);
+    if (!loaded.errors.empty()) {
+      std::fprintf(stderr, "fiberleakd: %s:\n", config_path.c_str());
+      for (const auto& e : loaded.errors) std::fprintf(stderr, "  %s\n", e.c_str());
+      return 2;
+    }
+    const std::int64_t threshold = rules.threshold_ns;
+    rules = loaded.global_rules;
+    if (threshold_set) rules.threshold_ns = threshold;  // flags override the config file
+  }
+  rules.ignore_names.insert(rules.ignore_names.end(), extra_ignores[0].begin(), extra_ignores[0].end());
+  rules.ignore_top_functions.insert(rules.ignore_top_functions.end(), extra_ignores[1].begin(), extra_ignores[1].end());
+  rules.ignore_any_functions.insert(rules.ignore_any_functions.end(), extra_ignores[2].begin(), extra_ignores[2].end());
 
-  httplib::Client client(base);
-  client.set_connection_timeout(5);
-  client.set_read_timeout(30);
-  fiberleak::FiberDump dump;
-  bool not_found = false;
-  std::optional<std::string> body;
-  if (kind != "go") {
-    body = fetch(client, base, prefix + "/debug/fibers", kind == "auto" ? &not_found : nullptr);
-    if (body) {
-      try {
-        dump = fiberleak::fibers_from_json_text(*body);
-      } catch (const fiberleak::JsonSchemaError& e) {
-        std::fprintf(stderr, "fiberleakd: %s: not a fiberleak target: %s\n", base.c_str(), e.what());
-        return 2;
-      }
-    } else if (!not_found) {
-      return 2;
-    }
+  // Quiet monitor: check prints its own report.
+  auto quiet = std::make_shared<spdlog::logger>("fiberleakd-check");
+  quiet->set_level(spdlog::level::off);
+  fiberleak::TargetMonitor monitor(target, std::size_t{256} << 20, quiet);
+  monitor.scrape_once();
+  if (interval_ns > 0 && monitor.status().up) {
+    std::this_thread::sleep_for(std::chrono::nanoseconds(interval_ns));
+    monitor.scrape_once();
   }
-  if (kind == "go" || not_found) {
-    body = fetch(client, base, prefix + "/debug/pprof/goroutine?debug=2", nullptr);
-    if (!body) return 2;
-    try {
-      dump = fiberleak::parse_go_dump(*body);
-    } catch (const fiberleak::GoDumpError& e) {
-      std::fprintf(stderr, "fiberleakd: %s: not a goroutine dump: %s\n", base.c_str(), e.what());
-      return 2;
-    }
+  const fiberleak::TargetStatus status = monitor.status();
+  if (!status.up) {
+    std::fprintf(stderr, "fiberleakd: %s: %s\n", url.c_str(), status.error.c_str());
+    return 2;
   }
-  const auto findings = fiberleak::find_leaks(dump, rules);
+  std::vector<fiberleak::LeakFinding> findings;
+  for (const auto& t : monitor.findings()) {
+    if (t.lifecycle != fiberleak::TrackedFinding::Lifecycle::resolved) findings.push_back(t.finding);
+  }
+  std::sort(findings.begin(), findings.end(), [](const auto& a, const auto& b) { return a.blocked_ns > b.blocked_ns; });
+  std::size_t fibers = 0;
+  for (const auto& [state, n] : status.fibers_by_state) fibers += n;
   if (json) {
-    std::cout << fiberleak::findings_to_json(findings, {}).dump(2) << "\n";
+    std::cout << fiberleak::findings_to_json(findings, status.growing).dump(2) << "\n";
   } else if (findings.empty()) {
-    std::printf("no leak suspects among %zu fibers (threshold %s)\n", dump.fibers.size(),
+    std::printf("no leak suspects among %zu fibers of a %s target (threshold %s)\n", fibers, status.kind.c_str(),
                 fiberleak::format_duration(rules.threshold_ns).c_str());
   } else {
-    std::printf("%zu leak suspects among %zu fibers (threshold %s):\n\n", findings.size(), dump.fibers.size(),
-                fiberleak::format_duration(rules.threshold_ns).c_str());
+    std::printf("%zu leak suspects among %zu fibers of a %s target (threshold %s):\n\n", findings.size(), fibers,
+                status.kind.c_str(), fiberleak::format_duration(rules.threshold_ns).c_str());
     std::printf("%8s  %-16s  %-14s  %9s  %s\n", "FIBER", "NAME", "WAITING IN", "FOR", "WHERE");
     for (const auto& f : findings) {
       const std::string blocked = (f.blocked_exact ? "" : ">=") + fiberleak::format_duration(f.blocked_ns);
@@ -341,7 +370,9 @@ int run_check(Args& args) {
                   f.file.empty() ? "?" : f.file.c_str(), f.line);
     }
   }
-  return findings.empty() ? 0 : 1;
+  int rc = findings.empty() ? 0 : 1;
+  if (!baseline.empty()) rc = std::max(rc, compare_baseline(baseline, status.site_counts, max_growth));
+  return rc;
 }
 
 }  // namespace

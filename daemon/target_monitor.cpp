@@ -202,6 +202,7 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
   for (const DumpedFiber& f : dump.fibers) ++status_.fibers_by_state[f.state];
   status_.leak_suspects = result.findings.size();
   status_.growing = result.growing;
+  status_.site_counts = result.site_counts;
 
   std::map<std::uint64_t, TrackedFinding> still_open;
   std::vector<TrackedFinding> appeared;  // reported after the resolutions

@@ -51,6 +51,7 @@ struct TargetStatus {
   std::map<FiberState, std::size_t> fibers_by_state;
   std::size_t leak_suspects = 0;
   std::vector<GrowingSite> growing;
+  std::map<std::string, std::size_t> site_counts;  // parked fibers per park site (ignore rules applied)
 };
 
 // Go: the lower bound of a goroutine's blocked time given an earlier

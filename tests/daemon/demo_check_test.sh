@@ -10,7 +10,7 @@ check() { if eval "$2"; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi; 
 out=$(mktemp)
 "$bin" demo --listen 127.0.0.1:0 --threshold 2s >"$out" 2>&1 &
 pid=$!
-trap 'kill -9 $pid 2>/dev/null; rm -f "$out" "$out.check" "$out.json"' EXIT
+trap 'kill -9 $pid 2>/dev/null; rm -f "$out" "$out".*' EXIT
 url=""
 for _ in $(seq 50); do
   url=$(grep -o 'served at http://[0-9.:]*' "$out" | head -1 | sed 's/served at //')
@@ -39,6 +39,31 @@ check "the demo logs findings as they appear" 'grep -q "leak suspect: fiber .* \
 for _ in $(seq 120); do grep -q "growing park site: .*compute_reply" "$out" && break; sleep 0.2; done
 check "the demo logs the growing park site" 'grep -q "growing park site: .*compute_reply" "$out"'
 check "go tool pprof reads the demo's goroutine profile" 'HOME=$(mktemp -d) PPROF_TMPDIR=/tmp go tool pprof -top "$url/debug/pprof/goroutine" 2>/dev/null | grep -q compute_reply'
+
+# A goroutine-count baseline in CI: the first run writes it, later runs
+# fail when a park site grew by more than --max-growth.
+base="$out.baseline"
+rm -f "$base"
+"$bin" check "$url" --threshold 1h --baseline "$base" >/dev/null; rc=$?
+check "--baseline writes a missing baseline and passes" '[[ $rc -eq 0 && -s "$base" ]]'
+sleep 2  # a request every 500 ms leaves another reply-worker behind
+"$bin" check "$url" --threshold 1h --baseline "$base" --max-growth 0 >"$out.base"; rc=$?
+check "growth past the baseline fails (exit 1)" '[[ $rc -eq 1 ]]'
+check "the report names the growing site" 'grep -q "compute_reply" "$out.base"'
+"$bin" check "$url" --threshold 1h --baseline "$base" --max-growth 1000 >/dev/null; rc=$?
+check "growth within --max-growth passes" '[[ $rc -eq 0 ]]'
+"$bin" check "$url" --baseline "$out.check" >/dev/null 2>&1; rc=$?
+check "a file that is not a baseline is an error (exit 2)" '[[ $rc -eq 2 ]]'
+
+# --config applies the config's rules; flags override them.
+printf '{"rules": {"threshold": "1h", "ignore_names": ["demo-main", "scheduler-*"]}}' >"$out.cfg"
+"$bin" check "$url" --config "$out.cfg" >/dev/null; rc=$?
+check "check --config applies the config's threshold" '[[ $rc -eq 0 ]]'
+"$bin" check "$url" --config "$out.cfg" --threshold 2s >"$out.cfgcheck"; rc=$?
+check "--threshold overrides the config" '[[ $rc -eq 1 ]] && ! grep -q " scheduler-main " "$out.cfgcheck"'
+printf '{"rules": {"threshold": 5}}' >"$out.badcfg"
+"$bin" check "$url" --config "$out.badcfg" 2>/dev/null; rc=$?
+check "a broken --config is an error (exit 2)" '[[ $rc -eq 2 ]]'
 
 "$bin" check; rc=$?
 check "check without a URL is a usage error (exit 2)" '[[ $rc -eq 2 ]]'

@@ -48,5 +48,5 @@ for _ in $(seq 50); do curl -s "http://127.0.0.1:$port/" >/dev/null && break; sl
 "$bin" check "http://127.0.0.1:$port" 2>"$work/err.txt"
 rc=$?
 check "a target answering garbage is an error (exit 2)" '[[ $rc -eq 2 ]]'
-check "the error says it is not a goroutine dump" 'grep -q "not a goroutine dump" "$work/err.txt"'
+check "the error says it is a bad goroutine dump" 'grep -q "bad goroutine dump" "$work/err.txt"'
 exit $fail
