@@ -1,6 +1,7 @@
 // The Go anchor of bench/profiler: N goroutines parked at a few sites (or
 // each at its own depth), then the goroutine profile written in each format.
-// Prints one line per format: "<format> <milliseconds> <bytes>".
+// Prints one line per format: "<format> <milliseconds> <bytes>", or with a
+// third argument "dump" the debug=2 dump itself.
 package main
 
 import (
@@ -44,6 +45,11 @@ func main() {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(50 * time.Millisecond)
+	if len(os.Args) > 3 && os.Args[3] == "dump" {
+		// The raw debug=2 dump, for bench/daemon's parser benchmark.
+		pprof.Lookup("goroutine").WriteTo(os.Stdout, 2)
+		return
+	}
 	for _, debug := range []int{0, 1, 2} {
 		best := time.Duration(1 << 62)
 		size := 0
