@@ -122,7 +122,7 @@ void TargetMonitor::scrape_once() {
 
   try {
     if (config_.kind != TargetKind::go) {
-      Fetched f = fetch(client, prefix + "/debug/fibers", max_body_bytes_);
+      Fetched f = fetch(client, prefix + "/debug/fibers?stacks=shared", max_body_bytes_);
       if (f.status == 200) {
         evaluate(fibers_from_json_text(f.body), false, now_ms);
         std::lock_guard<std::mutex> lock(mutex_);

@@ -204,7 +204,8 @@ void Endpoint::fibers(const httplib::Request& req, httplib::Response& res) {
     std::stable_sort(selected.fibers.begin(), selected.fibers.end(), [&](const DumpedFiber& a, const DumpedFiber& b) {
       return leaked.count(a.id) > leaked.count(b.id);
     });
-    res.set_content(fibers_to_json(selected, leaked, &counters).dump(2), "application/json");
+    res.set_content(fibers_to_json(selected, leaked, &counters, p.shared_stacks).dump(p.shared_stacks ? -1 : 2),
+                    "application/json");
   });
 }
 

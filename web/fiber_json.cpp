@@ -1,6 +1,7 @@
 #include "web/fiber_json.hpp"
 
 #include <cinttypes>
+#include <map>
 #include <cstdio>
 #include <type_traits>
 
@@ -95,8 +96,18 @@ std::vector<DumpFrame> frames_from_json(const json* arr, const std::string& path
 
 }  // namespace
 
-json fibers_to_json(const FiberDump& dump, const std::set<std::uint64_t>& leaked, const RuntimeCounters* counters) {
+json fibers_to_json(const FiberDump& dump, const std::set<std::uint64_t>& leaked, const RuntimeCounters* counters,
+                    bool shared_stacks) {
   json fibers = json::array();
+  json stacks = json::array();
+  StackKeys keys;
+  std::map<std::string, std::int64_t> stack_index;
+  auto ref = [&](const SharedStack& stack) -> std::int64_t {
+    if (stack.empty()) return -1;
+    auto [it, inserted] = stack_index.try_emplace(keys.key(stack), static_cast<std::int64_t>(stacks.size()));
+    if (inserted) stacks.push_back(frames_to_json(stack.frames()));
+    return it->second;
+  };
   for (const DumpedFiber& f : dump.fibers) {
     fibers.push_back({
         {"id", f.id},
@@ -114,11 +125,18 @@ json fibers_to_json(const FiberDump& dump, const std::set<std::uint64_t>& leaked
         {"locked_to_thread", f.locked_to_thread},
         {"thread", f.thread},
         {"leak", leaked.count(f.id) != 0},
-        {"stack", frames_to_json(f.stack.frames())},
-        {"creation_stack", frames_to_json(f.creation_stack.frames())},
     });
+    json& out = fibers.back();
+    if (shared_stacks) {
+      out["stack_ref"] = ref(f.stack);
+      out["creation_stack_ref"] = ref(f.creation_stack);
+    } else {
+      out["stack"] = frames_to_json(f.stack.frames());
+      out["creation_stack"] = frames_to_json(f.creation_stack.frames());
+    }
   }
   json doc = {{"schema", kFibersSchema}, {"taken_at_ns", dump.taken_at_ns}, {"fibers", std::move(fibers)}};
+  if (shared_stacks) doc["stacks"] = std::move(stacks);
   if (counters != nullptr) {
     doc["counters"] = {
         {"fibers_created", counters->fibers_created},     {"fibers_destroyed", counters->fibers_destroyed},
@@ -139,6 +157,15 @@ FiberDump fibers_from_json(const json& doc) {
   }
   FiberDump dump;
   top.integer("taken_at_ns", dump.taken_at_ns);
+  std::vector<SharedStack> shared;  // "stacks" of the shared-stack form
+  if (const json* stacks = top.array("stacks")) {
+    shared.reserve(stacks->size());
+    for (std::size_t i = 0; i < stacks->size(); ++i) {
+      const std::string p = "stacks[" + std::to_string(i) + "]";
+      if (!(*stacks)[i].is_array()) Reader::fail(p, "expected an array of frames");
+      shared.emplace_back(frames_from_json(&(*stacks)[i], p));
+    }
+  }
   const json* fibers = top.array("fibers");
   if (fibers == nullptr) Reader::fail("fibers", "missing");
   dump.fibers.reserve(fibers->size());
@@ -165,6 +192,16 @@ FiberDump fibers_from_json(const json& doc) {
     r.integer("thread", f.thread);
     f.stack = frames_from_json(r.array("stack"), r.at("stack"));
     f.creation_stack = frames_from_json(r.array("creation_stack"), r.at("creation_stack"));
+    for (auto [key, into] : {std::pair<const char*, SharedStack*>{"stack_ref", &f.stack},
+                             std::pair<const char*, SharedStack*>{"creation_stack_ref", &f.creation_stack}}) {
+      std::int64_t index = -1;
+      r.integer(key, index);
+      if (index == -1) continue;
+      if (index < 0 || static_cast<std::size_t>(index) >= shared.size()) {
+        Reader::fail(r.at(key), "refers to no entry of \"stacks\"");
+      }
+      *into = shared[static_cast<std::size_t>(index)];
+    }
     dump.fibers.push_back(std::move(f));
   }
   return dump;

@@ -34,8 +34,14 @@ class JsonSchemaError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// shared_stacks (`/debug/fibers?stacks=shared`, what fiberleakd asks for):
+// each distinct stack is written once in a top-level "stacks" array and
+// fibers refer to it by index ("stack_ref", "creation_stack_ref"; -1 for
+// none) instead of carrying "stack"/"creation_stack" arrays. A pile of 10k
+// fibers at one site then costs one stack, not 10k copies. Additive to v1:
+// decoders read both forms.
 nlohmann::json fibers_to_json(const FiberDump& dump, const std::set<std::uint64_t>& leaked,
-                              const RuntimeCounters* counters = nullptr);
+                              const RuntimeCounters* counters = nullptr, bool shared_stacks = false);
 // Throws JsonSchemaError.
 FiberDump fibers_from_json(const nlohmann::json& doc);
 // Parses text then decodes; throws JsonSchemaError for bad JSON too.

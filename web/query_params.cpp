@@ -47,7 +47,7 @@ std::string parse_goroutine_params(const httplib::Params& params, int max_second
 }
 
 std::string parse_fibers_params(const httplib::Params& params, FibersParams& out) {
-  if (auto err = unknown_params(params, {"state", "min_blocked", "name", "leaks"}, kFibersUsage); !err.empty()) {
+  if (auto err = unknown_params(params, {"state", "min_blocked", "name", "leaks", "stacks"}, kFibersUsage); !err.empty()) {
     return err;
   }
   for (const auto& [key, value] : params) {
@@ -70,6 +70,9 @@ std::string parse_fibers_params(const httplib::Params& params, FibersParams& out
       }
     } else if (key == "name") {
       out.name = value;
+    } else if (key == "stacks") {
+      if (value != "inline" && value != "shared") return "stacks must be inline or shared, got \"" + value + "\"; " + kFibersUsage;
+      out.shared_stacks = value == "shared";
     } else if (key == "leaks") {
       if (value != "0" && value != "1" && value != "true" && value != "false") {
         return "leaks must be 0 or 1, got \"" + value + "\"; " + kFibersUsage;

@@ -28,9 +28,10 @@ struct FibersParams {
   std::int64_t min_blocked_ns = 0;   // only fibers parked at least this long
   std::string name;                  // exact name, or prefix ending in '*'
   bool leaks_only = false;
+  bool shared_stacks = false;  // stacks=shared: each distinct stack written once (fiber_json.hpp)
 };
 inline constexpr const char* kFibersUsage =
-    "usage: /debug/fibers?state=blocked,sleeping&min_blocked=30s&name=conn-*&leaks=1";
+    "usage: /debug/fibers?state=blocked,sleeping&min_blocked=30s&name=conn-*&leaks=1&stacks=inline|shared";
 std::string parse_fibers_params(const httplib::Params& params, FibersParams& out);
 
 // Routes that take no parameters.

@@ -405,3 +405,29 @@ TEST_CASE("the JSON codec round-trips leak findings and rejects bad ones", "[web
       Catch::Contains("growing_sites[0].history[1]"));
   CHECK_THROWS_AS(findings_from_json_text("[1,2]"), fiberleak::JsonSchemaError);
 }
+
+TEST_CASE("stacks=shared writes each distinct stack once and decodes to the same fibers", "[web]") {
+  Live live;
+  const auto inline_body = live.get("/debug/fibers")->body;
+  const auto shared_body = live.get("/debug/fibers?stacks=shared")->body;
+  const auto a = fiberleak::fibers_from_json_text(inline_body);
+  const auto b = fiberleak::fibers_from_json_text(shared_body);
+  CHECK(shared_body.size() * 2 < inline_body.size());  // the pile of 5 shares one stack
+  REQUIRE(a.fibers.size() == b.fibers.size());
+  std::map<std::uint64_t, const fiberleak::DumpedFiber*> by_id;
+  for (const auto& f : a.fibers) by_id[f.id] = &f;
+  for (const auto& f : b.fibers) {
+    REQUIRE(by_id.count(f.id) == 1);
+    const auto& g = *by_id[f.id];
+    REQUIRE(f.stack.size() == g.stack.size());
+    for (std::size_t i = 0; i < f.stack.size(); ++i) {
+      CHECK(f.stack[i].function == g.stack[i].function);
+      CHECK(f.stack[i].line == g.stack[i].line);
+    }
+    CHECK(f.creation_stack.size() == g.creation_stack.size());
+  }
+  CHECK_THROWS_WITH(fiberleak::fibers_from_json_text(
+                        R"({"schema":"fiberleak.fibers/v1","stacks":[],"fibers":[{"stack_ref":3}]})"),
+                    Catch::Contains("fibers[0].stack_ref: refers to no entry"));
+  CHECK(live.get("/debug/fibers?stacks=zip")->status == 400);
+}
