@@ -25,12 +25,28 @@ fake="http://127.0.0.1:$(cat "$work/fake.port")"
 go_url="http://$(sed 's/listening on //' "$work/go.addr")"
 dead_port=$(free_port)
 side_port=$(free_port)
+hook_port=$(free_port)
+# A webhook receiver: appends every POSTed body as a line.
+python3 - "$hook_port" "$work/hooks.jsonl" <<'PY' & pids+=($!)
+import sys, threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(sys.argv[2], "ab") as f: f.write(body.replace(b"\n", b" ") + b"\n")
+        self.send_response(204); self.end_headers()
+s = HTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+threading.Timer(240, s.shutdown).start()
+s.serve_forever()
+PY
 
 cat >"$work/config.json" <<JSON
 {
   "listen": "127.0.0.1:$side_port",
   "log_level": "info",
   "max_body_bytes": 10485760,
+  "webhook_url": "http://127.0.0.1:$hook_port/hook",
   "defaults": {"interval": "1s", "timeout": "1s"},
   "rules": {"threshold": "2s", "ignore_names": ["demo-main", "scheduler-main"]},
   "targets": [
@@ -48,6 +64,7 @@ cat >"$work/config.json" <<JSON
   ]
 }
 JSON
+wait_for 'curl -s -o /dev/null -X POST -d "{}" http://127.0.0.1:$hook_port/ready' && rm -f "$work/hooks.jsonl"
 "$bin" scrape --config "$work/config.json" >"$work/side.log" 2>&1 & side=$!; pids+=($side)
 side_url="http://127.0.0.1:$side_port"
 wait_for 'curl -sf $side_url/healthz >/dev/null'
@@ -76,6 +93,7 @@ check "findings have a life cycle" 'grep -q "\"lifecycle\": \"ongoing\"" "$work/
 check "findings are logged once when they appear" '[[ $(grep -c "target go: leak suspect: fiber .* at main\." "$work/side.log") -eq 6 ]]'
 check "a growing site is reported for the demo" 'wait_for "curl -s $side_url/metrics | grep -q fiberleakd_growing_site_fibers{target=\\\"demo\\\"" '
 check "/metrics carries the config labels" 'grep -q "fiberleakd_leak_suspects{target=\"demo\",team=\"payments\"}" "$work/metrics.txt"'
+check "the webhook received the new findings" '[[ $(grep -c "\"lifecycle\":\"new\"" "$work/hooks.jsonl") -ge 6 ]] && grep -q "\"target\":\"demo\"" "$work/hooks.jsonl"'
 check "promtool accepts /metrics" 'promtool check metrics <"$work/metrics.txt"'
 
 # A real Prometheus scrapes the sidecar; its query API returns the leak metric.
