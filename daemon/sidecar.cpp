@@ -5,27 +5,22 @@
 
 #include <algorithm>
 
+#include "web/fiber_json.hpp"
 #include "web/prometheus_text.hpp"
 
 namespace fiberleak {
 namespace {
 
+// A finding as /api/findings and the webhook show it: the endpoint's
+// encoding of the finding plus its target and life cycle.
 nlohmann::json finding_json(const TrackedFinding& t) {
-  const LeakFinding& f = t.finding;
-  return {{"target", t.target},
-          {"lifecycle", to_string(t.lifecycle)},
-          {"first_seen_ms", t.first_seen_ms},
-          {"last_seen_ms", t.last_seen_ms},
-          {"resolved_ms", t.resolved_ms},
-          {"fiber_id", f.fiber_id},
-          {"name", f.name},
-          {"wait_reason", f.wait_reason},
-          {"blocked_ns", f.blocked_ns},
-          {"blocked_exact", f.blocked_exact},
-          {"function", f.function},
-          {"file", f.file},
-          {"line", f.line},
-          {"site", f.site}};
+  nlohmann::json j = finding_to_json(t.finding);
+  j["target"] = t.target;
+  j["lifecycle"] = to_string(t.lifecycle);
+  j["first_seen_ms"] = t.first_seen_ms;
+  j["last_seen_ms"] = t.last_seen_ms;
+  j["resolved_ms"] = t.resolved_ms;
+  return j;
 }
 
 // Prometheus label names: [a-zA-Z_][a-zA-Z0-9_]*; config labels are kept

@@ -213,20 +213,17 @@ FiberDump fibers_from_json_text(const std::string& text) {
   return fibers_from_json(doc);
 }
 
+json finding_to_json(const LeakFinding& f) {
+  return {{"fiber_id", f.fiber_id},     {"name", f.name},
+          {"wait", to_string(f.wait)},  {"wait_reason", f.wait_reason},
+          {"blocked_ns", f.blocked_ns}, {"blocked_exact", f.blocked_exact},
+          {"function", f.function},     {"file", f.file},
+          {"line", f.line},             {"site", f.site}};
+}
+
 json findings_to_json(const std::vector<LeakFinding>& findings, const std::vector<GrowingSite>& growing) {
   json leaks = json::array();
-  for (const LeakFinding& f : findings) {
-    leaks.push_back({{"fiber_id", f.fiber_id},
-                     {"name", f.name},
-                     {"wait", to_string(f.wait)},
-                     {"wait_reason", f.wait_reason},
-                     {"blocked_ns", f.blocked_ns},
-                     {"blocked_exact", f.blocked_exact},
-                     {"function", f.function},
-                     {"file", f.file},
-                     {"line", f.line},
-                     {"site", f.site}});
-  }
+  for (const LeakFinding& f : findings) leaks.push_back(finding_to_json(f));
   json sites = json::array();
   for (const GrowingSite& g : growing) {
     sites.push_back({{"site", g.site},

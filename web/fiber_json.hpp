@@ -50,6 +50,8 @@ FiberDump fibers_from_json_text(const std::string& text);
 // Schema "fiberleak.leaks/v1": {"schema", "leaks": [LeakFinding], "growing_sites": [GrowingSite]}
 // with the fields of profiler/leak_rules.hpp under the same names.
 nlohmann::json findings_to_json(const std::vector<LeakFinding>& findings, const std::vector<GrowingSite>& growing);
+// One entry of "leaks" (also what fiberleakd's /api/findings and webhook extend).
+nlohmann::json finding_to_json(const LeakFinding& finding);
 
 // A decoded /debug/leaks document.
 struct Findings {
