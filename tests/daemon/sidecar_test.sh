@@ -93,7 +93,7 @@ check "findings have a life cycle" 'grep -q "\"lifecycle\": \"ongoing\"" "$work/
 check "findings are logged once when they appear" '[[ $(grep -c "target go: leak suspect: fiber .* at main\." "$work/side.log") -eq 6 ]]'
 check "a growing site is reported for the demo" 'wait_for "curl -s $side_url/metrics | grep -q fiberleakd_growing_site_fibers{target=\\\"demo\\\"" '
 check "/metrics carries the config labels" 'grep -q "fiberleakd_leak_suspects{target=\"demo\",team=\"payments\"}" "$work/metrics.txt"'
-check "the webhook received the new findings" '[[ $(grep -c "\"lifecycle\":\"new\"" "$work/hooks.jsonl") -ge 6 ]] && grep -q "\"target\":\"demo\"" "$work/hooks.jsonl"'
+check "the webhook received the new findings" '[[ $(grep -c "\"lifecycle\":\"new\"" "$work/hooks.jsonl") -ge 6 ]] && grep -q "\"target\":\"demo\"" "$work/hooks.jsonl" && grep -q "main.receiveForever" "$work/hooks.jsonl"'
 check "promtool accepts /metrics" 'promtool check metrics <"$work/metrics.txt"'
 
 # A real Prometheus scrapes the sidecar; its query API returns the leak metric.
