@@ -3,6 +3,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -96,17 +97,32 @@ void* map_zeroed(std::size_t bytes) noexcept {
   return p == MAP_FAILED ? nullptr : p;
 }
 
+// fork() while another thread is inside unw_backtrace would leave
+// libunwind's internal mutexes (its register-state cache, the loader's
+// lock in dl_iterate_phdr) locked forever in the child, whose next sample
+// would hang. So the prepare handler raises g_forking and waits for the
+// unwinds in flight; a sample that starts meanwhile waits for the fork to
+// finish (it holds nothing then; dropping it would cost rate 1 its
+// exactness).
+std::atomic<bool> g_forking{false};
+std::atomic<int> g_unwinding{0};
+
 void lock_all() noexcept {
+  g_forking.store(true, std::memory_order_seq_cst);
+  while (g_unwinding.load(std::memory_order_seq_cst) != 0) __builtin_ia32_pause();
   g_bucket_lock.lock();
   for (auto& s : g_stripes) s.lock.lock();
 }
 void unlock_all() noexcept {
   for (auto& s : g_stripes) s.lock.unlock();
   g_bucket_lock.unlock();
+  g_forking.store(false, std::memory_order_seq_cst);
 }
 void reset_all() noexcept {
   for (auto& s : g_stripes) s.lock.reset();
   g_bucket_lock.reset();
+  g_unwinding.store(0, std::memory_order_relaxed);  // threads that are gone
+  g_forking.store(false, std::memory_order_seq_cst);
 }
 
 std::int64_t parse_int(const char* s, std::int64_t fallback) noexcept {
@@ -303,7 +319,14 @@ void insert(std::uintptr_t addr, std::uint64_t size, std::uint32_t bucket) noexc
 
 __attribute__((noinline)) void sample(void* p, std::size_t size, std::uintptr_t caller) noexcept {
   void* raw[kMaxHeapStackDepth + 8];
+  for (;;) {
+    g_unwinding.fetch_add(1, std::memory_order_seq_cst);
+    if (!g_forking.load(std::memory_order_seq_cst)) break;
+    g_unwinding.fetch_sub(1, std::memory_order_release);
+    while (g_forking.load(std::memory_order_relaxed)) sched_yield();
+  }
   const int n = unw_backtrace(raw, static_cast<int>(kMaxHeapStackDepth + 8));
+  g_unwinding.fetch_sub(1, std::memory_order_release);
   // Drop the sampler's and the allocation function's own frames: start at
   // the allocation function's return address when the walk found it.
   int first = 0;

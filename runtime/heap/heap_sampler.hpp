@@ -22,7 +22,8 @@
 // Re-entrancy: an initial-exec thread_local guard; allocations made while
 // sampling (libunwind's first use, the fiber-name lookup) or while taking a
 // snapshot pass through unsampled. Thread-safe; fork-safe (pthread_atfork
-// holds every lock across fork()). Thread-locals are trivially destructible,
+// waits out the stack walks in flight, so that libunwind's locks are free
+// in the child, and holds every lock of ours across fork()). Thread-locals are trivially destructible,
 // so free() after a thread's TLS teardown works.
 #pragma once
 
