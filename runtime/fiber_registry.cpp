@@ -134,6 +134,7 @@ FiberSlot* FiberRegistry::acquire() noexcept {
   slot->switches.store(0, std::memory_order_relaxed);
   slot->creation_stack.store(0, std::memory_order_relaxed);
   slot->park_stack.store(0, std::memory_order_relaxed);
+  slot->stack_bytes.store(0, std::memory_order_relaxed);
   slot->set_name({});
   slot->in_use.store(1, std::memory_order_relaxed);
   slot->end_write();
@@ -175,6 +176,7 @@ bool FiberRegistry::read_slot(const FiberSlot& slot, FiberSnapshot& out, std::ui
     out.switches = slot.switches.load(std::memory_order_relaxed);
     out.creation_stack = static_cast<StackId>(slot.creation_stack.load(std::memory_order_relaxed));
     out.park_stack = static_cast<StackId>(slot.park_stack.load(std::memory_order_relaxed));
+    out.stack_bytes = slot.stack_bytes.load(std::memory_order_relaxed);
     char name[kMaxNameBytes];
     slot.copy_name(name, sizeof name);
     std::atomic_thread_fence(std::memory_order_acquire);

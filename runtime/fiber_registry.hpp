@@ -47,6 +47,7 @@ struct alignas(64) FiberSlot {
   std::atomic<std::uint64_t> switches{0};
   std::atomic<std::uint32_t> creation_stack{0};
   std::atomic<std::uint32_t> park_stack{0};
+  std::atomic<std::uint64_t> stack_bytes{0};  // reserved stack, set at creation (0 unknown)
   std::atomic<std::uint64_t> name_words[kMaxNameBytes / 8];
 
   static constexpr std::uint32_t kHeapIndex = 0xffffffffu;

@@ -28,6 +28,7 @@ struct FiberSnapshot {
   std::uint64_t switches = 0;         // times it was switched in
   StackId creation_stack = kNoStack;
   StackId park_stack = kNoStack;  // stack of the latest park
+  std::uint64_t stack_bytes = 0;  // the stack it reserved (0: unknown, e.g. main fibers)
 
   bool parked() const noexcept {
     return state == FiberState::blocked || state == FiberState::sleeping;

@@ -9,6 +9,7 @@
 #include <boost/fiber/context.hpp>
 
 #include "runtime/current_fiber.hpp"
+#include "runtime/fiber_stack.hpp"
 #include "runtime/stack_capture.hpp"
 #include "runtime/tick_clock.hpp"
 
@@ -80,6 +81,7 @@ __attribute__((noinline)) boost::fibers::fiber_properties* TrackingAlgorithm::ne
   FiberSlot& s = record->slot();
   s.begin_write();
   s.thread.store(thread_ordinal_, std::memory_order_relaxed);
+  s.stack_bytes.store(reserved_stack_bytes(ctx), std::memory_order_relaxed);
   if (ctx->is_context(type::main_context)) {
     s.flags.store(FiberSlot::kFlagMain, std::memory_order_relaxed);
   } else if (adopting_) {

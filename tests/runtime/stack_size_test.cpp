@@ -1,0 +1,47 @@
+// The stack each fiber reserved, read at creation whatever allocator made
+// it (runtime/fiber_stack.hpp); unknown (0) for a thread's main fiber.
+#include <boost/context/pooled_fixedsize_stack.hpp>
+#include <boost/context/protected_fixedsize_stack.hpp>
+#include <boost/fiber/all.hpp>
+#include <catch2/catch.hpp>
+
+#include <array>
+
+#include "runtime_test_support.hpp"
+
+namespace ft = fiberleak::testing;
+
+namespace {
+// Runs fn in a fiber made with the allocator and returns the size the
+// snapshot reports for it while it runs.
+template <typename Alloc, typename Fn>
+std::uint64_t recorded_stack(Alloc alloc, Fn fn) {
+  std::uint64_t bytes = ~std::uint64_t{0};
+  boost::fibers::fiber(std::allocator_arg, alloc, [&bytes, fn] {  // fn by value: it lives in Boost's control block
+    fn();
+    const auto me = ft::find_fiber(fiberleak::snapshot(), fiberleak::this_fiber::id());
+    if (me) bytes = me->stack_bytes;
+  }).join();
+  return bytes;
+}
+}  // namespace
+
+TEST_CASE("a fiber's reserved stack size is recorded for every stack allocator", "[runtime]") {
+  fiberleak::install();
+  auto nothing = [] {};
+  CHECK(recorded_stack(boost::fibers::default_stack(), nothing) == boost::context::stack_traits::default_size());
+  CHECK(recorded_stack(boost::fibers::fixedsize_stack(64 * 1024), nothing) == 64 * 1024);
+  CHECK(recorded_stack(boost::context::pooled_fixedsize_stack(32 * 1024), nothing) == 32 * 1024);
+  // protected_fixedsize_stack adds its guard page.
+  const std::uint64_t page = static_cast<std::uint64_t>(boost::context::stack_traits::page_size());
+  CHECK(recorded_stack(boost::context::protected_fixedsize_stack(256 * 1024), nothing) == 256 * 1024 + page);
+  // A big capture makes Boost's control block (on the stack's top) larger.
+  std::array<char, 3000> big{};
+  big[0] = 1;
+  CHECK(recorded_stack(boost::fibers::fixedsize_stack(128 * 1024), [big] { (void)big[0]; }) == 128 * 1024);
+
+  const auto me = ft::find_fiber(fiberleak::snapshot(), fiberleak::this_fiber::id());
+  REQUIRE(me);
+  CHECK(me->is_main);
+  CHECK(me->stack_bytes == 0);
+}
