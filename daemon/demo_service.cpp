@@ -3,6 +3,9 @@
 #include <boost/fiber/algo/work_stealing.hpp>
 #include <boost/fiber/all.hpp>
 
+#include <string>
+#include <vector>
+
 #include "runtime/fiberleak.hpp"
 
 namespace fiberleak::demo {
@@ -33,14 +36,15 @@ namespace {
 // --- the leaky code paths (named so dumps read like a real service) -------
 
 __attribute__((noinline)) void consume_orders(buffered_channel<int>& orders) {
+  std::vector<int> batch(64 * 1024);  // 256 KiB the leaked consumer holds on to
   int order = 0;
-  while (orders.pop(order) == channel_op_status::success) {
-  }
+  while (orders.pop(order) == channel_op_status::success) batch[static_cast<std::size_t>(order) % batch.size()] = order;
 }
 
 __attribute__((noinline)) void compute_reply(unbuffered_channel<int>& reply) {
-  boost::this_fiber::sleep_for(20ms);  // slower than the caller's 10 ms patience
-  reply.push(42);                      // the caller is gone: parks here forever
+  std::string payload(16 * 1024, 'r');  // each leaked worker keeps its 16 KiB reply
+  boost::this_fiber::sleep_for(20ms);   // slower than the caller's 10 ms patience
+  reply.push(static_cast<int>(payload.size()));  // the caller is gone: parks here forever
 }
 
 __attribute__((noinline)) void handle_request(DemoService::Options, unbuffered_channel<int>& reply) {

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <cstdio>
 #include <cstring>
@@ -25,8 +26,11 @@
 #include "daemon/go_dump_parser.hpp"
 #include "daemon/sidecar.hpp"
 #include "daemon/target_monitor.hpp"
+#include "profiler/byte_size.hpp"
 #include "profiler/duration.hpp"
+#include "profiler/heap_profile.hpp"
 #include "web/endpoint.hpp"
+#include "web/heap_routes.hpp"
 #include "web/fiber_json.hpp"
 #include "web/watchdog.hpp"
 
@@ -136,6 +140,11 @@ int run_demo(Args& args) {
   // ignore rule every service with such threads wants (goleak's IgnoreCurrent).
   serve_options.endpoint.rules.ignore_names = {"demo-main", "scheduler-main"};
   serve_options.endpoint.watchdog_interval = std::chrono::seconds(2);
+  // The heap profiler is linked in: /debug/pprof/heap and per-fiber live
+  // bytes. Every 4 KiB on average, so a single leaked fiber's bytes show
+  // steadily (FIBERLEAK_HEAP_RATE overrides).
+  if (std::getenv("FIBERLEAK_HEAP_RATE") == nullptr) fiberleak::set_heap_sampling(4096);
+  fiberleak::register_heap_routes();
   fiberleak::ServeHandle server;
   try {
     server = fiberleak::serve(serve_options);
@@ -153,11 +162,12 @@ int run_demo(Args& args) {
       "  curl %s/debug/goroutine                        every fiber, Go's debug=2 layout\n"
       "  curl '%s/debug/pprof/goroutine?debug=1'        grouped by stack, with counts\n"
       "  go tool pprof -top %s/debug/pprof/goroutine\n"
-      "  curl %s/debug/leaks                            leak suspects (blocked > %s) and growing sites\n"
+      "  go tool pprof -top %s/debug/pprof/heap         live heap by allocation site\n"
+      "  curl %s/debug/leaks                            leak suspects (blocked > %s), what each holds\n"
       "  curl '%s/debug/fibers?state=blocked'           JSON, exact durations\n"
       "  curl %s/metrics                                Prometheus\n\n"
       "leak findings are logged below as they appear. Ctrl-C stops.\n\n",
-      threads, url.c_str(), url.c_str(), url.c_str(), url.c_str(), url.c_str(),
+      threads, url.c_str(), url.c_str(), url.c_str(), url.c_str(), url.c_str(), url.c_str(),
       fiberleak::format_duration(threshold).c_str(), url.c_str(), url.c_str());
   std::fflush(stdout);
 
@@ -362,12 +372,18 @@ int run_check(Args& args) {
   } else {
     std::printf("%zu leak suspects among %zu fibers of a %s target (threshold %s):\n\n", findings.size(), fibers,
                 status.kind.c_str(), fiberleak::format_duration(rules.threshold_ns).c_str());
-    std::printf("%8s  %-16s  %-14s  %9s  %s\n", "FIBER", "NAME", "WAITING IN", "FOR", "WHERE");
+    // STACK: reserved; HEAP: estimated live bytes it allocated ("-": unknown,
+    // e.g. Go targets, or the heap profiler is not running).
+    std::printf("%8s  %-16s  %-14s  %9s  %9s  %9s  %s\n", "FIBER", "NAME", "WAITING IN", "FOR", "STACK", "HEAP",
+                "WHERE");
     for (const auto& f : findings) {
       const std::string blocked = (f.blocked_exact ? "" : ">=") + fiberleak::format_duration(f.blocked_ns);
-      std::printf("%8llu  %-16s  %-14s  %9s  %s (%s:%d)\n", static_cast<unsigned long long>(f.fiber_id),
-                  f.name.empty() ? "-" : f.name.c_str(), f.wait_reason.c_str(), blocked.c_str(), f.function.c_str(),
-                  f.file.empty() ? "?" : f.file.c_str(), f.line);
+      const std::string stack =
+          f.stack_bytes == 0 ? "-" : fiberleak::format_bytes(static_cast<std::int64_t>(f.stack_bytes));
+      const std::string heap = f.heap_live_bytes ? fiberleak::format_bytes(*f.heap_live_bytes) : "-";
+      std::printf("%8llu  %-16s  %-14s  %9s  %9s  %9s  %s (%s:%d)\n", static_cast<unsigned long long>(f.fiber_id),
+                  f.name.empty() ? "-" : f.name.c_str(), f.wait_reason.c_str(), blocked.c_str(), stack.c_str(),
+                  heap.c_str(), f.function.c_str(), f.file.empty() ? "?" : f.file.c_str(), f.line);
     }
   }
   int rc = findings.empty() ? 0 : 1;
@@ -394,6 +410,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "demo") return run_demo(args);
+  // Only the demo serves its own heap profile: elsewhere the linked-in
+  // sampler stays off unless FIBERLEAK_HEAP_RATE asks for it.
+  if (std::getenv("FIBERLEAK_HEAP_RATE") == nullptr) fiberleak::set_heap_sampling(0);
   if (command == "check") return run_check(args);
   if (command == "scrape") return run_scrape(args);
   return usage_error("unknown command \"" + command + "\"");

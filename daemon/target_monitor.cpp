@@ -6,7 +6,6 @@
 #include <chrono>
 
 #include "daemon/go_dump_parser.hpp"
-#include "profiler/duration.hpp"
 #include "web/fiber_json.hpp"
 
 namespace fiberleak {
@@ -216,10 +215,7 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
       t.target = config_.name;
       t.first_seen_ms = now_ms;
       t.lifecycle = TrackedFinding::Lifecycle::fresh;
-      logger_->warn("target {}: leak suspect: fiber {}{} blocked in {} for {}{} at {} ({}:{})", config_.name,
-                    lf.fiber_id, lf.name.empty() ? std::string() : " \"" + lf.name + "\"", lf.wait_reason,
-                    lf.blocked_exact ? "" : "at least ", format_duration(lf.blocked_ns), lf.function,
-                    lf.file.empty() ? "?" : lf.file, lf.line);
+      logger_->warn("target {}: leak suspect: {}", config_.name, describe(lf));
     }
     t.finding = lf;
     t.last_seen_ms = now_ms;

@@ -57,6 +57,7 @@ FiberDump build_dump(const Snapshot& snapshot, Symbolizer& symbolizer) {
     f.created_ns = s.created_ns;
     f.blocked_total_ns = s.blocked_total_ns;
     f.parks = s.parks;
+    f.stack_bytes = s.stack_bytes;
     f.is_main = s.is_main;
     f.thread = s.thread;
     // A running fiber's last park stack is stale: Go shows running

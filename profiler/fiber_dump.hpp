@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -94,6 +95,11 @@ struct DumpedFiber {
   bool is_main = false;
   bool locked_to_thread = false;  // Go: "locked to thread"
   std::uint32_t thread = 0;
+  // What the fiber costs: the stack it reserved (0 unknown: main fibers, Go)
+  // and the estimated heap bytes it allocated that are still live (empty
+  // unless the heap profiler runs; attach_heap_live_bytes() fills it).
+  std::uint64_t stack_bytes = 0;
+  std::optional<std::int64_t> heap_live_bytes;
   SharedStack stack;           // park stack (or current stack), innermost first
   SharedStack creation_stack;  // where it was created, innermost first
 };

@@ -226,6 +226,16 @@ std::vector<std::pair<std::uint64_t, std::int64_t>> heap_live_bytes_by_fiber(con
   return {by.begin(), by.end()};
 }
 
+void attach_heap_live_bytes(FiberDump& dump) {
+  if (!heap_profiler_available()) return;
+  std::map<std::uint64_t, std::int64_t> by;
+  for (const auto& [id, bytes] : heap_live_bytes_by_fiber(collect_heap())) by.emplace(id, bytes);
+  for (DumpedFiber& f : dump.fibers) {
+    auto it = by.find(f.id);
+    f.heap_live_bytes = it == by.end() ? 0 : it->second;
+  }
+}
+
 HeapTotals heap_totals(const HeapData& data) {
   HeapTotals t;
   for (const HeapRecord& r : data.records) {

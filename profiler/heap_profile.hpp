@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "profiler/fiber_dump.hpp"
 #include "profiler/symbolizer.hpp"
 
 namespace fiberleak {
@@ -56,6 +57,9 @@ std::string heap_text(const HeapData& data);
 
 // Estimated live bytes per fiber id (scaled), fibers with none omitted.
 std::vector<std::pair<std::uint64_t, std::int64_t>> heap_live_bytes_by_fiber(const HeapData& data);
+// Sets heap_live_bytes of every fiber of the dump (0 for those with none)
+// when the heap profiler runs; leaves them empty otherwise.
+void attach_heap_live_bytes(FiberDump& dump);
 
 struct HeapTotals {
   std::int64_t inuse_objects = 0, inuse_bytes = 0, alloc_objects = 0, alloc_bytes = 0;

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "profiler/byte_size.hpp"
 #include "profiler/dump_builder.hpp"
+#include "profiler/duration.hpp"
 
 namespace fiberleak {
 namespace {
@@ -60,6 +62,20 @@ std::optional<std::string> LeakRules::ignored_by(const DumpedFiber& f) const {
   return std::nullopt;
 }
 
+std::string describe(const LeakFinding& f) {
+  std::string out = "fiber " + std::to_string(f.fiber_id);
+  if (!f.name.empty()) out += " \"" + f.name + "\"";
+  out += " blocked in " + f.wait_reason + " for " + (f.blocked_exact ? "" : "at least ") + format_duration(f.blocked_ns);
+  out += " at " + f.function + " (" + (f.file.empty() ? "?" : f.file) + ":" + std::to_string(f.line) + ")";
+  const char* sep = ", holding ";
+  if (f.stack_bytes != 0) {
+    out += sep + ("stack " + format_bytes(static_cast<std::int64_t>(f.stack_bytes)));
+    sep = ", ";
+  }
+  if (f.heap_live_bytes) out += sep + ("heap " + format_bytes(*f.heap_live_bytes));
+  return out;
+}
+
 std::string park_site(const DumpedFiber& f) {
   std::string site = f.wait_reason.empty() ? std::string(to_string(f.state)) : f.wait_reason;
   if (const DumpFrame* fr = site_frame(f); fr != nullptr) {
@@ -87,6 +103,8 @@ std::vector<LeakFinding> find_leaks(const FiberDump& dump, const LeakRules& rule
       finding.line = fr->line;
     }
     finding.site = park_site(f);
+    finding.stack_bytes = f.stack_bytes;
+    finding.heap_live_bytes = f.heap_live_bytes;
     out.push_back(std::move(finding));
   }
   std::stable_sort(out.begin(), out.end(),

@@ -10,6 +10,7 @@
 #include "profiler/dump_builder.hpp"
 #include "profiler/goroutine_profile.hpp"
 #include "profiler/goroutine_text.hpp"
+#include "profiler/heap_profile.hpp"
 #include "profiler/symbolizer.hpp"
 #include "runtime/fiberleak.hpp"
 #include "web/fiber_json.hpp"
@@ -30,6 +31,9 @@ class Endpoint {
  private:
   using Handler = void (Endpoint::*)(const httplib::Request&, httplib::Response&);
   FiberDump dump(RuntimeCounters* counters = nullptr) const;
+  // dump() with each fiber's live heap bytes (when the heap profiler runs):
+  // what leak findings report a fiber costs.
+  FiberDump dump_with_heap(RuntimeCounters* counters = nullptr) const;
   void timed(ProfileFormat format, const std::function<void()>& build);
   static void bad_request(httplib::Response& res, const std::string& message);
 
@@ -63,7 +67,7 @@ std::string read_cmdline() {
 Endpoint::Endpoint(EndpointOptions options) : options_(std::move(options)) {
   if (!options_.logger) options_.logger = default_logger();
   if (options_.watchdog_interval.count() > 0) {
-    watchdog_ = std::make_unique<Watchdog>([this] { return dump(); }, options_.rules, options_.watchdog_interval,
+    watchdog_ = std::make_unique<Watchdog>([this] { return dump_with_heap(); }, options_.rules, options_.watchdog_interval,
                                            options_.logger,
                                            Watchdog::Callbacks{options_.on_leak, options_.on_growing_site});
   }
@@ -73,6 +77,12 @@ FiberDump Endpoint::dump(RuntimeCounters* counters) const {
   Snapshot snap = fiberleak::snapshot();
   if (counters != nullptr) *counters = snap.counters;
   return build_dump(snap);
+}
+
+FiberDump Endpoint::dump_with_heap(RuntimeCounters* counters) const {
+  FiberDump d = dump(counters);
+  attach_heap_live_bytes(d);
+  return d;
 }
 
 void Endpoint::timed(ProfileFormat format, const std::function<void()>& build) {
@@ -188,7 +198,7 @@ void Endpoint::fibers(const httplib::Request& req, httplib::Response& res) {
   if (auto err = parse_fibers_params(req.params, p); !err.empty()) return bad_request(res, err);
   timed(ProfileFormat::fibers_json, [&] {
     RuntimeCounters counters;
-    FiberDump all = dump(&counters);
+    FiberDump all = dump_with_heap(&counters);
     std::set<std::uint64_t> leaked;
     for (const LeakFinding& f : find_leaks(all, options_.rules)) leaked.insert(f.fiber_id);
     FiberDump selected;
@@ -211,7 +221,7 @@ void Endpoint::fibers(const httplib::Request& req, httplib::Response& res) {
 
 void Endpoint::leaks(const httplib::Request& req, httplib::Response& res) {
   if (auto err = parse_no_params(req.params, "/debug/leaks"); !err.empty()) return bad_request(res, err);
-  const std::vector<LeakFinding> findings = find_leaks(dump(), options_.rules);
+  const std::vector<LeakFinding> findings = find_leaks(dump_with_heap(), options_.rules);
   const std::vector<GrowingSite> growing = watchdog_ ? watchdog_->latest().growing : std::vector<GrowingSite>{};
   res.set_content(findings_to_json(findings, growing).dump(2), "application/json");
 }

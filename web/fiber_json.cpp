@@ -24,6 +24,10 @@ json frames_to_json(const std::vector<DumpFrame>& frames) {
   return out;
 }
 
+// Byte counts that may be unknown: null in JSON (0 stack bytes: unknown).
+json bytes_or_null(std::uint64_t bytes) { return bytes == 0 ? json(nullptr) : json(bytes); }
+json bytes_or_null(const std::optional<std::int64_t>& bytes) { return bytes ? json(*bytes) : json(nullptr); }
+
 // Reads an optional field of the expected kind; throws with the JSON path.
 class Reader {
  public:
@@ -47,6 +51,13 @@ class Reader {
       }
       out = v->get<T>();
     }
+  }
+  template <typename T>
+  void optional_integer(const char* key, std::optional<T>& out) const {
+    if (find(key) == nullptr) return;
+    T v{};
+    integer(key, v);
+    out = v;
   }
   void string(const char* key, std::string& out) const {
     if (const json* v = find(key)) {
@@ -125,6 +136,8 @@ json fibers_to_json(const FiberDump& dump, const std::set<std::uint64_t>& leaked
         {"locked_to_thread", f.locked_to_thread},
         {"thread", f.thread},
         {"leak", leaked.count(f.id) != 0},
+        {"stack_bytes", bytes_or_null(f.stack_bytes)},
+        {"heap_live_bytes", bytes_or_null(f.heap_live_bytes)},
     });
     json& out = fibers.back();
     if (shared_stacks) {
@@ -190,6 +203,8 @@ FiberDump fibers_from_json(const json& doc) {
     r.boolean("is_main", f.is_main);
     r.boolean("locked_to_thread", f.locked_to_thread);
     r.integer("thread", f.thread);
+    r.integer("stack_bytes", f.stack_bytes);
+    r.optional_integer("heap_live_bytes", f.heap_live_bytes);
     f.stack = frames_from_json(r.array("stack"), r.at("stack"));
     f.creation_stack = frames_from_json(r.array("creation_stack"), r.at("creation_stack"));
     for (auto [key, into] : {std::pair<const char*, SharedStack*>{"stack_ref", &f.stack},
@@ -218,7 +233,8 @@ json finding_to_json(const LeakFinding& f) {
           {"wait", to_string(f.wait)},  {"wait_reason", f.wait_reason},
           {"blocked_ns", f.blocked_ns}, {"blocked_exact", f.blocked_exact},
           {"function", f.function},     {"file", f.file},
-          {"line", f.line},             {"site", f.site}};
+          {"line", f.line},             {"site", f.site},
+          {"stack_bytes", bytes_or_null(f.stack_bytes)}, {"heap_live_bytes", bytes_or_null(f.heap_live_bytes)}};
 }
 
 json findings_to_json(const std::vector<LeakFinding>& findings, const std::vector<GrowingSite>& growing) {
@@ -262,6 +278,8 @@ Findings findings_from_json(const nlohmann::json& doc) {
     r.string("file", f.file);
     r.integer("line", f.line);
     r.string("site", f.site);
+    r.integer("stack_bytes", f.stack_bytes);
+    r.optional_integer("heap_live_bytes", f.heap_live_bytes);
     out.leaks.push_back(std::move(f));
   }
   if (const json* sites = top.array("growing_sites")) {

@@ -7,6 +7,8 @@
 //   {"schema": "fiberleak.fibers/v1", "taken_at_ns": int, "fibers": [Fiber], "counters": {...}}
 //   Fiber: id, parent, name, state, wait, wait_reason, blocked_ns, blocked_exact,
 //          created_ns, blocked_total_ns, parks, is_main, locked_to_thread, thread, leak,
+//          stack_bytes (reserved stack; null unknown), heap_live_bytes (estimated
+//          live heap it allocated; null unless the heap profiler runs),
 //          stack: [Frame], creation_stack: [Frame]
 //   Frame: pc ("0x…"), function, file, line, inlined
 // Unknown fields are ignored (newer producers); a different schema major

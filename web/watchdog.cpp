@@ -3,7 +3,6 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "profiler/duration.hpp"
 
 namespace fiberleak {
 
@@ -52,10 +51,7 @@ void Watchdog::evaluate_now() {
   for (const LeakFinding& f : result.findings) {
     leaking.insert(f.fiber_id);
     if (reported_leaks_.count(f.fiber_id) != 0) continue;
-    logger_->warn("leak suspect: fiber {}{} blocked in {} for {}{} at {} ({}:{})", f.fiber_id,
-                  f.name.empty() ? std::string() : " \"" + f.name + "\"", f.wait_reason,
-                  f.blocked_exact ? "" : "at least ", format_duration(f.blocked_ns), f.function,
-                  f.file.empty() ? "?" : f.file, f.line);
+    logger_->warn("leak suspect: {}", describe(f));
     if (callbacks_.on_leak) callbacks_.on_leak(f);
   }
   for (std::uint64_t id : reported_leaks_) {

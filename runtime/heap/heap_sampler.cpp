@@ -443,33 +443,6 @@ HeapStats stats() noexcept {
   return s;
 }
 
-double unsample_scale(std::uint64_t count, std::uint64_t bytes, std::int64_t rate) noexcept {
-  if (count == 0 || bytes == 0 || rate <= 1) return 1.0;
-  const double avg = static_cast<double>(bytes) / static_cast<double>(count);
-  return 1.0 / (1.0 - std::exp(-avg / static_cast<double>(rate)));
-}
-
-std::vector<std::pair<std::uint64_t, double>> live_bytes_by_fiber() {
-  std::vector<std::pair<std::uint64_t, double>> out;
-  const std::int64_t rate = g_rate.load(std::memory_order_relaxed);
-  for (const HeapBucket& b : snapshot()) {
-    if (b.fiber_id == 0) continue;
-    const std::uint64_t lo = b.alloc_objects - b.free_objects, lb = b.alloc_bytes - b.free_bytes;
-    if (lb == 0) continue;
-    const double v = static_cast<double>(lb) * unsample_scale(lo, lb, rate);
-    bool found = false;
-    for (auto& [id, bytes] : out) {
-      if (id == b.fiber_id) {
-        bytes += v;
-        found = true;
-        break;
-      }
-    }
-    if (!found) out.emplace_back(b.fiber_id, v);
-  }
-  return out;
-}
-
 }  // namespace fiberleak::heap
 
 static_assert(fiberleak::heap::kMaxHeapStackDepth == 48 && fiberleak::heap::kFiberNameCap == 32,

@@ -73,11 +73,6 @@ HeapOptions options() noexcept;
 // Every bucket (allocates; its own allocations are not sampled).
 std::vector<HeapBucket> snapshot();
 HeapStats stats() noexcept;
-// Estimated live bytes allocated by each fiber (sampled bytes times the
-// heap profile's unsampling scale), as (fiber id, bytes) pairs.
-std::vector<std::pair<std::uint64_t, double>> live_bytes_by_fiber();
-// Go's unsampling scale for a bucket with `count` samples of `bytes` total.
-double unsample_scale(std::uint64_t count, std::uint64_t bytes, std::int64_t rate) noexcept;
 // True when the interposed allocation functions of this library are the
 // ones the process uses (linked fiberleak::heap or LD_PRELOAD).
 bool active() noexcept;

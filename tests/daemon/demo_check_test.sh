@@ -29,12 +29,15 @@ for healthy in ticker acceptor pool-worker demo-main scheduler-main; do
   check "check does not flag $healthy" '! grep -q " $healthy " "$out.check"'
 done
 check "check names the leaking function with file:line" 'grep -q "consume_orders(.*demo_service.cpp:[0-9]*" "$out.check"'
+# The consumer reserved Boost's default 128 KiB stack and holds its 256 KiB batch.
+check "check says what a leaked fiber holds" 'grep -Eq " order-consumer .* 128 KiB +256 KiB +fiberleak::demo" "$out.check"'
 
 "$bin" check "$url/debug/pprof/" --threshold 1h --json >"$out.json"; rc=$?
 check "check exits 0 when nothing is blocked past the threshold" '[[ $rc -eq 0 ]]'
 check "check --json prints the leaks schema" 'grep -q "\"schema\": \"fiberleak.leaks/v1\"" "$out.json"'
 
 check "the demo logs findings as they appear" 'grep -q "leak suspect: fiber .* \"order-consumer\"" "$out"'
+check "the logged finding says what the fiber holds" 'grep -q "\"order-consumer\" .*holding stack 128 KiB, heap 256 KiB" "$out"'
 # Three rises at one evaluation every 2 s: allow up to 20 s on a loaded machine.
 for _ in $(seq 120); do grep -q "growing park site: .*compute_reply" "$out" && break; sleep 0.2; done
 check "the demo logs the growing park site" 'grep -q "growing park site: .*compute_reply" "$out"'

@@ -2,6 +2,8 @@
 // promtool, on a live server with fibers parked at known functions.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <boost/context/stack_traits.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -278,6 +280,8 @@ TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
   fiberleak::FiberDump dump = fiberleak::build_dump(fiberleak::snapshot());
   REQUIRE(dump.fibers.size() >= 8);
   dump.fibers[0].locked_to_thread = true;  // not produced by the runtime; the codec still carries it
+  dump.fibers[1].heap_live_bytes = 4096;    // as attach_heap_live_bytes() would
+  dump.fibers[2].heap_live_bytes = 0;
   const std::set<std::uint64_t> leaked{dump.fibers[1].id};
   const std::string text = fiberleak::fibers_to_json(dump, leaked).dump();
   const fiberleak::FiberDump back = fiberleak::fibers_from_json_text(text);
@@ -301,6 +305,8 @@ TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
     CHECK(b.is_main == a.is_main);
     CHECK(b.locked_to_thread == a.locked_to_thread);
     CHECK(b.thread == a.thread);
+    CHECK(b.stack_bytes == a.stack_bytes);
+    CHECK(b.heap_live_bytes == a.heap_live_bytes);
     for (auto [x, y] : {std::pair{&a.stack, &b.stack}, std::pair{&a.creation_stack, &b.creation_stack}}) {
       REQUIRE(y->size() == x->size());
       for (std::size_t j = 0; j < x->size(); ++j) {
@@ -312,6 +318,10 @@ TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
       }
     }
   }
+  // Parked worker fibers reserved Boost's default stack; fibers 3.. have no heap figure.
+  CHECK(std::any_of(dump.fibers.begin(), dump.fibers.end(),
+                    [](const auto& f) { return f.stack_bytes == boost::context::stack_traits::default_size(); }));
+  CHECK_FALSE(back.fibers[3].heap_live_bytes.has_value());
   // The parked fibers' stacks are symbolized, so the round trip compared real frames.
   CHECK(text.find("lock_mutex_never_unlocked") != std::string::npos);
   // Encoding the decoded dump again gives the same document.
@@ -365,6 +375,11 @@ TEST_CASE("the JSON codec round-trips leak findings and rejects bad ones", "[web
   f.file = "/src/srv.cpp";
   f.line = 42;
   f.site = "chan receive @ handle(int) at srv.cpp:42";
+  f.stack_bytes = 65536;
+  f.heap_live_bytes = 123456;
+  fiberleak::LeakFinding unknown_cost = f;
+  unknown_cost.stack_bytes = 0;
+  unknown_cost.heap_live_bytes.reset();
   fiberleak::GrowingSite g;
   g.site = f.site;
   g.function = f.function;
@@ -373,8 +388,10 @@ TEST_CASE("the JSON codec round-trips leak findings and rejects bad ones", "[web
   g.wait_reason = "chan receive";
   g.fibers = 300;
   g.history = {100, 200, 300};
-  const auto back = findings_from_json_text(fiberleak::findings_to_json({f}, {g}).dump());
-  REQUIRE(back.leaks.size() == 1);
+  const auto back = findings_from_json_text(fiberleak::findings_to_json({f, unknown_cost}, {g}).dump());
+  REQUIRE(back.leaks.size() == 2);
+  CHECK(back.leaks[1].stack_bytes == 0);
+  CHECK_FALSE(back.leaks[1].heap_live_bytes.has_value());
   const auto& b = back.leaks[0];
   CHECK(b.fiber_id == 7);
   CHECK(b.name == f.name);
@@ -386,6 +403,8 @@ TEST_CASE("the JSON codec round-trips leak findings and rejects bad ones", "[web
   CHECK(b.file == f.file);
   CHECK(b.line == 42);
   CHECK(b.site == f.site);
+  CHECK(b.stack_bytes == 65536);
+  CHECK(b.heap_live_bytes == 123456);
   REQUIRE(back.growing.size() == 1);
   CHECK(back.growing[0].site == g.site);
   CHECK(back.growing[0].fibers == 300);
