@@ -1,41 +1,56 @@
 #!/bin/sh
 # Side-by-side heap profiler overhead on one workload, in one run:
-# no profiler, fiberleak (default rate, rate 1), heaptrack, gperftools
-# (libtcmalloc + HEAPPROFILE). Median wall time of REPEAT runs each and the
-# ratio to the no-profiler median.
-# usage: run_heap_bench.sh <fiberleak_heap_workload> <libfiberleak_heap.so> [threads] [pairs] [repeat]
+# no profiler, fiberleak (default rate, sampling off, rate 1), heaptrack,
+# gperftools (libtcmalloc + HEAPPROFILE). Each round runs every
+# configuration once, in turn, so load from other processes hits all
+# columns alike; the table gives each column's median wall time, the ratio
+# of medians, and the median of the per-round ratios to that round's
+# no-profiler time (the steadier figure on a noisy machine).
+# usage: run_heap_bench.sh <fiberleak_heap_workload> <libfiberleak_heap.so> [threads] [pairs] [rounds]
 set -eu
-prog=$1 lib=$2 threads=${3:-4} pairs=${4:-2000000} repeat=${5:-5}
+prog=$1 lib=$2 threads=${3:-4} pairs=${4:-1000000} rounds=${5:-11}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4
 
 heaptrack_run() { heaptrack -o "$tmp/ht" "$@" 2>/dev/null | grep -E '^[0-9]+$'; }
 gperf_run() { env HEAPPROFILE="$tmp/gp" LD_PRELOAD=$tcmalloc "$@" 2>/dev/null; }
-once() {  # name, then the command prefix: appends one wall time (ns)
+configs="none fiberleak_default fiberleak_off fiberleak_rate1 heaptrack gperftools tcmalloc"
+once() {  # config name: appends one wall time (ns) to $tmp/<name>
+  case $1 in
+    none) set -- "$1" env ;;
+    fiberleak_default) set -- "$1" env LD_PRELOAD="$lib" ;;
+    fiberleak_off) set -- "$1" env FIBERLEAK_HEAP_RATE=0 LD_PRELOAD="$lib" ;;
+    fiberleak_rate1) set -- "$1" env FIBERLEAK_HEAP_RATE=1 LD_PRELOAD="$lib" ;;
+    heaptrack) set -- "$1" heaptrack_run ;;
+    gperftools) set -- "$1" gperf_run ;;
+    tcmalloc) set -- "$1" env LD_PRELOAD=$tcmalloc ;;
+  esac
   name=$1; shift
   "$@" "$prog" "$threads" "$pairs" | tail -n 1 >> "$tmp/$name"
 }
-median() { sort -n "$tmp/$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# Round-robin: every configuration once per round, so load from other
-# processes on the machine hits all columns alike.
 i=0
-while [ $i -lt "$repeat" ]; do
-  once none env
-  once fiberleak_default env LD_PRELOAD="$lib"
-  once fiberleak_rate1 env FIBERLEAK_HEAP_RATE=1 LD_PRELOAD="$lib"
-  once heaptrack heaptrack_run
-  once gperftools gperf_run
-  once tcmalloc env LD_PRELOAD=$tcmalloc
+while [ $i -lt "$rounds" ]; do
+  for c in $configs; do once "$c"; done
   i=$((i + 1))
 done
-base=$(median none) fl=$(median fiberleak_default) fl1=$(median fiberleak_rate1)
-ht=$(median heaptrack) gp=$(median gperftools) tc=$(median tcmalloc)
+base=$(median < "$tmp/none")
 
-printf '%-34s %14s %8s\n' "heap profiler ($threads threads x $pairs malloc+free pairs, median of $repeat)" "ms" "ratio"
-for row in "none:$base" "fiberleak default rate (512 KiB):$fl" "fiberleak rate 1:$fl1" "heaptrack:$ht" \
-           "gperftools tcmalloc+HEAPPROFILE:$gp" "(tcmalloc alone, no profile):$tc"; do
-  name=${row%:*} ns=${row##*:}
-  awk -v n="$name" -v ns="$ns" -v b="$base" 'BEGIN {printf "%-60s %10.1f %7.2fx\n", n, ns / 1e6, ns / b}'
+printf '%-52s %10s %8s %12s\n' "heap profiler ($threads threads x $pairs malloc+free pairs, $rounds rounds)" \
+  "median ms" "ratio" "paired ratio"
+for c in $configs; do
+  case $c in
+    none) label="none" ;;
+    fiberleak_default) label="fiberleak, default rate (512 KiB)" ;;
+    fiberleak_off) label="fiberleak, sampling off (FIBERLEAK_HEAP_RATE=0)" ;;
+    fiberleak_rate1) label="fiberleak, rate 1 (every allocation)" ;;
+    heaptrack) label="heaptrack" ;;
+    gperftools) label="gperftools (tcmalloc + HEAPPROFILE)" ;;
+    tcmalloc) label="(tcmalloc alone, no profile)" ;;
+  esac
+  m=$(median < "$tmp/$c")
+  paired=$(paste "$tmp/$c" "$tmp/none" | awk '{print $1 / $2}' | median)
+  awk -v n="$label" -v m="$m" -v b="$base" -v p="$paired" 'BEGIN {printf "%-52s %10.1f %7.2fx %11.2fx\n", n, m / 1e6, m / b, p}'
 done

@@ -1,4 +1,5 @@
 #include "runtime/heap/heap_sampler.hpp"
+#include "runtime/heap/sampler_hot_path.hpp"
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -7,6 +8,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -25,9 +27,23 @@ constexpr std::size_t kMaxBuckets = 1 << 14;
 constexpr std::size_t kBucketIndexSize = kMaxBuckets * 2;
 constexpr std::size_t kStripes = 64;
 constexpr std::size_t kSlotsPerStripe = 4096;
-// 16 KiB: four pages, so that free() of an unsampled block (the common
-// case) costs an L1/L2 hit without TLB misses.
-constexpr std::size_t kFilterSize = 1 << 13;
+// 8 Ki filter entries: a 1 KiB bitmap for free()'s test (sampler_hot_path.hpp).
+constexpr std::size_t kFilterSize = std::size_t{1} << detail::kFilterBits;
+static_assert(kFilterSize / kStripes * kStripes == kFilterSize && kSlotsPerStripe == 4096,
+              "place_of() splits the hash into filter, stripe and home bits");
+// With sampling off, a thread looks at the rate again after this many bytes.
+constexpr std::int64_t kRecheckBytes = 1 << 20;
+
+// A bucket's counters come in shards, one cache line each, picked by the
+// thread (ThreadState::shard): threads sampling the same stack do not
+// bounce one line. Readers add them up.
+constexpr std::size_t kCounterShards = 4;
+struct alignas(64) CounterShard {
+  std::atomic<std::uint64_t> alloc_objects, alloc_bytes, free_objects, free_bytes;
+};
+struct Counts {
+  std::uint64_t alloc_objects = 0, alloc_bytes = 0, free_objects = 0, free_bytes = 0;
+};
 
 struct Bucket {
   std::uint64_t hash;
@@ -35,7 +51,22 @@ struct Bucket {
   std::uint32_t depth;
   char name[kFiberNameCap];
   std::uintptr_t pcs[kMaxHeapStackDepth];
-  std::atomic<std::uint64_t> alloc_objects, alloc_bytes, free_objects, free_bytes;
+  CounterShard counters[kCounterShards];
+
+  CounterShard& mine() noexcept { return counters[detail::t_state.shard % kCounterShards]; }
+  Counts counts() const noexcept {
+    Counts c;
+    for (const CounterShard& s : counters) {
+      c.alloc_objects += s.alloc_objects.load(std::memory_order_relaxed);
+      c.alloc_bytes += s.alloc_bytes.load(std::memory_order_relaxed);
+      c.free_objects += s.free_objects.load(std::memory_order_relaxed);
+      c.free_bytes += s.free_bytes.load(std::memory_order_relaxed);
+    }
+    // A free counted before its allocation: never report negative live.
+    c.free_objects = std::min(c.free_objects, c.alloc_objects);
+    c.free_bytes = std::min(c.free_bytes, c.alloc_bytes);
+    return c;
+  }
 };
 
 struct Slot {
@@ -58,39 +89,37 @@ class SpinLock {
   std::atomic<bool> flag_{false};
 };
 
+// The live-table counters sit with their lock (written under it, read by
+// stats() without it): no process-wide counter bounces between cores.
 struct alignas(64) Stripe {
   SpinLock lock;
-  std::uint32_t count = 0;
+  std::atomic<std::uint32_t> count{0};     // live samples
+  std::atomic<std::uint64_t> sampled{0};  // samples ever inserted
 };
 
-struct ThreadState {
-  std::int64_t countdown;
-  std::uint64_t rng;
-  bool seeded;
-  bool busy;  // re-entrancy guard
-};
-__attribute__((tls_model("initial-exec"))) thread_local ThreadState t_state = {0, 0, false, false};
+using detail::t_state;
+using detail::ThreadState;
 
+// Every sample reads these; they are written once (or on reconfiguration),
+// so they share no cache line with the counters samples write.
 // 0 not initialized, 1 initializing, 2 ready.
-std::atomic<int> g_init{0};
+alignas(64) std::atomic<int> g_init{0};
 std::atomic<std::int64_t> g_rate{524288};
 std::atomic<std::uint64_t> g_seed{0};
-std::atomic<std::uint64_t> g_thread_counter{0};
-std::atomic<std::uint64_t> g_sampled{0}, g_dropped{0}, g_live{0};
-
 Bucket* g_buckets = nullptr;
-std::atomic<std::uint32_t> g_bucket_count{0};
-std::uint32_t* g_bucket_index = nullptr;  // bucket idx + 1, 0 empty
-SpinLock g_bucket_lock;
+std::atomic<std::uint32_t>* g_bucket_index = nullptr;  // bucket idx + 1, 0 empty; set once
 Slot* g_slots = nullptr;
+
+alignas(64) std::atomic<std::uint64_t> g_thread_counter{0};
+alignas(64) std::atomic<std::uint64_t> g_dropped{0};
+alignas(64) std::atomic<std::uint32_t> g_bucket_count{0};
+SpinLock g_bucket_lock;
 Stripe g_stripes[kStripes];
-// In .bss: no pointer to chase on free()'s fast path.
-std::atomic<std::uint16_t> g_filter[kFilterSize];
 
 constexpr std::size_t kBucketsBytes = sizeof(Bucket) * kMaxBuckets;
-constexpr std::size_t kIndexBytes = sizeof(std::uint32_t) * kBucketIndexSize;
+constexpr std::size_t kIndexBytes = sizeof(std::atomic<std::uint32_t>) * kBucketIndexSize;
 constexpr std::size_t kSlotsBytes = sizeof(Slot) * kStripes * kSlotsPerStripe;
-constexpr std::size_t kFilterBytes = sizeof(std::uint16_t) * kFilterSize;
+constexpr std::size_t kFilterBytes = sizeof(std::uint16_t) * kFilterSize + kFilterSize / 8;
 
 void* map_zeroed(std::size_t bytes) noexcept {
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -104,12 +133,25 @@ void* map_zeroed(std::size_t bytes) noexcept {
 // unwinds in flight; a sample that starts meanwhile waits for the fork to
 // finish (it holds nothing then; dropping it would cost rate 1 its
 // exactness).
-std::atomic<bool> g_forking{false};
-std::atomic<int> g_unwinding{0};
+// The count of walks in flight is sharded by thread so that samples on
+// different cores do not bounce one cache line.
+alignas(64) std::atomic<bool> g_forking{false};
+struct alignas(64) UnwindShard {
+  std::atomic<int> n{0};
+};
+constexpr std::size_t kUnwindShards = 16;
+UnwindShard g_unwinding[kUnwindShards];
+
+bool unwinds_in_flight() noexcept {
+  for (const UnwindShard& s : g_unwinding) {
+    if (s.n.load(std::memory_order_seq_cst) != 0) return true;
+  }
+  return false;
+}
 
 void lock_all() noexcept {
   g_forking.store(true, std::memory_order_seq_cst);
-  while (g_unwinding.load(std::memory_order_seq_cst) != 0) __builtin_ia32_pause();
+  while (unwinds_in_flight()) __builtin_ia32_pause();
   g_bucket_lock.lock();
   for (auto& s : g_stripes) s.lock.lock();
 }
@@ -121,7 +163,7 @@ void unlock_all() noexcept {
 void reset_all() noexcept {
   for (auto& s : g_stripes) s.lock.reset();
   g_bucket_lock.reset();
-  g_unwinding.store(0, std::memory_order_relaxed);  // threads that are gone
+  for (UnwindShard& s : g_unwinding) s.n.store(0, std::memory_order_relaxed);  // threads that are gone
   g_forking.store(false, std::memory_order_seq_cst);
 }
 
@@ -144,7 +186,7 @@ bool ensure_init() noexcept {
   g_seed.store(static_cast<std::uint64_t>(parse_int(std::getenv("FIBERLEAK_HEAP_SEED"), 0)),
                std::memory_order_relaxed);
   g_buckets = static_cast<Bucket*>(map_zeroed(kBucketsBytes));
-  g_bucket_index = static_cast<std::uint32_t*>(map_zeroed(kIndexBytes));
+  g_bucket_index = static_cast<std::atomic<std::uint32_t>*>(map_zeroed(kIndexBytes));
   g_slots = static_cast<Slot*>(map_zeroed(kSlotsBytes));
   const bool ok = g_buckets && g_bucket_index && g_slots;
   if (ok) pthread_atfork(lock_all, unlock_all, reset_all);
@@ -178,6 +220,7 @@ void seed_thread(ThreadState& t) noexcept {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   z ^= z >> 31;
   t.rng = z == 0 ? 0x1234567ULL : z;
+  t.shard = static_cast<std::uint8_t>(n);
   t.seeded = true;
 }
 
@@ -190,14 +233,6 @@ std::int64_t draw_countdown(ThreadState& t, std::int64_t rate) noexcept {
   return d > 9.0e18 ? INT64_MAX : static_cast<std::int64_t>(d);
 }
 
-inline std::uint64_t mix_address(std::uintptr_t a) noexcept {
-  std::uint64_t x = static_cast<std::uint64_t>(a);
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  return x;
-}
-
 std::uint64_t hash_stack(const std::uintptr_t* pcs, std::size_t n, std::uint64_t fiber) noexcept {
   std::uint64_t h = 1469598103934665603ULL ^ fiber;
   for (std::size_t i = 0; i < n; ++i) {
@@ -208,21 +243,29 @@ std::uint64_t hash_stack(const std::uintptr_t* pcs, std::size_t n, std::uint64_t
   return h | 1;
 }
 
-// Finds or creates the bucket; kMaxBuckets when the array is full.
+// The index slot of an existing (stack, fiber) bucket, or the empty slot
+// where the probe chain ends. Lock-free: slots go from 0 to a bucket once.
+std::uint32_t probe(std::uint64_t h, const std::uintptr_t* pcs, std::size_t n, std::uint64_t fiber, std::size_t& i) noexcept {
+  for (i = h & (kBucketIndexSize - 1);; i = (i + 1) & (kBucketIndexSize - 1)) {
+    const std::uint32_t v = g_bucket_index[i].load(std::memory_order_acquire);
+    if (v == 0) return 0;
+    const Bucket& b = g_buckets[v - 1];
+    if (b.hash == h && b.fiber_id == fiber && b.depth == n && std::memcmp(b.pcs, pcs, n * sizeof(std::uintptr_t)) == 0) {
+      return v;
+    }
+  }
+}
+
+// Finds or creates the bucket; kMaxBuckets when the array is full. Finding
+// one takes no lock (the common case: a known stack); creating one does.
 std::uint32_t find_bucket(const std::uintptr_t* pcs, std::size_t n, std::uint64_t fiber, const char* name) noexcept {
   const std::uint64_t h = hash_stack(pcs, n, fiber);
+  std::size_t i = 0;
+  if (const std::uint32_t v = probe(h, pcs, n, fiber, i); v != 0) return v - 1;
   g_bucket_lock.lock();
-  std::size_t i = h & (kBucketIndexSize - 1);
-  for (;;) {
-    const std::uint32_t v = g_bucket_index[i];
-    if (v == 0) break;
-    Bucket& b = g_buckets[v - 1];
-    if (b.hash == h && b.fiber_id == fiber && b.depth == n &&
-        std::memcmp(b.pcs, pcs, n * sizeof(std::uintptr_t)) == 0) {
-      g_bucket_lock.unlock();
-      return v - 1;
-    }
-    i = (i + 1) & (kBucketIndexSize - 1);
+  if (const std::uint32_t v = probe(h, pcs, n, fiber, i); v != 0) {  // created meanwhile
+    g_bucket_lock.unlock();
+    return v - 1;
   }
   const std::uint32_t idx = g_bucket_count.load(std::memory_order_relaxed);
   if (idx >= kMaxBuckets) {
@@ -235,7 +278,7 @@ std::uint32_t find_bucket(const std::uintptr_t* pcs, std::size_t n, std::uint64_
   b.depth = static_cast<std::uint32_t>(n);
   std::memcpy(b.name, name, kFiberNameCap);
   std::memcpy(b.pcs, pcs, n * sizeof(std::uintptr_t));
-  g_bucket_index[i] = idx + 1;
+  g_bucket_index[i].store(idx + 1, std::memory_order_release);  // publishes the bucket
   g_bucket_count.store(idx + 1, std::memory_order_release);
   g_bucket_lock.unlock();
   return idx;
@@ -246,17 +289,34 @@ struct Place {
   std::size_t stripe;
   std::size_t home;
 };
-inline Place place_of(std::uintptr_t addr) noexcept {
-  const std::uint64_t m = mix_address(addr);
-  const auto f = static_cast<std::uint16_t>(m & (kFilterSize - 1));
-  return {f, static_cast<std::size_t>(f >> 7), static_cast<std::size_t>((m >> 20) & (kSlotsPerStripe - 1))};
+inline Place place_of_hash(std::uint64_t h) noexcept {
+  const auto f = static_cast<std::uint16_t>(detail::filter_index(h));
+  return {f, static_cast<std::size_t>(f >> 7), static_cast<std::size_t>((h >> (64 - detail::kFilterBits - 12)) & (kSlotsPerStripe - 1))};
+}
+inline Place place_of(std::uintptr_t addr) noexcept { return place_of_hash(detail::address_hash(reinterpret_cast<const void*>(addr))); }
+
+// Live samples per filter index, and the bit free() tests. Index f belongs
+// to stripe f >> 7 (as do the two bit words f >> 6 covers), so both are
+// written only under that stripe's lock; free() reads the bits without it.
+std::uint16_t g_filter_counts[kFilterSize];
+
+void filter_add(std::uint16_t f) noexcept {
+  if (g_filter_counts[f]++ != 0) return;
+  std::atomic<std::uint64_t>& w = detail::g_filter_bits[f / 64];
+  w.store(w.load(std::memory_order_relaxed) | (std::uint64_t{1} << (f % 64)), std::memory_order_relaxed);
+}
+
+void filter_remove(std::uint16_t f) noexcept {
+  if (--g_filter_counts[f] != 0) return;
+  std::atomic<std::uint64_t>& w = detail::g_filter_bits[f / 64];
+  w.store(w.load(std::memory_order_relaxed) & ~(std::uint64_t{1} << (f % 64)), std::memory_order_relaxed);
 }
 
 void account_free(const Slot& s) noexcept {
   Bucket& b = g_buckets[s.bucket];
-  b.free_objects.fetch_add(1, std::memory_order_relaxed);
-  b.free_bytes.fetch_add(s.size, std::memory_order_relaxed);
-  g_live.fetch_sub(1, std::memory_order_relaxed);
+  CounterShard& c = b.mine();
+  c.free_objects.fetch_add(1, std::memory_order_relaxed);
+  c.free_bytes.fetch_add(s.size, std::memory_order_relaxed);
 }
 
 // Removes addr from the live table (caller holds the stripe lock).
@@ -282,8 +342,9 @@ bool remove_locked(std::uintptr_t addr, const Place& p) noexcept {
         j = (j + 1) & (kSlotsPerStripe - 1);
       }
       base[hole].addr = 0;
-      g_stripes[p.stripe].count--;
-      g_filter[p.filter].fetch_sub(1, std::memory_order_relaxed);
+      Stripe& st = g_stripes[p.stripe];
+      st.count.store(st.count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+      filter_remove(p.filter);
       return true;
     }
     i = (i + 1) & (kSlotsPerStripe - 1);
@@ -297,8 +358,9 @@ void insert(std::uintptr_t addr, std::uint64_t size, std::uint32_t bucket) noexc
   st.lock.lock();
   // A stale entry for the same address (freed while we were not looking,
   // e.g. through an allocator path we do not see) is retired first.
-  if (g_filter[p.filter].load(std::memory_order_relaxed) != 0) remove_locked(addr, p);
-  if (st.count + 1 >= kSlotsPerStripe * 7 / 8) {
+  if (g_filter_counts[p.filter] != 0) remove_locked(addr, p);
+  const std::uint32_t live = st.count.load(std::memory_order_relaxed);
+  if (live + 1 >= kSlotsPerStripe * 7 / 8) {
     st.lock.unlock();
     g_dropped.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -307,26 +369,27 @@ void insert(std::uintptr_t addr, std::uint64_t size, std::uint32_t bucket) noexc
   std::size_t i = p.home;
   while (base[i].addr != 0) i = (i + 1) & (kSlotsPerStripe - 1);
   base[i] = Slot{addr, size, bucket};
-  st.count++;
-  g_filter[p.filter].fetch_add(1, std::memory_order_relaxed);
+  st.count.store(live + 1, std::memory_order_relaxed);
+  st.sampled.store(st.sampled.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  filter_add(p.filter);
   Bucket& b = g_buckets[bucket];
-  b.alloc_objects.fetch_add(1, std::memory_order_relaxed);
-  b.alloc_bytes.fetch_add(size, std::memory_order_relaxed);
-  g_live.fetch_add(1, std::memory_order_relaxed);
-  g_sampled.fetch_add(1, std::memory_order_relaxed);
+  CounterShard& c = b.mine();
+  c.alloc_objects.fetch_add(1, std::memory_order_relaxed);
+  c.alloc_bytes.fetch_add(size, std::memory_order_relaxed);
   st.lock.unlock();
 }
 
 __attribute__((noinline)) void sample(void* p, std::size_t size, std::uintptr_t caller) noexcept {
   void* raw[kMaxHeapStackDepth + 8];
+  std::atomic<int>& unwinding = g_unwinding[t_state.shard % kUnwindShards].n;
   for (;;) {
-    g_unwinding.fetch_add(1, std::memory_order_seq_cst);
+    unwinding.fetch_add(1, std::memory_order_seq_cst);
     if (!g_forking.load(std::memory_order_seq_cst)) break;
-    g_unwinding.fetch_sub(1, std::memory_order_release);
+    unwinding.fetch_sub(1, std::memory_order_release);
     while (g_forking.load(std::memory_order_relaxed)) sched_yield();
   }
   const int n = unw_backtrace(raw, static_cast<int>(kMaxHeapStackDepth + 8));
-  g_unwinding.fetch_sub(1, std::memory_order_release);
+  unwinding.fetch_sub(1, std::memory_order_release);
   // Drop the sampler's and the allocation function's own frames: start at
   // the allocation function's return address when the walk found it.
   int first = 0;
@@ -353,17 +416,21 @@ __attribute__((noinline)) void sample(void* p, std::size_t size, std::uintptr_t 
   insert(reinterpret_cast<std::uintptr_t>(p), size, bucket);
 }
 
-void on_alloc_from(void* p, std::size_t size, std::uintptr_t caller) noexcept {
-  if (p == nullptr) return;
+namespace detail {
+
+// Where on_alloc() goes when the countdown ran out (see sampler_hot_path.hpp).
+__attribute__((noinline)) void alloc_slow(void* p, std::size_t size, std::uintptr_t caller) noexcept {
   ThreadState& t = t_state;
-  if (t.busy) return;
-  if (__builtin_expect(g_init.load(std::memory_order_relaxed) != 2, 0)) {
-    if (!ensure_init()) return;
+  if (t.busy) return;  // the countdown is redrawn when the sample in progress ends
+  if (__builtin_expect(g_init.load(std::memory_order_acquire) != 2, 0) && !ensure_init()) {
+    t.countdown = kRecheckBytes;  // another thread is initializing (or mmap failed)
+    return;
   }
   const std::int64_t rate = g_rate.load(std::memory_order_relaxed);
-  if (rate == 0) return;
-  t.countdown -= static_cast<std::int64_t>(size);
-  if (__builtin_expect(t.countdown >= 0, 1) && rate != 1) return;
+  if (rate == 0) {
+    t.countdown = kRecheckBytes;
+    return;
+  }
   t.busy = true;
   if (!t.seeded) {
     seed_thread(t);
@@ -374,20 +441,27 @@ void on_alloc_from(void* p, std::size_t size, std::uintptr_t caller) noexcept {
       return;
     }
   }
-  sample(p, size, caller);
-  t.countdown = draw_countdown(t, rate);
+  if (p != nullptr) sample(p, size, caller);
+  // Rate 1 keeps the countdown negative: every allocation is sampled.
+  t.countdown = rate == 1 ? -1 : draw_countdown(t, rate);
   t.busy = false;
 }
 
-void on_free(void* p) noexcept {
-  if (p == nullptr || g_init.load(std::memory_order_acquire) != 2) return;
-  const Place pl = place_of(reinterpret_cast<std::uintptr_t>(p));
-  if (__builtin_expect(g_filter[pl.filter].load(std::memory_order_relaxed) == 0, 1)) return;
+__attribute__((noinline)) void free_sampled(void* p, std::uint64_t hash) noexcept {
+  if (p == nullptr) return;
+  const Place pl = place_of_hash(hash);
   Stripe& st = g_stripes[pl.stripe];
   st.lock.lock();
   remove_locked(reinterpret_cast<std::uintptr_t>(p), pl);
   st.lock.unlock();
 }
+
+// Definitions of sampler_hot_path.hpp's shared state. The filter is in .bss:
+// no pointer to chase on free()'s fast path.
+__thread ThreadState t_state __attribute__((tls_model("initial-exec"))) = {0, 0, false, false, 0};
+std::atomic<std::uint64_t> g_filter_bits[kFilterSize / 64];
+
+}  // namespace detail
 
 void configure(const HeapOptions& o) noexcept {
   ensure_init();
@@ -417,13 +491,11 @@ std::vector<HeapBucket> snapshot() {
     hb.stack.assign(b.pcs, b.pcs + b.depth);
     hb.fiber_id = b.fiber_id;
     hb.fiber_name.assign(b.name, strnlen(b.name, kFiberNameCap));
-    hb.alloc_objects = b.alloc_objects.load(std::memory_order_relaxed);
-    hb.alloc_bytes = b.alloc_bytes.load(std::memory_order_relaxed);
-    hb.free_objects = b.free_objects.load(std::memory_order_relaxed);
-    hb.free_bytes = b.free_bytes.load(std::memory_order_relaxed);
-    // A free racing with its alloc's counters: never report negative live.
-    if (hb.free_objects > hb.alloc_objects) hb.free_objects = hb.alloc_objects;
-    if (hb.free_bytes > hb.alloc_bytes) hb.free_bytes = hb.alloc_bytes;
+    const Counts c = b.counts();
+    hb.alloc_objects = c.alloc_objects;
+    hb.alloc_bytes = c.alloc_bytes;
+    hb.free_objects = c.free_objects;
+    hb.free_bytes = c.free_bytes;
     out.push_back(std::move(hb));
   }
   t_state.busy = was_busy;
@@ -433,9 +505,11 @@ std::vector<HeapBucket> snapshot() {
 HeapStats stats() noexcept {
   HeapStats s;
   s.rate = g_rate.load(std::memory_order_relaxed);
-  s.sampled_allocations = g_sampled.load(std::memory_order_relaxed);
+  for (const Stripe& st : g_stripes) {
+    s.sampled_allocations += st.sampled.load(std::memory_order_relaxed);
+    s.live_samples += st.count.load(std::memory_order_relaxed);
+  }
   s.dropped_samples = g_dropped.load(std::memory_order_relaxed);
-  s.live_samples = g_live.load(std::memory_order_relaxed);
   s.buckets = g_bucket_count.load(std::memory_order_relaxed);
   s.own_memory_bytes = g_init.load(std::memory_order_relaxed) == 2
                            ? kBucketsBytes + kIndexBytes + kSlotsBytes + kFilterBytes
@@ -462,12 +536,11 @@ extern "C" __attribute__((visibility("default"))) int fiberleak_heap_read_bucket
   out->fiber_name[kFiberNameCap - 1] = '\0';
   out->depth = b.depth;
   std::memcpy(out->pcs, b.pcs, b.depth * sizeof(std::uintptr_t));
-  out->alloc_objects = b.alloc_objects.load(std::memory_order_relaxed);
-  out->alloc_bytes = b.alloc_bytes.load(std::memory_order_relaxed);
-  out->free_objects = b.free_objects.load(std::memory_order_relaxed);
-  out->free_bytes = b.free_bytes.load(std::memory_order_relaxed);
-  if (out->free_objects > out->alloc_objects) out->free_objects = out->alloc_objects;
-  if (out->free_bytes > out->alloc_bytes) out->free_bytes = out->alloc_bytes;
+  const Counts c = b.counts();
+  out->alloc_objects = c.alloc_objects;
+  out->alloc_bytes = c.alloc_bytes;
+  out->free_objects = c.free_objects;
+  out->free_bytes = c.free_bytes;
   return 1;
 }
 

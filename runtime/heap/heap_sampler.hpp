@@ -15,8 +15,8 @@
 //  - buckets: one per (stack, fiber id), append-only, with cumulative
 //    alloc/free counts and bytes (atomics); readers never lock.
 //  - live table: sampled address -> (bucket, size), 64 striped spinlocks,
-//    plus an 8 Ki-entry counting filter so that free() of an unsampled
-//    block costs one relaxed load. Full table or bucket array: the sample
+//    plus an 8 Ki-entry counting filter summarized in a 1 KiB bitmap, so
+//    that free() of an unsampled block costs a multiply and a bit test. Full table or bucket array: the sample
 //    is dropped and counted (dropped_samples()).
 //
 // Re-entrancy: an initial-exec thread_local guard; allocations made while
@@ -68,6 +68,9 @@ struct HeapStats {
 
 // Reconfigures at run time (the first allocation reads the environment:
 // FIBERLEAK_HEAP_RATE, FIBERLEAK_HEAP_SEED). Already sampled blocks stay.
+// Takes effect at once on the calling thread and on threads that have not
+// allocated yet; other threads pick it up at their next sample (within
+// 1 MiB of allocation when sampling was off): their malloc never reads it.
 void configure(const HeapOptions& options) noexcept;
 HeapOptions options() noexcept;
 // Every bucket (allocates; its own allocations are not sampled).
@@ -76,11 +79,6 @@ HeapStats stats() noexcept;
 // True when the interposed allocation functions of this library are the
 // ones the process uses (linked fiberleak::heap or LD_PRELOAD).
 bool active() noexcept;
-
-// Hooks called by the interposed allocation functions; `caller` is the
-// allocation function's return address (where the sampled stack starts).
-void on_alloc_from(void* p, std::size_t size, std::uintptr_t caller) noexcept;
-void on_free(void* p) noexcept;
 
 }  // namespace fiberleak::heap
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "runtime/heap/heap_sampler.hpp"
+#include "runtime/heap/sampler_hot_path.hpp"
 
 extern "C" {
 void* __libc_malloc(std::size_t);
@@ -23,32 +24,34 @@ void* __libc_pvalloc(std::size_t);
 }
 
 namespace {
-std::atomic<bool> g_hooks_used{false};
 using UsableSizeFn = std::size_t (*)(void*);
 std::atomic<UsableSizeFn> g_usable_size{nullptr};
 
 #define FIBERLEAK_CALLER reinterpret_cast<std::uintptr_t>(__builtin_return_address(0))
 
 inline void* note(void* p, std::size_t size, std::uintptr_t caller) noexcept {
-  fiberleak::heap::on_alloc_from(p, size, caller);
+  fiberleak::heap::on_alloc(p, size, caller);
   return p;
 }
 }  // namespace
 
 namespace fiberleak::heap {
 bool active() noexcept {
-  // Any allocation from this library's functions proves they are in use.
-  void* p = malloc(1);
-  free(p);
-  return g_hooks_used.load(std::memory_order_relaxed);
+  // The process's malloc is the one the dynamic linker finds first: ours
+  // when linked into the executable or preloaded, libc's when this library
+  // came in later (dlopen) and sees no allocation.
+  return dlsym(RTLD_DEFAULT, "malloc") == reinterpret_cast<void*>(&malloc);
 }
 }  // namespace fiberleak::heap
 
 extern "C" {
 
 __attribute__((visibility("default"))) void* malloc(std::size_t size) {
-  if (__builtin_expect(!g_hooks_used.load(std::memory_order_relaxed), 0)) g_hooks_used.store(true, std::memory_order_relaxed);
-  return note(__libc_malloc(size), size, FIBERLEAK_CALLER);
+  // The common case ends in a tail call: nothing kept across glibc's malloc.
+  if (__builtin_expect(!fiberleak::heap::sample_due(size), 1)) return __libc_malloc(size);
+  void* p = __libc_malloc(size);
+  fiberleak::heap::on_sampled_alloc(p, size, FIBERLEAK_CALLER);
+  return p;
 }
 
 __attribute__((visibility("default"))) void free(void* p) {
@@ -69,7 +72,7 @@ __attribute__((visibility("default"))) void* calloc(std::size_t n, std::size_t s
 
 __attribute__((visibility("default"))) void* realloc(void* p, std::size_t size) {
   // Go and heaptrack both count a realloc as a free and a new allocation.
-  if (p != nullptr) fiberleak::heap::on_free(p);
+  fiberleak::heap::on_free(p);
   void* q = __libc_realloc(p, size);
   if (q == nullptr && size != 0 && p != nullptr) {
     // Failed: the old block is still live but no longer sampled; harmless.
@@ -84,7 +87,7 @@ __attribute__((visibility("default"))) void* reallocarray(void* p, std::size_t n
     errno = ENOMEM;
     return nullptr;
   }
-  if (p != nullptr) fiberleak::heap::on_free(p);
+  fiberleak::heap::on_free(p);
   return note(__libc_realloc(p, total), total, FIBERLEAK_CALLER);
 }
 
