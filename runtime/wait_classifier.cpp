@@ -6,7 +6,6 @@ namespace fiberleak {
 namespace {
 
 bool contains(const std::string& s, const char* needle) { return s.find(needle) != std::string::npos; }
-bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 }  // namespace
 

@@ -110,7 +110,7 @@ std::string heap_metrics_text() {
   metric("fiberleak_heap_dropped_samples_total", "counter", "Samples dropped because the sampler's tables were full.",
          static_cast<std::int64_t>(d.dropped_samples));
   metric("fiberleak_heap_sampling_rate_bytes", "gauge", "Mean bytes between heap samples (0: off).", d.rate);
-  metric("fiberleak_heap_profiler_memory_bytes", "gauge", "Address space the heap sampler's tables reserve.",
+  metric("fiberleak_heap_profiler_memory_bytes", "gauge", "Memory the heap sampler's tables use (buckets made, live-table slots).",
          static_cast<std::int64_t>(d.own_memory_bytes));
   return out;
 }

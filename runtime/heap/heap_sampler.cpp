@@ -26,11 +26,18 @@ namespace fiberleak::heap {
 constexpr std::size_t kMaxBuckets = 1 << 14;
 constexpr std::size_t kBucketIndexSize = kMaxBuckets * 2;
 constexpr std::size_t kStripes = 64;
-constexpr std::size_t kSlotsPerStripe = 4096;
-// 8 Ki filter entries: a 1 KiB bitmap for free()'s test (sampler_hot_path.hpp).
+// Each stripe's live table starts small and doubles as samples stay live:
+// a hash table spreads its entries over every page it has, so a large one
+// would be paged in by the first few thousand samples (one fault each,
+// and a TLB shootdown to every core when a read had mapped the zero page
+// first), whatever the program keeps live.
+constexpr std::size_t kMinSlotsPerStripe = 64;
+constexpr std::size_t kMaxSlotsPerStripe = 4096;
+constexpr unsigned kHomeBits = 12;  // log2(kMaxSlotsPerStripe)
+// 64 Ki filter entries: an 8 KiB bitmap for free()'s test (sampler_hot_path.hpp).
 constexpr std::size_t kFilterSize = std::size_t{1} << detail::kFilterBits;
-static_assert(kFilterSize / kStripes * kStripes == kFilterSize && kSlotsPerStripe == 4096,
-              "place_of() splits the hash into filter, stripe and home bits");
+static_assert(kStripes == 64 && kFilterSize / kStripes % 64 == 0 && kMaxSlotsPerStripe == std::size_t{1} << kHomeBits,
+              "place_of_hash() splits the hash into filter, stripe and home bits");
 // With sampling off, a thread looks at the rate again after this many bytes.
 constexpr std::int64_t kRecheckBytes = 1 << 20;
 
@@ -89,12 +96,16 @@ class SpinLock {
   std::atomic<bool> flag_{false};
 };
 
-// The live-table counters sit with their lock (written under it, read by
-// stats() without it): no process-wide counter bounces between cores.
+// One stripe of the live table: an open-addressing table of `capacity`
+// slots (a power of two). Its counters sit with its lock (written under
+// it, read by stats() without it): no process-wide counter bounces
+// between cores.
 struct alignas(64) Stripe {
   SpinLock lock;
   std::atomic<std::uint32_t> count{0};     // live samples
-  std::atomic<std::uint64_t> sampled{0};  // samples ever inserted
+  std::atomic<std::uint32_t> capacity{0};  // slots
+  std::atomic<std::uint64_t> sampled{0};   // samples ever inserted
+  Slot* slots = nullptr;                   // under lock
 };
 
 using detail::t_state;
@@ -108,22 +119,31 @@ std::atomic<std::int64_t> g_rate{524288};
 std::atomic<std::uint64_t> g_seed{0};
 Bucket* g_buckets = nullptr;
 std::atomic<std::uint32_t>* g_bucket_index = nullptr;  // bucket idx + 1, 0 empty; set once
-Slot* g_slots = nullptr;
+Slot* g_first_slots = nullptr;  // every stripe's first kMinSlotsPerStripe slots, one mapping
 
 alignas(64) std::atomic<std::uint64_t> g_thread_counter{0};
 alignas(64) std::atomic<std::uint64_t> g_dropped{0};
 alignas(64) std::atomic<std::uint32_t> g_bucket_count{0};
 SpinLock g_bucket_lock;
 Stripe g_stripes[kStripes];
+std::uint16_t g_filter_counts[kFilterSize];  // live samples per filter index (see filter_add)
 
 constexpr std::size_t kBucketsBytes = sizeof(Bucket) * kMaxBuckets;
 constexpr std::size_t kIndexBytes = sizeof(std::atomic<std::uint32_t>) * kBucketIndexSize;
-constexpr std::size_t kSlotsBytes = sizeof(Slot) * kStripes * kSlotsPerStripe;
+constexpr std::size_t kFirstSlotsBytes = sizeof(Slot) * kStripes * kMinSlotsPerStripe;
 constexpr std::size_t kFilterBytes = sizeof(std::uint16_t) * kFilterSize + kFilterSize / 8;
 
 void* map_zeroed(std::size_t bytes) noexcept {
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   return p == MAP_FAILED ? nullptr : p;
+}
+
+// Writes one byte of every page, so that the tables read before they are
+// written (probed by hash) get their own pages now, not the zero page and
+// then a copy-on-write fault with a TLB shootdown on the sampling path.
+void prefault(void* p, std::size_t bytes) noexcept {
+  auto* c = static_cast<volatile char*>(p);
+  for (std::size_t off = 0; off < bytes; off += 4096) c[off] = 0;
 }
 
 // fork() while another thread is inside unw_backtrace would leave
@@ -187,9 +207,18 @@ bool ensure_init() noexcept {
                std::memory_order_relaxed);
   g_buckets = static_cast<Bucket*>(map_zeroed(kBucketsBytes));
   g_bucket_index = static_cast<std::atomic<std::uint32_t>*>(map_zeroed(kIndexBytes));
-  g_slots = static_cast<Slot*>(map_zeroed(kSlotsBytes));
-  const bool ok = g_buckets && g_bucket_index && g_slots;
-  if (ok) pthread_atfork(lock_all, unlock_all, reset_all);
+  g_first_slots = static_cast<Slot*>(map_zeroed(kFirstSlotsBytes));
+  const bool ok = g_buckets && g_bucket_index && g_first_slots;
+  if (ok) {
+    prefault(g_bucket_index, kIndexBytes);
+    prefault(g_first_slots, kFirstSlotsBytes);
+    prefault(g_filter_counts, sizeof g_filter_counts);
+    for (std::size_t i = 0; i < kStripes; ++i) {
+      g_stripes[i].slots = g_first_slots + i * kMinSlotsPerStripe;
+      g_stripes[i].capacity.store(kMinSlotsPerStripe, std::memory_order_relaxed);
+    }
+    pthread_atfork(lock_all, unlock_all, reset_all);
+  }
   t_state.busy = false;
   g_init.store(ok ? 2 : 3, std::memory_order_release);
   return ok;
@@ -287,19 +316,22 @@ std::uint32_t find_bucket(const std::uintptr_t* pcs, std::size_t n, std::uint64_
 struct Place {
   std::uint16_t filter;
   std::size_t stripe;
-  std::size_t home;
+  std::size_t home;  // kHomeBits of hash; the stripe's capacity masks it
 };
 inline Place place_of_hash(std::uint64_t h) noexcept {
   const auto f = static_cast<std::uint16_t>(detail::filter_index(h));
-  return {f, static_cast<std::size_t>(f >> 7), static_cast<std::size_t>((h >> (64 - detail::kFilterBits - 12)) & (kSlotsPerStripe - 1))};
+  return {f, static_cast<std::size_t>((f >> 6) & (kStripes - 1)),
+          static_cast<std::size_t>((h >> (64 - detail::kFilterBits - kHomeBits)) & (kMaxSlotsPerStripe - 1))};
 }
-inline Place place_of(std::uintptr_t addr) noexcept { return place_of_hash(detail::address_hash(reinterpret_cast<const void*>(addr))); }
+inline std::size_t home_of(std::uintptr_t addr, std::size_t mask) noexcept {
+  return place_of_hash(detail::address_hash(reinterpret_cast<const void*>(addr))).home & mask;
+}
 
 // Live samples per filter index, and the bit free() tests. Index f belongs
-// to stripe f >> 7 (as do the two bit words f >> 6 covers), so both are
-// written only under that stripe's lock; free() reads the bits without it.
-std::uint16_t g_filter_counts[kFilterSize];
-
+// to stripe (f >> 6) % 64, as does the whole bit word f >> 6 holding it
+// (the stripe comes from block bits: every region uses every stripe), so
+// both are written only under that stripe's lock; free() reads the bits
+// without it.
 void filter_add(std::uint16_t f) noexcept {
   if (g_filter_counts[f]++ != 0) return;
   std::atomic<std::uint64_t>& w = detail::g_filter_bits[f / 64];
@@ -319,56 +351,80 @@ void account_free(const Slot& s) noexcept {
   c.free_bytes.fetch_add(s.size, std::memory_order_relaxed);
 }
 
-// Removes addr from the live table (caller holds the stripe lock).
+// Removes addr from its stripe's table (caller holds the stripe lock).
 bool remove_locked(std::uintptr_t addr, const Place& p) noexcept {
-  Slot* base = g_slots + p.stripe * kSlotsPerStripe;
-  std::size_t i = p.home;
-  for (std::size_t probes = 0; probes < kSlotsPerStripe; ++probes) {
+  Stripe& st = g_stripes[p.stripe];
+  Slot* const base = st.slots;
+  const std::size_t mask = st.capacity.load(std::memory_order_relaxed) - 1;
+  std::size_t i = p.home & mask;
+  for (std::size_t probes = 0; probes <= mask; ++probes) {
     Slot& s = base[i];
     if (s.addr == 0) return false;
     if (s.addr == addr) {
       account_free(s);
       // Backward-shift deletion keeps every probe chain unbroken.
       std::size_t hole = i;
-      std::size_t j = (i + 1) & (kSlotsPerStripe - 1);
+      std::size_t j = (i + 1) & mask;
       while (base[j].addr != 0) {
-        const std::size_t home = place_of(base[j].addr).home;
+        const std::size_t home = home_of(base[j].addr, mask);
         // Move j into the hole unless its home lies cyclically in (hole, j].
         const bool in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
         if (!in_range) {
           base[hole] = base[j];
           hole = j;
         }
-        j = (j + 1) & (kSlotsPerStripe - 1);
+        j = (j + 1) & mask;
       }
       base[hole].addr = 0;
-      Stripe& st = g_stripes[p.stripe];
       st.count.store(st.count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
       filter_remove(p.filter);
       return true;
     }
-    i = (i + 1) & (kSlotsPerStripe - 1);
+    i = (i + 1) & mask;
   }
   return false;
 }
 
+void place_locked(Slot* base, std::size_t mask, const Slot& s) noexcept {
+  std::size_t i = home_of(s.addr, mask);
+  while (base[i].addr != 0) i = (i + 1) & mask;
+  base[i] = s;
+}
+
+// Doubles a stripe's table (caller holds its lock); false when it is at
+// its maximum or the mapping fails. The first tables share one mapping and
+// are never unmapped; later ones are.
+bool grow_locked(Stripe& st) noexcept {
+  const std::size_t capacity = st.capacity.load(std::memory_order_relaxed);
+  if (capacity >= kMaxSlotsPerStripe) return false;
+  const std::size_t grown = capacity * 2;
+  auto* slots = static_cast<Slot*>(map_zeroed(grown * sizeof(Slot)));
+  if (slots == nullptr) return false;
+  prefault(slots, grown * sizeof(Slot));
+  for (std::size_t i = 0; i < capacity; ++i) {
+    if (st.slots[i].addr != 0) place_locked(slots, grown - 1, st.slots[i]);
+  }
+  if (capacity != kMinSlotsPerStripe) munmap(st.slots, capacity * sizeof(Slot));
+  st.slots = slots;
+  st.capacity.store(static_cast<std::uint32_t>(grown), std::memory_order_relaxed);
+  return true;
+}
+
 void insert(std::uintptr_t addr, std::uint64_t size, std::uint32_t bucket) noexcept {
-  const Place p = place_of(addr);
+  const Place p = place_of_hash(detail::address_hash(reinterpret_cast<const void*>(addr)));
   Stripe& st = g_stripes[p.stripe];
   st.lock.lock();
   // A stale entry for the same address (freed while we were not looking,
   // e.g. through an allocator path we do not see) is retired first.
   if (g_filter_counts[p.filter] != 0) remove_locked(addr, p);
   const std::uint32_t live = st.count.load(std::memory_order_relaxed);
-  if (live + 1 >= kSlotsPerStripe * 7 / 8) {
+  // At most 7/8 full, so probe chains stay short.
+  if ((live + 1) * 8 > st.capacity.load(std::memory_order_relaxed) * 7 && !grow_locked(st)) {
     st.lock.unlock();
     g_dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  Slot* base = g_slots + p.stripe * kSlotsPerStripe;
-  std::size_t i = p.home;
-  while (base[i].addr != 0) i = (i + 1) & (kSlotsPerStripe - 1);
-  base[i] = Slot{addr, size, bucket};
+  place_locked(st.slots, st.capacity.load(std::memory_order_relaxed) - 1, Slot{addr, size, bucket});
   st.count.store(live + 1, std::memory_order_relaxed);
   st.sampled.store(st.sampled.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   filter_add(p.filter);
@@ -447,6 +503,23 @@ __attribute__((noinline)) void alloc_slow(void* p, std::size_t size, std::uintpt
   t.busy = false;
 }
 
+bool is_live_sample(const void* p) noexcept {
+  const auto addr = reinterpret_cast<std::uintptr_t>(p);
+  const Place pl = place_of_hash(address_hash(p));
+  Stripe& st = g_stripes[pl.stripe];
+  st.lock.lock();
+  const std::size_t mask = st.capacity.load(std::memory_order_relaxed) - 1;
+  bool found = false;
+  for (std::size_t i = pl.home & mask, probes = 0; probes <= mask && st.slots[i].addr != 0; i = (i + 1) & mask, ++probes) {
+    if (st.slots[i].addr == addr) {
+      found = true;
+      break;
+    }
+  }
+  st.lock.unlock();
+  return found;
+}
+
 __attribute__((noinline)) void free_sampled(void* p, std::uint64_t hash) noexcept {
   if (p == nullptr) return;
   const Place pl = place_of_hash(hash);
@@ -511,9 +584,11 @@ HeapStats stats() noexcept {
   }
   s.dropped_samples = g_dropped.load(std::memory_order_relaxed);
   s.buckets = g_bucket_count.load(std::memory_order_relaxed);
-  s.own_memory_bytes = g_init.load(std::memory_order_relaxed) == 2
-                           ? kBucketsBytes + kIndexBytes + kSlotsBytes + kFilterBytes
-                           : 0;
+  if (g_init.load(std::memory_order_acquire) == 2) {
+    std::uint64_t slots = 0;
+    for (const Stripe& st : g_stripes) slots += st.capacity.load(std::memory_order_relaxed);
+    s.own_memory_bytes = s.buckets * sizeof(Bucket) + kIndexBytes + kFilterBytes + slots * sizeof(Slot);
+  }
   return s;
 }
 

@@ -14,10 +14,13 @@
 // Storage (all mmap'ed, never malloc'ed, bounded, never freed):
 //  - buckets: one per (stack, fiber id), append-only, with cumulative
 //    alloc/free counts and bytes (atomics); readers never lock.
-//  - live table: sampled address -> (bucket, size), 64 striped spinlocks,
-//    plus an 8 Ki-entry counting filter summarized in a 1 KiB bitmap, so
-//    that free() of an unsampled block costs a multiply and a bit test. Full table or bucket array: the sample
-//    is dropped and counted (dropped_samples()).
+//  - live table: sampled address -> (bucket, size) in 64 striped spinlocked
+//    tables that start at 64 slots each and double up to 4096 (memory
+//    follows the live samples), plus a 64 Ki-entry counting filter
+//    summarized in an 8 KiB bitmap, grouped by address region, so that
+//    free() of an unsampled block costs two multiplies and a bit test of
+//    a line other threads' samples do not write. Full table or bucket
+//    array: the sample is dropped and counted (dropped_samples()).
 //
 // Re-entrancy: an initial-exec thread_local guard; allocations made while
 // sampling (libunwind's first use, the fiber-name lookup) or while taking a
@@ -63,7 +66,7 @@ struct HeapStats {
   std::uint64_t dropped_samples = 0;      // table/bucket array full
   std::uint64_t live_samples = 0;
   std::uint64_t buckets = 0;
-  std::uint64_t own_memory_bytes = 0;  // the sampler's mmap'ed tables (reserved)
+  std::uint64_t own_memory_bytes = 0;  // the sampler's tables in use (buckets made, live-table slots)
 };
 
 // Reconfigures at run time (the first allocation reads the environment:

@@ -6,9 +6,11 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "runtime/heap/heap_sampler.hpp"
 #include "runtime/heap/sampler_hot_path.hpp"
@@ -24,14 +26,34 @@ void* __libc_pvalloc(std::size_t);
 }
 
 namespace {
-using UsableSizeFn = std::size_t (*)(void*);
-std::atomic<UsableSizeFn> g_usable_size{nullptr};
 
 #define FIBERLEAK_CALLER reinterpret_cast<std::uintptr_t>(__builtin_return_address(0))
 
 inline void* note(void* p, std::size_t size, std::uintptr_t caller) noexcept {
   fiberleak::heap::on_alloc(p, size, caller);
   return p;
+}
+
+std::size_t libc_usable_size(void* p) noexcept;
+
+// Go and heaptrack both count a realloc as a free and a new allocation. A
+// sampled block moves to a new block (sampled or not, as any allocation)
+// through malloc, copy and free: when that fails the old block is still
+// there and still sampled, and its record never refers to an address glibc
+// has given back. Other blocks are glibc's realloc.
+void* reallocate(void* p, std::size_t size, std::uintptr_t caller) noexcept {
+  if (p != nullptr && size == 0) {  // glibc frees and returns NULL
+    free(p);
+    return nullptr;
+  }
+  if (p != nullptr && fiberleak::heap::maybe_sampled(p) && fiberleak::heap::detail::is_live_sample(p)) {
+    void* q = note(__libc_malloc(size), size, caller);
+    if (q == nullptr) return nullptr;
+    std::memcpy(q, p, std::min(size, libc_usable_size(p)));
+    free(p);
+    return q;
+  }
+  return note(__libc_realloc(p, size), size, caller);
 }
 }  // namespace
 
@@ -71,14 +93,7 @@ __attribute__((visibility("default"))) void* calloc(std::size_t n, std::size_t s
 }
 
 __attribute__((visibility("default"))) void* realloc(void* p, std::size_t size) {
-  // Go and heaptrack both count a realloc as a free and a new allocation.
-  fiberleak::heap::on_free(p);
-  void* q = __libc_realloc(p, size);
-  if (q == nullptr && size != 0 && p != nullptr) {
-    // Failed: the old block is still live but no longer sampled; harmless.
-    return nullptr;
-  }
-  return note(q, size, FIBERLEAK_CALLER);
+  return reallocate(p, size, FIBERLEAK_CALLER);
 }
 
 __attribute__((visibility("default"))) void* reallocarray(void* p, std::size_t n, std::size_t size) {
@@ -87,8 +102,7 @@ __attribute__((visibility("default"))) void* reallocarray(void* p, std::size_t n
     errno = ENOMEM;
     return nullptr;
   }
-  fiberleak::heap::on_free(p);
-  return note(__libc_realloc(p, total), total, FIBERLEAK_CALLER);
+  return reallocate(p, total, FIBERLEAK_CALLER);
 }
 
 __attribute__((visibility("default"))) void* memalign(std::size_t align, std::size_t size) {
@@ -120,18 +134,27 @@ __attribute__((visibility("default"))) void* pvalloc(std::size_t size) {
 }
 
 __attribute__((visibility("default"))) std::size_t malloc_usable_size(void* p) {
-  // Blocks carry no header of ours: glibc's answer is the right one. Found
-  // once with dlsym (its own allocations pass through unsampled).
-  UsableSizeFn fn = g_usable_size.load(std::memory_order_acquire);
-  if (fn == nullptr) {
-    fn = reinterpret_cast<UsableSizeFn>(dlsym(RTLD_NEXT, "malloc_usable_size"));
-    if (fn == nullptr || fn == &malloc_usable_size) return 0;
-    g_usable_size.store(fn, std::memory_order_release);
-  }
-  return fn(p);
+  // Blocks carry no header of ours: glibc's answer is the right one.
+  return libc_usable_size(p);
 }
 
 }  // extern "C"
+
+namespace {
+// glibc's malloc_usable_size, found once with dlsym (its own allocations
+// pass through unsampled).
+std::size_t libc_usable_size(void* p) noexcept {
+  using UsableSizeFn = std::size_t (*)(void*);
+  static std::atomic<UsableSizeFn> usable{nullptr};
+  UsableSizeFn fn = usable.load(std::memory_order_acquire);
+  if (fn == nullptr) {
+    fn = reinterpret_cast<UsableSizeFn>(dlsym(RTLD_NEXT, "malloc_usable_size"));
+    if (fn == nullptr || fn == &malloc_usable_size) return 0;
+    usable.store(fn, std::memory_order_release);
+  }
+  return p == nullptr ? 0 : fn(p);
+}
+}  // namespace
 
 #ifdef FIBERLEAK_HEAP_PRELOAD
 #include <cstdlib>

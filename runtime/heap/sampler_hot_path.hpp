@@ -6,8 +6,9 @@
 // needs attention (first allocation of a thread, not initialized yet,
 // sampling off, rate 1, re-entry while sampling) is encoded in the
 // countdown going negative, so the slow path sorts it out.
-// free: one multiply and one bit test in a 1 KiB filter, set only near
-// sampled addresses (the .bss filter is zero before initialization).
+// free: two multiplies and one bit test in an 8 KiB filter, set only near
+// sampled addresses (the .bss filter is zero before initialization); a
+// thread's frees read only its region's 512 bytes of it (address_hash).
 #pragma once
 
 #include <atomic>
@@ -28,31 +29,45 @@ struct ThreadState {
 // TLS teardown is fine.
 extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
 
-inline constexpr unsigned kFilterBits = 13;
-// Bit f: some live sample's address hashes to filter index f. Small enough
-// to stay in L1 next to the program's own data.
+// Bit f: some live sample's address hashes to filter index f. The top 4
+// bits of f come from the address's 64 MiB region (glibc gives each
+// thread's arena its own 64 MiB heaps), the other 12 from the block: a
+// thread's frees read the 512 bytes of its own group, which samples of
+// threads in other groups never write, so the lines a free reads are not
+// invalidated by other cores' samples.
+inline constexpr unsigned kFilterBits = 16;
+inline constexpr unsigned kRegionBits = 4;
 extern std::atomic<std::uint64_t> g_filter_bits[(std::size_t{1} << kFilterBits) / 64];
 
-// Fibonacci hashing of a (16-byte aligned) block address: the filter takes
-// the top 13 bits (and so the stripe the top 6), a live-table home the next 12.
+// The filter index is the top kFilterBits of this hash, a live-table home
+// the next 12: the region's group, then Fibonacci hashing of the (16-byte
+// aligned) block address.
 inline std::uint64_t address_hash(const void* p) noexcept {
-  return (reinterpret_cast<std::uintptr_t>(p) >> 4) * 0x9E3779B97F4A7C15ULL;
+  const auto a = reinterpret_cast<std::uintptr_t>(p);
+  const std::uint64_t region = (a >> 26) * 0xD6E8FEB86659FD93ULL;
+  const std::uint64_t block = (a >> 4) * 0x9E3779B97F4A7C15ULL;
+  return (region >> (64 - kRegionBits) << (64 - kRegionBits)) | (block >> kRegionBits);
 }
 inline std::size_t filter_index(std::uint64_t hash) noexcept { return static_cast<std::size_t>(hash >> (64 - kFilterBits)); }
 
 void alloc_slow(void* p, std::size_t size, std::uintptr_t caller) noexcept;
 void free_sampled(void* p, std::uint64_t hash) noexcept;
+// Whether p is a live sample (takes its stripe's lock; after maybe_sampled).
+bool is_live_sample(const void* p) noexcept;
 
 }  // namespace fiberleak::heap::detail
 
 namespace fiberleak::heap {
 
 // Counts an allocation of `size` bytes; true when the slow path must see it
-// (then call on_sampled_alloc with the block).
+// (then call on_sampled_alloc with the block), also for a size beyond
+// PTRDIFF_MAX, which glibc refuses anyway and which would have moved the
+// countdown the wrong way (the slow path redraws it).
 inline bool sample_due(std::size_t size) noexcept {
   detail::ThreadState& t = detail::t_state;
-  t.countdown -= static_cast<std::int64_t>(size);
-  return __builtin_expect(t.countdown < 0, 0);
+  const auto signed_size = static_cast<std::int64_t>(size);
+  t.countdown -= signed_size;
+  return __builtin_expect((t.countdown | signed_size) < 0, 0);
 }
 inline void on_sampled_alloc(void* p, std::size_t size, std::uintptr_t caller) noexcept {
   detail::alloc_slow(p, size, caller);
@@ -61,11 +76,14 @@ inline void on_alloc(void* p, std::size_t size, std::uintptr_t caller) noexcept 
   if (sample_due(size)) on_sampled_alloc(p, size, caller);
 }
 
+// False for most blocks that are not live samples; true for every one that is.
+inline bool maybe_sampled(const void* p) noexcept {
+  const std::size_t f = detail::filter_index(detail::address_hash(p));
+  return __builtin_expect(((detail::g_filter_bits[f / 64].load(std::memory_order_relaxed) >> (f % 64)) & 1) != 0, 0);
+}
+
 inline void on_free(void* p) noexcept {
-  const std::uint64_t h = detail::address_hash(p);
-  const std::size_t f = detail::filter_index(h);
-  if (__builtin_expect(((detail::g_filter_bits[f / 64].load(std::memory_order_relaxed) >> (f % 64)) & 1) == 0, 1)) return;
-  detail::free_sampled(p, h);
+  if (maybe_sampled(p)) detail::free_sampled(p, detail::address_hash(p));
 }
 
 }  // namespace fiberleak::heap

@@ -3,7 +3,9 @@
 // set, and so this test, deterministic.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
+#include <thread>
 #include <vector>
 
 #include "profiler/heap_profile.hpp"
@@ -61,4 +63,46 @@ TEST_CASE("rate 0 turns sampling off and the hooks are the ones in use", "[heap]
   g_escape = std::malloc(10);
   std::free(g_escape);
   CHECK(fiberleak::heap::stats().sampled_allocations == before + 1);
+}
+
+// Live objects of the stacks whose every allocation had `size` bytes.
+std::int64_t live_objects_of_size(const fiberleak::HeapData& data, std::int64_t size) {
+  std::int64_t n = 0;
+  for (const fiberleak::HeapRecord& r : data.records) {
+    if (r.alloc_objects > 0 && r.alloc_bytes == r.alloc_objects * size) n += r.alloc_objects - r.free_objects;
+  }
+  return n;
+}
+
+TEST_CASE("at rate 1 150k live blocks of four threads, freed by other threads, are all accounted", "[heap]") {
+  // An odd size no one else here allocates.
+  constexpr std::size_t kThreads = 4, kPerThread = 37500, kSize = 4040;
+  constexpr auto kBlocks = static_cast<std::int64_t>(kThreads * kPerThread);
+  std::vector<std::vector<void*>> blocks(kThreads);
+  for (auto& b : blocks) b.reserve(kPerThread);
+  fiberleak::heap::configure({1, 0});
+  const fiberleak::HeapData before = fiberleak::collect_heap();
+  auto run = [&](auto&& body) {
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < kThreads; ++t) threads.emplace_back([&, t] { body(blocks[t]); });
+    for (auto& th : threads) th.join();
+  };
+  run([](std::vector<void*>& mine) {
+    for (std::size_t i = 0; i < kPerThread; ++i) mine.push_back(std::malloc(kSize));
+  });
+  const fiberleak::HeapData full = fiberleak::collect_heap();
+  CHECK(full.dropped_samples == 0);
+  CHECK(live_objects_of_size(full, kSize) - live_objects_of_size(before, kSize) == kBlocks);
+  CHECK(full.live_samples - before.live_samples >= static_cast<std::uint64_t>(kBlocks));
+  // The profiler's own memory counts their 16-byte headers.
+  CHECK(full.own_memory_bytes - before.own_memory_bytes >= static_cast<std::uint64_t>(kBlocks) * 16);
+  // Frees from other threads than the allocating ones find every block.
+  std::reverse(blocks.begin(), blocks.end());
+  run([](std::vector<void*>& mine) {
+    for (void* p : mine) std::free(p);
+  });
+  const fiberleak::HeapData empty = fiberleak::collect_heap();
+  CHECK(live_objects_of_size(empty, kSize) == live_objects_of_size(before, kSize));
+  CHECK(empty.live_samples < full.live_samples - static_cast<std::uint64_t>(kBlocks) + 100);
+  fiberleak::heap::configure({524288, 0});
 }
