@@ -85,10 +85,14 @@ void run(const char* title, const std::function<double(int)>& body, int reps, in
     for (int v = 0; v < kVariants; ++v) samples[v].push_back(measure(static_cast<Variant>(v), body, iterations));
   }
   const double plain = median(samples[0]);
-  std::printf("%s (%d iterations x %d repetitions, median ns per operation)\n", title, iterations, reps);
+  std::printf("%s (%d iterations x %d repetitions, median ns per operation; paired: median of each\n"
+              "repetition's ratio to the plain run just before it, the steadier figure on a noisy machine)\n",
+              title, iterations, reps);
   for (int v = 0; v < kVariants; ++v) {
     const double m = median(samples[v]);
-    std::printf("  %-26s %8.1f ns   ratio %.2f\n", kVariantNames[v], m, m / plain);
+    std::vector<double> paired;
+    for (int r = 0; r < reps; ++r) paired.push_back(samples[v][r] / samples[0][r]);
+    std::printf("  %-26s %8.1f ns   ratio %.2f   paired %.2f\n", kVariantNames[v], m, m / plain, median(paired));
   }
 }
 
