@@ -490,8 +490,10 @@ __attribute__((noinline)) void alloc_slow(void* p, std::size_t size, std::uintpt
   t.busy = true;
   if (!t.seeded) {
     seed_thread(t);
-    // The first countdown of a thread is drawn fresh (not yet a sample).
-    t.countdown = draw_countdown(t, rate) - static_cast<std::int64_t>(size);
+    // The first countdown of a thread is drawn fresh (not yet a sample). A
+    // size beyond PTRDIFF_MAX (glibc refuses it) counts for nothing.
+    const std::int64_t counted = size > static_cast<std::size_t>(INT64_MAX) ? 0 : static_cast<std::int64_t>(size);
+    t.countdown = draw_countdown(t, rate) - counted;
     if (t.countdown >= 0 && rate != 1) {
       t.busy = false;
       return;

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "runtime/heap/heap_sampler.hpp"
 
@@ -132,4 +133,25 @@ TEST_CASE("the allocation functions keep their contracts, sampled or not", "[hea
   CHECK(o.live_after_free == live0);
   CHECK(o.live_after_new == live0 + one);
   CHECK(o.live_after_delete == live0);
+}
+
+TEST_CASE("a thread whose first allocation is impossibly large still samples afterwards", "[heap]") {
+  fiberleak::heap::configure({4096, 1});
+  const std::uint64_t before = fiberleak::heap::stats().sampled_allocations;
+  bool refused = false;
+  std::thread t([&] {
+    // The thread's first allocation: beyond PTRDIFF_MAX, refused by glibc.
+    refused = std::malloc(g_huge / 2 + 4096) == nullptr;
+    for (int i = 0; i < 1000; ++i) {
+      void* volatile p = std::malloc(1024);
+      std::free(p);
+    }
+  });
+  t.join();
+  const std::uint64_t sampled = fiberleak::heap::stats().sampled_allocations - before;
+  fiberleak::heap::configure({524288, 0});
+  CHECK(refused);
+  // 1 MiB at one sample per 4 KiB: ~250 expected.
+  CHECK(sampled > 150);
+  CHECK(sampled < 400);
 }
