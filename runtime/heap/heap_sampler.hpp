@@ -11,7 +11,7 @@
 // (avg = bytes/count of that stack), Go's "unsampling" scale. rate 1 samples
 // every allocation (scale 1: exact); rate 0 turns sampling off.
 //
-// Storage (all mmap'ed, never malloc'ed, bounded, never freed):
+// Storage (all mmap'ed, never malloc'ed, bounded):
 //  - buckets: one per (stack, fiber id), append-only, with cumulative
 //    alloc/free counts and bytes (atomics); readers never lock.
 //  - live table: sampled address -> (bucket, size) in 64 striped spinlocked
