@@ -323,9 +323,10 @@ inline Place place_of_hash(std::uint64_t h) noexcept {
   return {f, static_cast<std::size_t>((f >> 6) & (kStripes - 1)),
           static_cast<std::size_t>((h >> (64 - detail::kFilterBits - kHomeBits)) & (kMaxSlotsPerStripe - 1))};
 }
-inline std::size_t home_of(std::uintptr_t addr, std::size_t mask) noexcept {
-  return place_of_hash(detail::address_hash(reinterpret_cast<const void*>(addr))).home & mask;
+inline Place place_of(std::uintptr_t addr) noexcept {
+  return place_of_hash(detail::address_hash(reinterpret_cast<const void*>(addr)));
 }
+inline std::size_t home_of(std::uintptr_t addr, std::size_t mask) noexcept { return place_of(addr).home & mask; }
 
 // Live samples per filter index, and the bit free() tests. Index f belongs
 // to stripe (f >> 6) % 64, as does the whole bit word f >> 6 holding it
@@ -351,38 +352,43 @@ void account_free(const Slot& s) noexcept {
   c.free_bytes.fetch_add(s.size, std::memory_order_relaxed);
 }
 
+// The slot index of addr in its stripe's table, or kNotFound (caller
+// holds the stripe lock).
+constexpr std::size_t kNotFound = ~std::size_t{0};
+std::size_t find_locked(const Stripe& st, std::uintptr_t addr, const Place& p) noexcept {
+  const std::size_t mask = st.capacity.load(std::memory_order_relaxed) - 1;
+  std::size_t i = p.home & mask;
+  for (std::size_t probes = 0; probes <= mask && st.slots[i].addr != 0; ++probes, i = (i + 1) & mask) {
+    if (st.slots[i].addr == addr) return i;
+  }
+  return kNotFound;
+}
+
 // Removes addr from its stripe's table (caller holds the stripe lock).
 bool remove_locked(std::uintptr_t addr, const Place& p) noexcept {
   Stripe& st = g_stripes[p.stripe];
+  const std::size_t i = find_locked(st, addr, p);
+  if (i == kNotFound) return false;
   Slot* const base = st.slots;
   const std::size_t mask = st.capacity.load(std::memory_order_relaxed) - 1;
-  std::size_t i = p.home & mask;
-  for (std::size_t probes = 0; probes <= mask; ++probes) {
-    Slot& s = base[i];
-    if (s.addr == 0) return false;
-    if (s.addr == addr) {
-      account_free(s);
-      // Backward-shift deletion keeps every probe chain unbroken.
-      std::size_t hole = i;
-      std::size_t j = (i + 1) & mask;
-      while (base[j].addr != 0) {
-        const std::size_t home = home_of(base[j].addr, mask);
-        // Move j into the hole unless its home lies cyclically in (hole, j].
-        const bool in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-        if (!in_range) {
-          base[hole] = base[j];
-          hole = j;
-        }
-        j = (j + 1) & mask;
-      }
-      base[hole].addr = 0;
-      st.count.store(st.count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-      filter_remove(p.filter);
-      return true;
+  account_free(base[i]);
+  // Backward-shift deletion keeps every probe chain unbroken.
+  std::size_t hole = i;
+  std::size_t j = (i + 1) & mask;
+  while (base[j].addr != 0) {
+    const std::size_t home = home_of(base[j].addr, mask);
+    // Move j into the hole unless its home lies cyclically in (hole, j].
+    const bool in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+    if (!in_range) {
+      base[hole] = base[j];
+      hole = j;
     }
-    i = (i + 1) & mask;
+    j = (j + 1) & mask;
   }
-  return false;
+  base[hole].addr = 0;
+  st.count.store(st.count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  filter_remove(p.filter);
+  return true;
 }
 
 void place_locked(Slot* base, std::size_t mask, const Slot& s) noexcept {
@@ -411,7 +417,7 @@ bool grow_locked(Stripe& st) noexcept {
 }
 
 void insert(std::uintptr_t addr, std::uint64_t size, std::uint32_t bucket) noexcept {
-  const Place p = place_of_hash(detail::address_hash(reinterpret_cast<const void*>(addr)));
+  const Place p = place_of(addr);
   Stripe& st = g_stripes[p.stripe];
   st.lock.lock();
   // A stale entry for the same address (freed while we were not looking,
@@ -507,17 +513,10 @@ __attribute__((noinline)) void alloc_slow(void* p, std::size_t size, std::uintpt
 
 bool is_live_sample(const void* p) noexcept {
   const auto addr = reinterpret_cast<std::uintptr_t>(p);
-  const Place pl = place_of_hash(address_hash(p));
+  const Place pl = place_of(addr);
   Stripe& st = g_stripes[pl.stripe];
   st.lock.lock();
-  const std::size_t mask = st.capacity.load(std::memory_order_relaxed) - 1;
-  bool found = false;
-  for (std::size_t i = pl.home & mask, probes = 0; probes <= mask && st.slots[i].addr != 0; i = (i + 1) & mask, ++probes) {
-    if (st.slots[i].addr == addr) {
-      found = true;
-      break;
-    }
-  }
+  const bool found = find_locked(st, addr, pl) != kNotFound;
   st.lock.unlock();
   return found;
 }

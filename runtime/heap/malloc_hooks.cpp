@@ -34,7 +34,19 @@ inline void* note(void* p, std::size_t size, std::uintptr_t caller) noexcept {
   return p;
 }
 
-std::size_t libc_usable_size(void* p) noexcept;
+// glibc's malloc_usable_size, found once with dlsym (its own allocations
+// pass through unsampled).
+std::size_t libc_usable_size(void* p) noexcept {
+  using UsableSizeFn = std::size_t (*)(void*);
+  static std::atomic<UsableSizeFn> usable{nullptr};
+  UsableSizeFn fn = usable.load(std::memory_order_acquire);
+  if (fn == nullptr) {
+    fn = reinterpret_cast<UsableSizeFn>(dlsym(RTLD_NEXT, "malloc_usable_size"));
+    if (fn == nullptr || fn == &malloc_usable_size) return 0;
+    usable.store(fn, std::memory_order_release);
+  }
+  return p == nullptr ? 0 : fn(p);
+}
 
 // Go and heaptrack both count a realloc as a free and a new allocation. A
 // sampled block moves to a new block (sampled or not, as any allocation)
@@ -139,22 +151,6 @@ __attribute__((visibility("default"))) std::size_t malloc_usable_size(void* p) {
 }
 
 }  // extern "C"
-
-namespace {
-// glibc's malloc_usable_size, found once with dlsym (its own allocations
-// pass through unsampled).
-std::size_t libc_usable_size(void* p) noexcept {
-  using UsableSizeFn = std::size_t (*)(void*);
-  static std::atomic<UsableSizeFn> usable{nullptr};
-  UsableSizeFn fn = usable.load(std::memory_order_acquire);
-  if (fn == nullptr) {
-    fn = reinterpret_cast<UsableSizeFn>(dlsym(RTLD_NEXT, "malloc_usable_size"));
-    if (fn == nullptr || fn == &malloc_usable_size) return 0;
-    usable.store(fn, std::memory_order_release);
-  }
-  return p == nullptr ? 0 : fn(p);
-}
-}  // namespace
 
 #ifdef FIBERLEAK_HEAP_PRELOAD
 #include <cstdlib>
