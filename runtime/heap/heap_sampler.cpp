@@ -76,11 +76,7 @@ struct Bucket {
   }
 };
 
-struct Slot {
-  std::uintptr_t addr;  // 0: empty
-  std::uint64_t size;
-  std::uint32_t bucket;
-};
+using detail::Slot;
 
 class SpinLock {
  public:
@@ -364,14 +360,15 @@ std::size_t find_locked(const Stripe& st, std::uintptr_t addr, const Place& p) n
   return kNotFound;
 }
 
-// Removes addr from its stripe's table (caller holds the stripe lock).
-bool remove_locked(std::uintptr_t addr, const Place& p) noexcept {
+// Takes addr's record out of its stripe's table into `out` without counting
+// a free (caller holds the stripe lock); false when addr has none.
+bool take_locked(std::uintptr_t addr, const Place& p, Slot& out) noexcept {
   Stripe& st = g_stripes[p.stripe];
   const std::size_t i = find_locked(st, addr, p);
   if (i == kNotFound) return false;
   Slot* const base = st.slots;
   const std::size_t mask = st.capacity.load(std::memory_order_relaxed) - 1;
-  account_free(base[i]);
+  out = base[i];
   // Backward-shift deletion keeps every probe chain unbroken.
   std::size_t hole = i;
   std::size_t j = (i + 1) & mask;
@@ -388,6 +385,14 @@ bool remove_locked(std::uintptr_t addr, const Place& p) noexcept {
   base[hole].addr = 0;
   st.count.store(st.count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   filter_remove(p.filter);
+  return true;
+}
+
+// Removes addr's record and counts its free (caller holds the stripe lock).
+bool remove_locked(std::uintptr_t addr, const Place& p) noexcept {
+  Slot s{};
+  if (!take_locked(addr, p, s)) return false;
+  account_free(s);
   return true;
 }
 
@@ -416,6 +421,18 @@ bool grow_locked(Stripe& st) noexcept {
   return true;
 }
 
+// Adds a record to its stripe's table, growing it when needed (caller
+// holds the stripe lock); false when the table is full.
+bool put_locked(Stripe& st, const Place& p, const Slot& s) noexcept {
+  const std::uint32_t live = st.count.load(std::memory_order_relaxed);
+  // At most 7/8 full, so probe chains stay short.
+  if ((live + 1) * 8 > st.capacity.load(std::memory_order_relaxed) * 7 && !grow_locked(st)) return false;
+  place_locked(st.slots, st.capacity.load(std::memory_order_relaxed) - 1, s);
+  st.count.store(live + 1, std::memory_order_relaxed);
+  filter_add(p.filter);
+  return true;
+}
+
 void insert(std::uintptr_t addr, std::uint64_t size, std::uint32_t bucket) noexcept {
   const Place p = place_of(addr);
   Stripe& st = g_stripes[p.stripe];
@@ -423,17 +440,12 @@ void insert(std::uintptr_t addr, std::uint64_t size, std::uint32_t bucket) noexc
   // A stale entry for the same address (freed while we were not looking,
   // e.g. through an allocator path we do not see) is retired first.
   if (g_filter_counts[p.filter] != 0) remove_locked(addr, p);
-  const std::uint32_t live = st.count.load(std::memory_order_relaxed);
-  // At most 7/8 full, so probe chains stay short.
-  if ((live + 1) * 8 > st.capacity.load(std::memory_order_relaxed) * 7 && !grow_locked(st)) {
+  if (!put_locked(st, p, Slot{addr, size, bucket})) {
     st.lock.unlock();
     g_dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  place_locked(st.slots, st.capacity.load(std::memory_order_relaxed) - 1, Slot{addr, size, bucket});
-  st.count.store(live + 1, std::memory_order_relaxed);
   st.sampled.store(st.sampled.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  filter_add(p.filter);
   Bucket& b = g_buckets[bucket];
   CounterShard& c = b.mine();
   c.alloc_objects.fetch_add(1, std::memory_order_relaxed);
@@ -511,15 +523,29 @@ __attribute__((noinline)) void alloc_slow(void* p, std::size_t size, std::uintpt
   t.busy = false;
 }
 
-bool is_live_sample(const void* p) noexcept {
+bool detach_sample(const void* p, Slot& out) noexcept {
   const auto addr = reinterpret_cast<std::uintptr_t>(p);
   const Place pl = place_of(addr);
   Stripe& st = g_stripes[pl.stripe];
   st.lock.lock();
-  const bool found = find_locked(st, addr, pl) != kNotFound;
+  const bool found = take_locked(addr, pl, out);
   st.lock.unlock();
   return found;
 }
+
+void reattach_sample(const Slot& s) noexcept {
+  const Place pl = place_of(s.addr);
+  Stripe& st = g_stripes[pl.stripe];
+  st.lock.lock();
+  const bool put = put_locked(st, pl, s);
+  st.lock.unlock();
+  if (!put) {  // other samples filled the stripe meanwhile: its free can no longer be seen
+    account_free(s);
+    g_dropped.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void retire_sample(const Slot& s) noexcept { account_free(s); }
 
 __attribute__((noinline)) void free_sampled(void* p, std::uint64_t hash) noexcept {
   if (p == nullptr) return;

@@ -6,11 +6,9 @@
 #include <malloc.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 
 #include "runtime/heap/heap_sampler.hpp"
 #include "runtime/heap/sampler_hot_path.hpp"
@@ -48,22 +46,23 @@ std::size_t libc_usable_size(void* p) noexcept {
   return p == nullptr ? 0 : fn(p);
 }
 
-// Go and heaptrack both count a realloc as a free and a new allocation. A
-// sampled block moves to a new block (sampled or not, as any allocation)
-// through malloc, copy and free: when that fails the old block is still
-// there and still sampled, and its record never refers to an address glibc
-// has given back. Other blocks are glibc's realloc.
+// Go and heaptrack both count a realloc as a free and a new allocation.
+// glibc does the reallocating, sampled block or not: it resizes in place
+// when it can, and programs count on that (see detach_sample()).
 void* reallocate(void* p, std::size_t size, std::uintptr_t caller) noexcept {
   if (p != nullptr && size == 0) {  // glibc frees and returns NULL
     free(p);
     return nullptr;
   }
-  if (p != nullptr && fiberleak::heap::maybe_sampled(p) && fiberleak::heap::detail::is_live_sample(p)) {
-    void* q = note(__libc_malloc(size), size, caller);
-    if (q == nullptr) return nullptr;
-    std::memcpy(q, p, std::min(size, libc_usable_size(p)));
-    free(p);
-    return q;
+  fiberleak::heap::detail::Slot old{};
+  if (p != nullptr && fiberleak::heap::maybe_sampled(p) && fiberleak::heap::detail::detach_sample(p, old)) {
+    void* q = __libc_realloc(p, size);
+    if (q == nullptr) {  // p is untouched, and still a live sample
+      fiberleak::heap::detail::reattach_sample(old);
+      return nullptr;
+    }
+    fiberleak::heap::detail::retire_sample(old);
+    return note(q, size, caller);
   }
   return note(__libc_realloc(p, size), size, caller);
 }

@@ -50,10 +50,27 @@ inline std::uint64_t address_hash(const void* p) noexcept {
 }
 inline std::size_t filter_index(std::uint64_t hash) noexcept { return static_cast<std::size_t>(hash >> (64 - kFilterBits)); }
 
+// A live sample's record: the block, its requested size, its stack bucket.
+struct Slot {
+  std::uintptr_t addr;  // 0: empty
+  std::uint64_t size;
+  std::uint32_t bucket;
+};
+
 void alloc_slow(void* p, std::size_t size, std::uintptr_t caller) noexcept;
 void free_sampled(void* p, std::uint64_t hash) noexcept;
-// Whether p is a live sample (takes its stripe's lock; after maybe_sampled).
-bool is_live_sample(const void* p) noexcept;
+
+// realloc of a sampled block, which glibc may resize in place (programs
+// such as bash keep pointers into a block they shrink, so it must stay
+// glibc's realloc): detach_sample() takes p's record out of the table
+// (false: p is not a live sample), then after __libc_realloc either
+// reattach_sample() (it failed: p is still live, still sampled) or
+// retire_sample() (it succeeded: the old block counts as freed). No lock is
+// held across glibc's realloc, and no other thread can be handed p while
+// it is detached: it is still allocated.
+bool detach_sample(const void* p, Slot& out) noexcept;
+void reattach_sample(const Slot& s) noexcept;
+void retire_sample(const Slot& s) noexcept;
 
 }  // namespace fiberleak::heap::detail
 
