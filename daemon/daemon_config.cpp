@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "profiler/duration.hpp"
+#include "web/server_setup.hpp"
 
 namespace fiberleak {
 namespace {
@@ -122,19 +123,8 @@ ConfigResult parse_daemon_config(const std::string& text) {
   Fields top(doc, "", r.errors, {"listen", "log_level", "webhook_url", "max_body_bytes", "defaults", "rules", "targets"});
   std::string listen;
   top.string("listen", listen);
-  if (!listen.empty()) {
-    const auto colon = listen.rfind(':');
-    int port = -1;
-    try {
-      if (colon != std::string::npos && colon + 1 < listen.size()) port = std::stoi(listen.substr(colon + 1));
-    } catch (const std::exception&) {
-    }
-    if (colon == std::string::npos || colon == 0 || port < 0 || port > 65535) {
-      top.error("listen", "expected HOST:PORT like \"127.0.0.1:6070\"");
-    } else {
-      r.config.listen_host = listen.substr(0, colon);
-      r.config.listen_port = port;
-    }
+  if (!listen.empty() && !parse_listen_address(listen, r.config.listen_host, r.config.listen_port)) {
+    top.error("listen", "expected HOST:PORT like \"127.0.0.1:6070\"");
   }
   top.string("log_level", r.config.log_level);
   static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error", "off"};

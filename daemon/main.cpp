@@ -32,6 +32,7 @@
 #include "web/endpoint.hpp"
 #include "web/heap_routes.hpp"
 #include "web/fiber_json.hpp"
+#include "web/server_setup.hpp"
 #include "web/watchdog.hpp"
 
 namespace {
@@ -87,19 +88,6 @@ struct Args {
   }
 };
 
-bool parse_listen(const std::string& text, std::string& host, int& port) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  host = text.substr(0, colon);
-  try {
-    std::size_t used = 0;
-    port = std::stoi(text.substr(colon + 1), &used);
-    return used == text.size() - colon - 1 && port >= 0 && port <= 65535;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 
@@ -113,7 +101,7 @@ int run_demo(Args& args) {
     if (flag == "--listen") {
       auto v = args.value(flag);
       if (!v) return 2;
-      if (!parse_listen(*v, host, port)) return usage_error("--listen takes HOST:PORT, got \"" + *v + "\"");
+      if (!fiberleak::parse_listen_address(*v, host, port)) return usage_error("--listen takes HOST:PORT, got \"" + *v + "\"");
     } else if (flag == "--threshold") {
       auto v = args.value(flag);
       if (!v) return 2;
@@ -194,7 +182,7 @@ int run_scrape(Args& args) {
   if (config_path.empty()) return usage_error("scrape needs --config FILE");
   fiberleak::ConfigResult loaded = fiberleak::load_daemon_config(config_path);
   fiberleak::DaemonConfig& config = loaded.config;
-  if (!listen.empty() && !parse_listen(listen, config.listen_host, config.listen_port)) {
+  if (!listen.empty() && !fiberleak::parse_listen_address(listen, config.listen_host, config.listen_port)) {
     loaded.errors.push_back("--listen: expected HOST:PORT, got \"" + listen + "\"");
   }
   if (config.targets.empty()) loaded.errors.push_back("targets: expected a non-empty array of targets");

@@ -17,6 +17,7 @@
 #include "web/metrics_page.hpp"
 #include "web/query_params.hpp"
 #include "web/route_set.hpp"
+#include "web/server_setup.hpp"
 #include "web/watchdog.hpp"
 
 namespace fiberleak {
@@ -302,6 +303,8 @@ ServeHandle serve(ServeOptions options) {
   ServeHandle handle;
   handle.state_ = std::make_unique<ServeHandle::State>();
   auto& state = *handle.state_;
+  // Four workers: a delta profile holds one for its ?seconds=N.
+  prepare_server(state.server, 4);
   state.server.set_payload_max_length(1 << 20);  // symbol lookups only: no large bodies
   state.server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {
@@ -317,7 +320,8 @@ ServeHandle serve(ServeOptions options) {
     port = -1;
   }
   if (port <= 0) {
-    throw std::runtime_error("fiberleak: cannot listen on " + options.host + ":" + std::to_string(options.port));
+    throw std::runtime_error("fiberleak: cannot listen on " + options.host + ":" + std::to_string(options.port) +
+                             ": the port is in use or the address is not this machine's");
   }
   state.endpoint = mount(state.server, "", std::move(options.endpoint));
   state.thread = std::thread([&state] {

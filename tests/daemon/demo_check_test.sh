@@ -76,6 +76,12 @@ check "a bad duration is a usage error (exit 2)" '[[ $rc -eq 2 ]]'
 check "an unreachable target is an error (exit 2)" '[[ $rc -eq 2 ]]'
 "$bin" demo --listen nowhere; rc=$?
 check "a bad --listen is a usage error (exit 2)" '[[ $rc -eq 2 ]]'
+"$bin" demo --listen 127.0.0.1:80x; rc=$?
+check "a port with trailing garbage is a usage error (exit 2)" '[[ $rc -eq 2 ]]'
+# A second demo on the running demo's port fails instead of sharing it.
+timeout 10 "$bin" demo --listen "${url#http://}" 2>"$out.second"; rc=$?
+check "a second demo on a port in use exits 2 and says so" '[[ $rc -eq 2 ]] && grep -q "port is in use" "$out.second"'
+check "the first demo still answers alone" 'curl -sf "$url/healthz" >/dev/null'
 "$bin" frobnicate; rc=$?
 check "an unknown command is a usage error (exit 2)" '[[ $rc -eq 2 ]]'
 check "--help prints the usage" '"$bin" --help | grep -q "usage: fiberleakd"'
