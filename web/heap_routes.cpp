@@ -63,8 +63,6 @@ void profile(const httplib::Request& req, httplib::Response& res, HeapProfileKin
 
 }  // namespace
 
-bool parse_int_for_server(const std::string& s, int lo, int hi, int& out) { return parse_int(s, lo, hi, out); }
-
 void mount_heap_routes(httplib::Server& server, const std::string& prefix, int max_delta_seconds) {
   server.Get(prefix + "/debug/pprof/heap", [max_delta_seconds](const httplib::Request& req, httplib::Response& res) {
     profile(req, res, HeapProfileKind::heap, max_delta_seconds);
@@ -116,49 +114,3 @@ std::string heap_metrics_text() {
 }
 
 }  // namespace fiberleak
-
-// --- libfiberleak_heap_server.so: loaded by the preloaded sampler --------------
-
-namespace {
-
-void write_final_profile() {
-  const char* path = std::getenv("FIBERLEAK_HEAP_PROFILE");
-  if (path == nullptr || *path == '\0' || !fiberleak::heap_profiler_available()) return;
-  const std::string data =
-      fiberleak::heap_profile(fiberleak::collect_heap(), fiberleak::HeapProfileKind::heap, fiberleak::Symbolizer::mappings());
-  if (FILE* f = std::fopen(path, "wb")) {
-    std::fwrite(data.data(), 1, data.size(), f);
-    std::fclose(f);
-  }
-}
-
-}  // namespace
-
-// Called by libfiberleak_heap.so (LD_PRELOADed) when FIBERLEAK_LISTEN or
-// FIBERLEAK_HEAP_PROFILE is set: serves the heap routes (and their /metrics
-// lines) on FIBERLEAK_LISTEN=host:port from a detached thread, and writes the
-// final heap profile to FIBERLEAK_HEAP_PROFILE at exit. Returns 0, or -1 when
-// FIBERLEAK_LISTEN is malformed or cannot be bound (nothing served then).
-extern "C" __attribute__((visibility("default"))) int fiberleak_heap_server_start() noexcept {
-  int rc = 0;
-  if (const char* p = std::getenv("FIBERLEAK_HEAP_PROFILE"); p != nullptr && *p != '\0') std::atexit(write_final_profile);
-  const char* listen = std::getenv("FIBERLEAK_LISTEN");
-  if (listen == nullptr || *listen == '\0') return rc;
-  try {
-    const std::string spec = listen;
-    const auto colon = spec.rfind(':');
-    int port = 0;
-    if (colon == std::string::npos || !fiberleak::parse_int_for_server(spec.substr(colon + 1), 0, 65535, port)) return -1;
-    // Never destroyed: the program may exit while a request is served.
-    auto* server = new httplib::Server;
-    fiberleak::mount_heap_routes(*server);
-    server->Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content(fiberleak::heap_metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
-    });
-    if (!server->bind_to_port(spec.substr(0, colon).c_str(), port)) return -1;
-    std::thread([server] { server->listen_after_bind(); }).detach();
-  } catch (...) {
-    rc = -1;
-  }
-  return rc;
-}

@@ -35,7 +35,4 @@ void mount_heap_routes(httplib::Server& server, const std::string& prefix = "", 
 // fiberleak_heap_profiler_memory_bytes. Empty when the sampler is absent.
 std::string heap_metrics_text();
 
-// "0".."65535"-style bounded decimal parsing shared with the preload server.
-bool parse_int_for_server(const std::string& s, int lo, int hi, int& out);
-
 }  // namespace fiberleak

@@ -152,17 +152,39 @@ __attribute__((visibility("default"))) std::size_t malloc_usable_size(void* p) {
 }  // extern "C"
 
 #ifdef FIBERLEAK_HEAP_PRELOAD
+#include <errno.h>
+
 #include <cstdlib>
 #include <cstring>
 namespace {
+// FIBERLEAK_PROCESS=NAME: true only in the process whose argv[0] or
+// executable has the base name NAME; true everywhere when unset. Everything
+// started under LD_PRELOAD loads this library: the program, and the shells,
+// wrappers (timeout, env, pyenv's shims) and helpers around it; without a
+// name the first of them to bind FIBERLEAK_LISTEN serves, and each writes
+// FIBERLEAK_HEAP_PROFILE at its exit.
+bool chosen_process() {
+  const char* want = std::getenv("FIBERLEAK_PROCESS");
+  if (want == nullptr || *want == '\0') return true;
+  if (std::strcmp(want, program_invocation_short_name) == 0) return true;
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return false;
+  exe[n] = '\0';
+  const char* slash = std::strrchr(exe, '/');
+  return std::strcmp(want, slash == nullptr ? exe : slash + 1) == 0;
+}
+
 // Preloaded into a program that serves nothing: FIBERLEAK_LISTEN and
 // FIBERLEAK_HEAP_PROFILE need HTTP and pprof code, which live in the
 // companion libfiberleak_heap_server.so next to this library (or at
-// FIBERLEAK_HEAP_SERVER_LIB), loaded here once, outside any malloc.
+// FIBERLEAK_HEAP_SERVER_LIB), loaded here once, outside any malloc. It
+// reports its own errors.
 __attribute__((constructor)) void start_companion_server() {
   const char* listen = std::getenv("FIBERLEAK_LISTEN");
   const char* profile = std::getenv("FIBERLEAK_HEAP_PROFILE");
   if ((listen == nullptr || *listen == '\0') && (profile == nullptr || *profile == '\0')) return;
+  if (!chosen_process()) return;
   char path[4096] = {};
   if (const char* lib = std::getenv("FIBERLEAK_HEAP_SERVER_LIB"); lib != nullptr && *lib != '\0') {
     std::strncpy(path, lib, sizeof path - 1);
@@ -181,12 +203,7 @@ __attribute__((constructor)) void start_companion_server() {
     return;
   }
   using StartFn = int (*)();
-  if (auto start = reinterpret_cast<StartFn>(dlsym(handle, "fiberleak_heap_server_start")); start != nullptr) {
-    if (start() != 0) {
-      static const char msg[] = "fiberleak: FIBERLEAK_LISTEN must be host:port and bindable\n";
-      (void)!write(2, msg, sizeof msg - 1);
-    }
-  }
+  if (auto start = reinterpret_cast<StartFn>(dlsym(handle, "fiberleak_heap_server_start")); start != nullptr) start();
 }
 }  // namespace
 #endif

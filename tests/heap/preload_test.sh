@@ -44,30 +44,72 @@ echo "python3: $py (without profiler: $py_expected)"
 [ -n "$py" ] && [ "$py" = "$py_expected" ] || { echo "FAIL: python3 output"; exit 1; }
 
 # FIBERLEAK_HEAP_PROFILE: the final profile at exit, exact at rate 1: the
-# realloc(…, 4096) line ran 4 threads x 20000 times.
-FIBERLEAK_HEAP_RATE=1 FIBERLEAK_HEAP_PROFILE="$tmp/heap.pb.gz" LD_PRELOAD=$lib "$prog" > /dev/null
-top=$(HOME=$tmp go tool pprof -top -lines -unit=B -nodefraction=0 -sample_index=alloc_space "$tmp/heap.pb.gz" 2>/dev/null)
+# realloc(…, 4096) line ran 4 threads x 20000 times. "%p" is the pid: the
+# forked child writes its own file next to the parent's.
+FIBERLEAK_HEAP_RATE=1 FIBERLEAK_HEAP_PROFILE="$tmp/heap.%p.pb.gz" LD_PRELOAD=$lib "$prog" > /dev/null
+profiles=$(ls "$tmp"/heap.*.pb.gz 2>/dev/null | wc -l)
+[ "$profiles" -ge 1 ] || { echo "FAIL: no heap.PID.pb.gz written"; exit 1; }
+[ -z "$(ls "$tmp"/*.partial 2>/dev/null)" ] || { echo "FAIL: a partial profile was left behind"; exit 1; }
+parent=$(ls -S "$tmp"/heap.*.pb.gz | head -1)
+top=$(HOME=$tmp go tool pprof -top -lines -unit=B -nodefraction=0 -sample_index=alloc_space "$parent" 2>/dev/null)
 echo "$top" | grep 'heap_fork_program.cpp:' | head -3
 echo "$top" | grep -Eq '^ *327680000B .*work.*heap_fork_program\.cpp:[0-9]+$' || { echo "FAIL: final profile"; exit 1; }
 
-# FIBERLEAK_LISTEN: a preloaded python3 serves the heap routes and /metrics itself.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-FIBERLEAK_LISTEN=127.0.0.1:$port FIBERLEAK_HEAP_RATE=4096 LD_PRELOAD=$lib python3 -c '
-import sys, time; x = [bytearray(1000) for _ in range(20000)]; open(sys.argv[1], "w").close(); time.sleep(60)' \
-  "$tmp/allocated" &
-pypid=$!
-trap 'kill $pypid 2>/dev/null; rm -rf "$tmp"' EXIT
-metrics=$(python3 -c "
+# An unwritable FIBERLEAK_HEAP_PROFILE is reported; the program's output stays.
+out=$(FIBERLEAK_HEAP_PROFILE=/nonexistent/dir/heap.pb.gz LD_PRELOAD=$lib "$prog" 2>"$tmp/err" | sort)
+[ "$out" = "$expected" ] || { echo "FAIL: output differs with an unwritable profile path"; exit 1; }
+grep -q "fiberleak: .*FIBERLEAK_HEAP_PROFILE: cannot write /nonexistent/dir/heap.pb.gz" "$tmp/err" ||
+  { echo "FAIL: the unwritable profile path is not reported:"; cat "$tmp/err"; exit 1; }
+
+# A malformed FIBERLEAK_LISTEN is reported and the program runs as without it.
+out=$(FIBERLEAK_LISTEN=nowhere LD_PRELOAD=$lib "$prog" 2>"$tmp/err" | sort)
+[ "$out" = "$expected" ] || { echo "FAIL: output differs with a bad FIBERLEAK_LISTEN"; exit 1; }
+grep -q 'FIBERLEAK_LISTEN="nowhere" is not HOST:PORT' "$tmp/err" || { echo "FAIL: bad FIBERLEAK_LISTEN not reported"; exit 1; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# inuse_bytes PORT: fiberleak_heap_inuse_bytes served on PORT once the
+# program has made its 20 MB (empty if nothing answers).
+inuse_bytes() {
+  python3 -c "
 import os, time, urllib.request
 for _ in range(100):
     if os.path.exists('$tmp/allocated'):
         try:
-            print(urllib.request.urlopen('http://127.0.0.1:$port/metrics', timeout=5).read().decode()); break
+            text = urllib.request.urlopen('http://127.0.0.1:$1/metrics', timeout=5).read().decode()
+            print([l.split()[1] for l in text.splitlines() if l.startswith('fiberleak_heap_inuse_bytes ')][0]); break
         except OSError:
             pass
     time.sleep(0.2)
-")
-echo "$metrics" | grep '^fiberleak_heap_inuse_bytes'
-echo "$metrics" | awk '$1 == "fiberleak_heap_inuse_bytes" && $2 > 18000000 && $2 < 40000000 {ok=1} END {exit !ok}' ||
-  { echo "FAIL: FIBERLEAK_LISTEN /metrics"; exit 1; }
+"
+}
+holder='import sys, time; x = [bytearray(1000) for _ in range(20000)]; open(sys.argv[1], "w").close(); time.sleep(60)'
+
+# FIBERLEAK_LISTEN: a preloaded python3 serves the heap routes and /metrics itself.
+port=$(free_port)
+FIBERLEAK_LISTEN=127.0.0.1:$port FIBERLEAK_HEAP_RATE=4096 LD_PRELOAD=$lib python3 -c "$holder" "$tmp/allocated" &
+pypid=$!
+trap 'kill $pypid 2>/dev/null; rm -rf "$tmp"' EXIT
+bytes=$(inuse_bytes "$port")
+echo "FIBERLEAK_LISTEN: fiberleak_heap_inuse_bytes $bytes"
+[ -n "$bytes" ] && [ "$bytes" -gt 18000000 ] && [ "$bytes" -lt 40000000 ] || { echo "FAIL: FIBERLEAK_LISTEN /metrics"; exit 1; }
+kill $pypid; wait $pypid 2>/dev/null || true; rm -f "$tmp/allocated"
+
+# Behind a wrapper that stays (timeout), both processes load the sampler:
+# the wrapper takes the port and the program says so on stderr ...
+port=$(free_port)
+FIBERLEAK_LISTEN=127.0.0.1:$port LD_PRELOAD=$lib timeout 30 python3 -c 'import time; time.sleep(1); print("done")' \
+  >"$tmp/out" 2>"$tmp/err" || { echo "FAIL: the program behind timeout failed"; cat "$tmp/err"; exit 1; }
+[ "$(cat "$tmp/out")" = done ] || { echo "FAIL: the program's output changed behind timeout"; exit 1; }
+grep -q "fiberleak: python3 (pid [0-9]*): cannot listen on FIBERLEAK_LISTEN=127.0.0.1:$port: the port is in use" "$tmp/err" ||
+  { echo "FAIL: the program behind timeout does not say the port is taken:"; cat "$tmp/err"; exit 1; }
+# ... and FIBERLEAK_PROCESS picks the program instead.
+port=$(free_port)
+FIBERLEAK_PROCESS=python3 FIBERLEAK_LISTEN=127.0.0.1:$port FIBERLEAK_HEAP_RATE=4096 LD_PRELOAD=$lib \
+  timeout 60 python3 -c "$holder" "$tmp/allocated" 2>"$tmp/err" &
+pypid=$!
+bytes=$(inuse_bytes "$port")
+echo "FIBERLEAK_PROCESS=python3 behind timeout: fiberleak_heap_inuse_bytes $bytes"
+[ -n "$bytes" ] && [ "$bytes" -gt 18000000 ] && [ "$bytes" -lt 40000000 ] ||
+  { echo "FAIL: FIBERLEAK_PROCESS did not make python3 serve:"; cat "$tmp/err"; exit 1; }
+[ ! -s "$tmp/err" ] || { echo "FAIL: messages with FIBERLEAK_PROCESS:"; cat "$tmp/err"; exit 1; }
 echo PASS
