@@ -1,7 +1,6 @@
 #include "web/heap_routes.hpp"
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <thread>
 

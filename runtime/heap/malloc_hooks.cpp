@@ -161,7 +161,8 @@ namespace {
 // executable has the base name NAME; true everywhere when unset. Everything
 // started under LD_PRELOAD loads this library: the program, and the shells,
 // wrappers (timeout, env, pyenv's shims) and helpers around it; without a
-// name the first of them to bind FIBERLEAK_LISTEN serves, and each writes
+// name the first of them still running 0.2 s after its start binds
+// FIBERLEAK_LISTEN (web/heap_server_library.cpp), and each writes
 // FIBERLEAK_HEAP_PROFILE at its exit.
 bool chosen_process() {
   const char* want = std::getenv("FIBERLEAK_PROCESS");
