@@ -161,7 +161,10 @@ void TrackingAlgorithm::awakened(context* ctx, FiberRecord& record) noexcept {
 
 TrackingAlgorithm::Caller TrackingAlgorithm::caller_of_pick_next(const void* address) noexcept {
   for (const CallerEntry& e : callers_) {
-    if (e.address == address) return e.caller;
+    if (e.address == address) {
+      last_caller_ = e;
+      return e.caller;
+    }
     if (e.address == nullptr) break;
   }
   // First sight of this call site: name it (warm-up only).
@@ -227,7 +230,8 @@ context* TrackingAlgorithm::pick_next() noexcept {
   switch_ticks_ = TickClock::now();
   context* self = running_;
   if (self != nullptr && !self->is_context(type::dispatcher_context)) {
-    record_park(self, caller_of_pick_next(__builtin_return_address(0)));
+    const void* from = __builtin_return_address(0);
+    record_park(self, from == last_caller_.address ? last_caller_.caller : caller_of_pick_next(from));
   }
   context* next = inner_->pick_next();
   running_ = next;

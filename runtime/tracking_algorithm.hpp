@@ -84,6 +84,7 @@ class TrackingAlgorithm final : public boost::fibers::algo::algorithm_with_prope
     Caller caller = Caller::unknown;
   };
   CallerEntry callers_[16];
+  CallerEntry last_caller_;  // the latest lookup: parks in a loop repeat it
 };
 
 }  // namespace fiberleak
