@@ -57,8 +57,7 @@ bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(
 }  // namespace
 
 bool is_tracking_function(std::string_view f) {
-  return starts_with(f, "fiberleak::TrackingAlgorithm::") || starts_with(f, "fiberleak::capture_stack") ||
-         f.find("algorithm_with_properties<fiberleak::FiberRecord>") != std::string_view::npos;
+  return starts_with(f, "fiberleak::TrackingAlgorithm::") || starts_with(f, "fiberleak::capture_stack");
 }
 
 namespace {

@@ -93,7 +93,7 @@ __attribute__((noinline)) boost::fibers::fiber_properties* TrackingAlgorithm::ne
         s.parent.store(static_cast<std::uint64_t>(p->id()), std::memory_order_relaxed);
       }
     }
-    // Frames skipped: new_properties and algorithm_with_properties::awakened.
+    // Frames skipped: new_properties and awakened.
     if (parent != ctx && registry_->capture_creation_stacks()) {
       const auto anchor = reinterpret_cast<std::uintptr_t>(__builtin_dwarf_cfa());
       s.creation_stack.store(static_cast<std::uint32_t>(caller_stack(creation_stacks_, anchor, 2, creation_hints_)),
@@ -138,7 +138,23 @@ void TrackingAlgorithm::adopt_dispatched_child(context* parent) noexcept {
   current_fiber::publish(&s);
 }
 
-void TrackingAlgorithm::awakened(context* ctx, FiberRecord& record) noexcept {
+void TrackingAlgorithm::awakened(context* ctx) noexcept {
+  boost::fibers::fiber_properties* props = ctx->get_properties();
+  if (__builtin_expect(props == nullptr, 0)) {
+    props = new_properties(ctx);
+    if (props == nullptr) {  // heap exhausted: the fiber runs untracked
+      inner_->awakened(ctx);
+      return;
+    }
+    ctx->set_properties(props);
+  }
+  // As algorithm_with_properties does: the algorithm a migrated fiber's
+  // properties would notify is this thread's.
+  props->set_algorithm(this);
+  awakened(ctx, *static_cast<FiberRecord*>(props));
+}
+
+inline void TrackingAlgorithm::awakened(context* ctx, FiberRecord& record) noexcept {
   if (!ctx->is_context(type::dispatcher_context) && record.tracked()) {
     FiberSlot& s = record.slot();
     // The wake is stamped with this thread's latest switch (see switch_ticks_).
