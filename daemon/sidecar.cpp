@@ -59,11 +59,10 @@ Sidecar::~Sidecar() { stop(); }
 
 void Sidecar::start() {
   prepare_server(server_, 4);
-  port_ = config_.listen_port == 0 ? server_.bind_to_any_port(config_.listen_host)
-                                   : (server_.bind_to_port(config_.listen_host, config_.listen_port) ? config_.listen_port : -1);
-  if (port_ <= 0) {
+  port_ = bind_port(server_, config_.listen_host, config_.listen_port);
+  if (port_ < 0) {
     throw std::runtime_error("cannot listen on " + config_.listen_host + ":" + std::to_string(config_.listen_port) +
-                             ": the port is in use or the address is not this machine's");
+                             ": " + kPortUnavailable);
   }
   server_thread_ = std::thread([this] { server_.listen_after_bind(); });
   for (auto& m : monitors_) threads_.emplace_back([this, &m] { scrape_loop(*m); });

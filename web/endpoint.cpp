@@ -313,15 +313,10 @@ ServeHandle serve(ServeOptions options) {
                       "text/plain");
     }
   });
-  int port = options.port;
-  if (port == 0) {
-    port = state.server.bind_to_any_port(options.host);
-  } else if (!state.server.bind_to_port(options.host, port)) {
-    port = -1;
-  }
-  if (port <= 0) {
-    throw std::runtime_error("fiberleak: cannot listen on " + options.host + ":" + std::to_string(options.port) +
-                             ": the port is in use or the address is not this machine's");
+  const int port = bind_port(state.server, options.host, options.port);
+  if (port < 0) {
+    throw std::runtime_error("fiberleak: cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " +
+                             kPortUnavailable);
   }
   state.endpoint = mount(state.server, "", std::move(options.endpoint));
   state.thread = std::thread([&state] {

@@ -79,11 +79,11 @@ void bind_and_serve(const std::string& listen, const std::string& host, int port
   server->Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(fiberleak::heap_metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  const int bound = port == 0 ? server->bind_to_any_port(host) : (server->bind_to_port(host, port) ? port : -1);
-  if (bound <= 0) {
-    report("cannot listen on FIBERLEAK_LISTEN=%s: the port is in use (by another process started under the same "
-           "LD_PRELOAD? FIBERLEAK_PROCESS=NAME picks the program that serves) or the address is not this machine's",
-           listen.c_str());
+  const int bound = fiberleak::bind_port(*server, host, port);
+  if (bound < 0) {
+    report("cannot listen on FIBERLEAK_LISTEN=%s: %s (another process started under the same LD_PRELOAD? "
+           "FIBERLEAK_PROCESS=NAME picks the program that serves)",
+           listen.c_str(), fiberleak::kPortUnavailable);
     return;
   }
   if (port == 0) report("serving heap profiles on http://%s:%d", host.c_str(), bound);

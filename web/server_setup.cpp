@@ -84,6 +84,14 @@ void prepare_server(httplib::Server& server, unsigned workers) {
   server.new_task_queue = [workers] { return new WorkerPool(workers); };
 }
 
+int bind_port(httplib::Server& server, const std::string& host, int port) {
+  if (port == 0) {
+    const int bound = server.bind_to_any_port(host);
+    return bound > 0 ? bound : -1;
+  }
+  return server.bind_to_port(host, port) ? port : -1;
+}
+
 bool parse_listen_address(std::string_view text, std::string& host, int& port) {
   const auto colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return false;

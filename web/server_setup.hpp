@@ -27,6 +27,11 @@ namespace fiberleak {
 
 void prepare_server(httplib::Server& server, unsigned workers);
 
+// Binds a prepared server to host:port (port 0: any free port). Returns the
+// port bound, or -1; kPortUnavailable then says why in words.
+int bind_port(httplib::Server& server, const std::string& host, int port);
+inline constexpr const char* kPortUnavailable = "the port is in use or the address is not this machine's";
+
 // Splits "HOST:PORT" at its last colon: HOST non-empty, PORT 1 to 5 decimal
 // digits up to 65535 (0: any free port). False, outputs untouched, for
 // anything else ("8080", ":80", "host:80x", "host:+80", "host:99999").

@@ -32,20 +32,6 @@ inline void* note(void* p, std::size_t size, std::uintptr_t caller) noexcept {
   return p;
 }
 
-// glibc's malloc_usable_size, found once with dlsym (its own allocations
-// pass through unsampled).
-std::size_t libc_usable_size(void* p) noexcept {
-  using UsableSizeFn = std::size_t (*)(void*);
-  static std::atomic<UsableSizeFn> usable{nullptr};
-  UsableSizeFn fn = usable.load(std::memory_order_acquire);
-  if (fn == nullptr) {
-    fn = reinterpret_cast<UsableSizeFn>(dlsym(RTLD_NEXT, "malloc_usable_size"));
-    if (fn == nullptr || fn == &malloc_usable_size) return 0;
-    usable.store(fn, std::memory_order_release);
-  }
-  return p == nullptr ? 0 : fn(p);
-}
-
 // Go and heaptrack both count a realloc as a free and a new allocation.
 // glibc does the reallocating, sampled block or not: it resizes in place
 // when it can, and programs count on that (see detach_sample()).
@@ -145,8 +131,17 @@ __attribute__((visibility("default"))) void* pvalloc(std::size_t size) {
 }
 
 __attribute__((visibility("default"))) std::size_t malloc_usable_size(void* p) {
-  // Blocks carry no header of ours: glibc's answer is the right one.
-  return libc_usable_size(p);
+  // Blocks carry no header of ours: glibc's answer is the right one. Found
+  // once with dlsym (its own allocations pass through unsampled).
+  using UsableSizeFn = std::size_t (*)(void*);
+  static std::atomic<UsableSizeFn> usable{nullptr};
+  UsableSizeFn fn = usable.load(std::memory_order_acquire);
+  if (fn == nullptr) {
+    fn = reinterpret_cast<UsableSizeFn>(dlsym(RTLD_NEXT, "malloc_usable_size"));
+    if (fn == nullptr || fn == &malloc_usable_size) return 0;
+    usable.store(fn, std::memory_order_release);
+  }
+  return fn(p);
 }
 
 }  // extern "C"
