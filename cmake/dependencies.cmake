@@ -10,13 +10,15 @@ if(NOT FIBERLEAK_RUNTIME_ONLY)
   find_package(spdlog REQUIRED)
   # Debian ships cpp-httplib split: declarations in httplib.h, the code in
   # libcpp-httplib.so, built with OpenSSL, zlib and Brotli support; the
-  # pkg-config file carries the matching defines.
+  # pkg-config file carries the matching defines (fiberleak's own code gets
+  # them; users who include <fiberleak/mount.hpp> bring their httplib setup).
   pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
-  add_library(fiberleak_httplib INTERFACE)
-  target_link_libraries(fiberleak_httplib INTERFACE PkgConfig::HTTPLIB Threads::Threads)
 endif()
 
-# GCC's libbacktrace (shipped with g++): inline-aware DWARF symbolization.
+# GCC's libbacktrace (shipped with g++, as a static archive in the compiler's
+# own directory): inline-aware DWARF symbolization. Its objects are built
+# into libfiberleak_runtime, so nothing that links the runtime needs to find
+# it (runtime/CMakeLists.txt).
 execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libbacktrace.a
                 OUTPUT_VARIABLE FIBERLEAK_LIBBACKTRACE OUTPUT_STRIP_TRAILING_WHITESPACE)
 if(NOT EXISTS "${FIBERLEAK_LIBBACKTRACE}")

@@ -1,12 +1,78 @@
-# Install + export so another project can find_package(fiberleak) and link
-# fiberleak::runtime (tested by tests/consumer).
+# Install rules (FIBERLEAK_INSTALL): the public headers, one export set per
+# component, the CMake package, fiberleak.pc, and a .deb through CPack.
+#
+#   find_package(fiberleak REQUIRED)                     # every component installed
+#   find_package(fiberleak REQUIRED COMPONENTS runtime)  # Boost.Fiber + libunwind only
+#   target_link_libraries(app PRIVATE fiberleak::fiberleak)
+#
+# Components: runtime (fiberleak::runtime), heap (fiberleak::heap and the
+# LD_PRELOAD library), web (fiberleak::web, fiberleak::fiberleak, the heap
+# server library; needs cpp-httplib, spdlog and zlib to link), daemon
+# (fiberleakd).
 include(CMakePackageConfigHelpers)
-install(EXPORT fiberleakTargets NAMESPACE fiberleak:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/fiberleak)
+set(FIBERLEAK_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/fiberleak)
+
+# Public headers only: include/fiberleak/ holds nothing else.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/fiberleak DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+        COMPONENT runtime FILES_MATCHING PATTERN "*.hpp")
+
+install(TARGETS fiberleak_runtime EXPORT fiberleakRuntimeTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime)
+install(EXPORT fiberleakRuntimeTargets NAMESPACE fiberleak:: DESTINATION ${FIBERLEAK_CMAKE_DIR} COMPONENT runtime)
+
+install(TARGETS fiberleak_heap EXPORT fiberleakHeapTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT heap)
+install(TARGETS fiberleak_heap_preload LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT heap)
+install(EXPORT fiberleakHeapTargets NAMESPACE fiberleak:: DESTINATION ${FIBERLEAK_CMAKE_DIR} COMPONENT heap)
+
+set(_fiberleak_components runtime heap)
+if(NOT FIBERLEAK_RUNTIME_ONLY)
+  list(APPEND _fiberleak_components web)
+  install(TARGETS fiberleak_web fiberleak_profiler fiberleak_fiberleak EXPORT fiberleakWebTargets
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT web)
+  install(TARGETS fiberleak_heap_server LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT web)
+  install(EXPORT fiberleakWebTargets NAMESPACE fiberleak:: DESTINATION ${FIBERLEAK_CMAKE_DIR} COMPONENT web)
+  install(TARGETS fiberleakd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT daemon)
+  install(FILES ${PROJECT_SOURCE_DIR}/config/fiberleakd.example.json
+          DESTINATION ${CMAKE_INSTALL_DATADIR}/fiberleak COMPONENT daemon)
+endif()
+
 configure_package_config_file(cmake/fiberleakConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/fiberleakConfig.cmake
-  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/fiberleak)
+  INSTALL_DESTINATION ${FIBERLEAK_CMAKE_DIR})
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/fiberleakConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/fiberleakConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/fiberleakConfigVersion.cmake
-        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/fiberleak)
+        DESTINATION ${FIBERLEAK_CMAKE_DIR} COMPONENT runtime)
+
+# pkg-config, for builds without CMake: fiberleak-runtime.pc and, with the
+# web component, fiberleak.pc (runtime + endpoint).
+foreach(_pc fiberleak-runtime fiberleak)
+  if(_pc STREQUAL "fiberleak" AND FIBERLEAK_RUNTIME_ONLY)
+    continue()
+  endif()
+  configure_file(cmake/${_pc}.pc.in ${CMAKE_CURRENT_BINARY_DIR}/${_pc}.pc @ONLY)
+  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/${_pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT runtime)
+endforeach()
+
+# cpack -G DEB (from the build directory): one fiberleak_VERSION_ARCH.deb
+# with every component. Dependencies are Debian's development packages, since
+# what it installs is mostly for building against.
+set(CPACK_PACKAGE_NAME fiberleak)
+set(CPACK_PACKAGE_VENDOR "fiberleak")
+set(CPACK_PACKAGE_CONTACT "fiberleak maintainers <fiberleak@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_GENERATOR DEB)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEB_COMPONENT_INSTALL OFF)
+set(CPACK_COMPONENTS_ALL ${_fiberleak_components} daemon)
+set(_deb_depends "libboost-fiber-dev (>= 1.74), libboost-context-dev (>= 1.74), libunwind-dev")
+if(NOT FIBERLEAK_RUNTIME_ONLY)
+  string(APPEND _deb_depends ", libcpp-httplib-dev, libspdlog-dev, zlib1g-dev")
+endif()
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "${_deb_depends}")
+set(CPACK_DEBIAN_PACKAGE_SECTION devel)
+include(CPack)

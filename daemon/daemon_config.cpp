@@ -9,7 +9,7 @@
 #include "profiler/duration.hpp"
 #include "web/server_setup.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 using nlohmann::json;
@@ -79,7 +79,9 @@ void read_rules(const json& obj, const std::string& path, LeakRules& rules, std:
   Fields f(obj, path, errors,
            {"threshold", "threshold_by_wait", "ignore_top_functions", "ignore_any_functions", "ignore_created_by",
             "ignore_names", "growing_evaluations"});
-  f.duration_ns("threshold", rules.threshold_ns);
+  std::int64_t threshold_ns = rules.threshold.count();
+  f.duration_ns("threshold", threshold_ns);
+  rules.threshold = std::chrono::nanoseconds(threshold_ns);
   if (const json* by = f.get("threshold_by_wait")) {
     if (!by->is_object()) {
       f.error(f.at("threshold_by_wait"), "expected an object of wait kind -> duration");
@@ -90,7 +92,7 @@ void read_rules(const json& obj, const std::string& path, LeakRules& rules, std:
         const std::string p = f.at("threshold_by_wait") + "." + it.key();
         if (!parse_wait_kind(it.key(), kind)) f.error(p, "unknown wait kind (mutex, channel_pop, sleep, ...)");
         else if (!it->is_string() || !parse_duration(it->get<std::string>(), ns)) f.error(p, "expected a duration like \"2m\"");
-        else rules.threshold_by_wait[kind] = ns;
+        else rules.threshold_by_wait[kind] = std::chrono::nanoseconds(ns);
       }
     }
   }
@@ -200,4 +202,4 @@ ConfigResult load_daemon_config(const std::string& path) {
   return parse_daemon_config(ss.str());
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -13,7 +13,7 @@
 
 #include "profiler/leak_rules.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 enum class TargetKind { auto_detect, fiberleak, go };
 
@@ -45,4 +45,4 @@ struct ConfigResult {
 ConfigResult parse_daemon_config(const std::string& json_text);
 ConfigResult load_daemon_config(const std::string& path);
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/fiberleak.hpp"
+#include <fiberleak/runtime.hpp>
 
 namespace fiberleak::demo {
 

@@ -3,7 +3,7 @@
 #include <charconv>
 #include <string>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
@@ -159,4 +159,4 @@ FiberDump parse_go_dump(std::string_view text) {
   return dump;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -14,7 +14,7 @@
 
 #include "profiler/fiber_dump.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 // The text is not a goroutine dump (or is cut short): what() says which
 // line and why ("line 17: a frame without its file:line (truncated dump?)").
@@ -28,4 +28,4 @@ FiberDump parse_go_dump(std::string_view text);
 // The WaitKind for a Go wait reason ("chan receive" -> channel_pop, ...).
 WaitKind wait_kind_of_go_reason(std::string_view reason);
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

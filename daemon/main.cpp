@@ -29,7 +29,7 @@
 #include "profiler/byte_size.hpp"
 #include "profiler/duration.hpp"
 #include "profiler/heap_profile.hpp"
-#include "web/endpoint.hpp"
+#include <fiberleak/serve.hpp>
 #include "web/heap_routes.hpp"
 #include "web/fiber_json.hpp"
 #include "web/server_setup.hpp"
@@ -37,7 +37,7 @@
 
 namespace {
 
-constexpr const char* kVersion = "fiberleakd 0.1.0";
+constexpr const char* kVersion = "fiberleakd " FIBERLEAK_VERSION;
 constexpr const char* kUsage = R"(usage: fiberleakd <command> [options]
 
 commands:
@@ -101,11 +101,11 @@ int run_demo(Args& args) {
     if (flag == "--listen") {
       auto v = args.value(flag);
       if (!v) return 2;
-      if (!fiberleak::parse_listen_address(*v, host, port)) return usage_error("--listen takes HOST:PORT, got \"" + *v + "\"");
+      if (!fiberleak::detail::parse_listen_address(*v, host, port)) return usage_error("--listen takes HOST:PORT, got \"" + *v + "\"");
     } else if (flag == "--threshold") {
       auto v = args.value(flag);
       if (!v) return 2;
-      if (!fiberleak::parse_duration(*v, threshold)) return usage_error("--threshold takes a duration, got \"" + *v + "\"");
+      if (!fiberleak::detail::parse_duration(*v, threshold)) return usage_error("--threshold takes a duration, got \"" + *v + "\"");
     } else if (flag == "--threads") {
       auto v = args.value(flag);
       if (!v) return 2;
@@ -123,7 +123,7 @@ int run_demo(Args& args) {
   fiberleak::ServeOptions serve_options;
   serve_options.host = host;
   serve_options.port = port;
-  serve_options.endpoint.rules.threshold_ns = threshold;
+  serve_options.endpoint.rules.threshold = std::chrono::nanoseconds(threshold);
   // Each scheduler thread's main fiber waits for shutdown by design: the
   // ignore rule every service with such threads wants (goleak's IgnoreCurrent).
   serve_options.endpoint.rules.ignore_names = {"demo-main", "scheduler-main"};
@@ -131,8 +131,8 @@ int run_demo(Args& args) {
   // The heap profiler is linked in: /debug/pprof/heap and per-fiber live
   // bytes. Every 4 KiB on average, so a single leaked fiber's bytes show
   // steadily (FIBERLEAK_HEAP_RATE overrides).
-  if (std::getenv("FIBERLEAK_HEAP_RATE") == nullptr) fiberleak::set_heap_sampling(4096);
-  fiberleak::register_heap_routes();
+  if (std::getenv("FIBERLEAK_HEAP_RATE") == nullptr) fiberleak::detail::set_heap_sampling(4096);
+  fiberleak::detail::register_heap_routes();
   fiberleak::ServeHandle server;
   try {
     server = fiberleak::serve(serve_options);
@@ -156,7 +156,7 @@ int run_demo(Args& args) {
       "  curl %s/metrics                                Prometheus\n\n"
       "leak findings are logged below as they appear. Ctrl-C stops.\n\n",
       threads, url.c_str(), url.c_str(), url.c_str(), url.c_str(), url.c_str(), url.c_str(),
-      fiberleak::format_duration(threshold).c_str(), url.c_str(), url.c_str());
+      fiberleak::detail::format_duration(threshold).c_str(), url.c_str(), url.c_str());
   std::fflush(stdout);
 
   std::signal(SIGINT, on_signal);
@@ -180,9 +180,9 @@ int run_scrape(Args& args) {
     *into = *v;
   }
   if (config_path.empty()) return usage_error("scrape needs --config FILE");
-  fiberleak::ConfigResult loaded = fiberleak::load_daemon_config(config_path);
-  fiberleak::DaemonConfig& config = loaded.config;
-  if (!listen.empty() && !fiberleak::parse_listen_address(listen, config.listen_host, config.listen_port)) {
+  fiberleak::detail::ConfigResult loaded = fiberleak::detail::load_daemon_config(config_path);
+  fiberleak::detail::DaemonConfig& config = loaded.config;
+  if (!listen.empty() && !fiberleak::detail::parse_listen_address(listen, config.listen_host, config.listen_port)) {
     loaded.errors.push_back("--listen: expected HOST:PORT, got \"" + listen + "\"");
   }
   if (config.targets.empty()) loaded.errors.push_back("targets: expected a non-empty array of targets");
@@ -196,9 +196,9 @@ int run_scrape(Args& args) {
     for (const std::string& e : loaded.errors) std::fprintf(stderr, "  %s\n", e.c_str());
     return 2;
   }
-  auto logger = fiberleak::default_logger();
+  auto logger = fiberleak::detail::default_logger();
   logger->set_level(spdlog::level::from_str(config.log_level));
-  fiberleak::Sidecar sidecar(config, logger);
+  fiberleak::detail::Sidecar sidecar(config, logger);
   try {
     sidecar.start();
   } catch (const std::exception& e) {
@@ -263,14 +263,14 @@ int compare_baseline(const std::string& path, const std::map<std::string, std::s
 }
 
 int run_check(Args& args) {
-  fiberleak::TargetConfig target;
+  fiberleak::detail::TargetConfig target;
   target.name = "check";
   target.timeout = std::chrono::seconds(30);
   target.interval = target.timeout;
   fiberleak::LeakRules& rules = target.rules;
   std::vector<std::string> extra_ignores[3];  // names, top functions, any functions (added to --config's)
   std::string url, kind = "auto", config_path, baseline;
-  std::int64_t interval_ns = 0;
+  std::int64_t interval_ns = 0, threshold_ns = rules.threshold.count();
   long max_growth = 0;
   bool json = false, threshold_set = false;
   while (!args.done()) {
@@ -278,15 +278,15 @@ int run_check(Args& args) {
     if (item == "--threshold" || item == "--interval") {
       auto v = args.value(item);
       if (!v) return 2;
-      std::int64_t& into = item == "--threshold" ? rules.threshold_ns : interval_ns;
-      if (!fiberleak::parse_duration(*v, into)) return usage_error(item + " takes a duration like 90s or 2m, got \"" + *v + "\"");
+      std::int64_t& into = item == "--threshold" ? threshold_ns : interval_ns;
+      if (!fiberleak::detail::parse_duration(*v, into)) return usage_error(item + " takes a duration like 90s or 2m, got \"" + *v + "\"");
       threshold_set = threshold_set || item == "--threshold";
     } else if (item == "--kind") {
       auto v = args.value(item);
       if (!v) return 2;
-      if (*v == "auto") target.kind = fiberleak::TargetKind::auto_detect;
-      else if (*v == "fiberleak") target.kind = fiberleak::TargetKind::fiberleak;
-      else if (*v == "go") target.kind = fiberleak::TargetKind::go;
+      if (*v == "auto") target.kind = fiberleak::detail::TargetKind::auto_detect;
+      else if (*v == "fiberleak") target.kind = fiberleak::detail::TargetKind::fiberleak;
+      else if (*v == "go") target.kind = fiberleak::detail::TargetKind::go;
       else return usage_error("--kind takes auto, fiberleak or go");
     } else if (item == "--ignore-name" || item == "--ignore-top" || item == "--ignore-function") {
       auto v = args.value(item);
@@ -317,16 +317,15 @@ int run_check(Args& args) {
   if (!split_url(url, base, prefix)) return usage_error("check: not an http:// URL: \"" + url + "\"");
   target.url = base + prefix;
   if (!config_path.empty()) {
-    const fiberleak::ConfigResult loaded = fiberleak::load_daemon_config(config_path);
+    const fiberleak::detail::ConfigResult loaded = fiberleak::detail::load_daemon_config(config_path);
     if (!loaded.errors.empty()) {
       std::fprintf(stderr, "fiberleakd: %s:\n", config_path.c_str());
       for (const auto& e : loaded.errors) std::fprintf(stderr, "  %s\n", e.c_str());
       return 2;
     }
-    const std::int64_t threshold = rules.threshold_ns;
     rules = loaded.global_rules;
-    if (threshold_set) rules.threshold_ns = threshold;  // flags override the config file
   }
+  if (threshold_set || config_path.empty()) rules.threshold = std::chrono::nanoseconds(threshold_ns);  // flags override the config file
   rules.ignore_names.insert(rules.ignore_names.end(), extra_ignores[0].begin(), extra_ignores[0].end());
   rules.ignore_top_functions.insert(rules.ignore_top_functions.end(), extra_ignores[1].begin(), extra_ignores[1].end());
   rules.ignore_any_functions.insert(rules.ignore_any_functions.end(), extra_ignores[2].begin(), extra_ignores[2].end());
@@ -334,41 +333,41 @@ int run_check(Args& args) {
   // Quiet monitor: check prints its own report.
   auto quiet = std::make_shared<spdlog::logger>("fiberleakd-check");
   quiet->set_level(spdlog::level::off);
-  fiberleak::TargetMonitor monitor(target, std::size_t{256} << 20, quiet);
+  fiberleak::detail::TargetMonitor monitor(target, std::size_t{256} << 20, quiet);
   monitor.scrape_once();
   if (interval_ns > 0 && monitor.status().up) {
     std::this_thread::sleep_for(std::chrono::nanoseconds(interval_ns));
     monitor.scrape_once();
   }
-  const fiberleak::TargetStatus status = monitor.status();
+  const fiberleak::detail::TargetStatus status = monitor.status();
   if (!status.up) {
     std::fprintf(stderr, "fiberleakd: %s: %s\n", url.c_str(), status.error.c_str());
     return 2;
   }
   std::vector<fiberleak::LeakFinding> findings;
   for (const auto& t : monitor.findings()) {
-    if (t.lifecycle != fiberleak::TrackedFinding::Lifecycle::resolved) findings.push_back(t.finding);
+    if (t.lifecycle != fiberleak::detail::TrackedFinding::Lifecycle::resolved) findings.push_back(t.finding);
   }
   std::sort(findings.begin(), findings.end(), [](const auto& a, const auto& b) { return a.blocked_ns > b.blocked_ns; });
   std::size_t fibers = 0;
   for (const auto& [state, n] : status.fibers_by_state) fibers += n;
   if (json) {
-    std::cout << fiberleak::findings_to_json(findings, status.growing).dump(2) << "\n";
+    std::cout << fiberleak::detail::findings_to_json(findings, status.growing).dump(2) << "\n";
   } else if (findings.empty()) {
     std::printf("no leak suspects among %zu fibers of a %s target (threshold %s)\n", fibers, status.kind.c_str(),
-                fiberleak::format_duration(rules.threshold_ns).c_str());
+                fiberleak::detail::format_duration(rules.threshold.count()).c_str());
   } else {
     std::printf("%zu leak suspects among %zu fibers of a %s target (threshold %s):\n\n", findings.size(), fibers,
-                status.kind.c_str(), fiberleak::format_duration(rules.threshold_ns).c_str());
+                status.kind.c_str(), fiberleak::detail::format_duration(rules.threshold.count()).c_str());
     // STACK: reserved; HEAP: estimated live bytes it allocated ("-": unknown,
     // e.g. Go targets, or the heap profiler is not running).
     std::printf("%8s  %-16s  %-14s  %9s  %9s  %9s  %s\n", "FIBER", "NAME", "WAITING IN", "FOR", "STACK", "HEAP",
                 "WHERE");
     for (const auto& f : findings) {
-      const std::string blocked = (f.blocked_exact ? "" : ">=") + fiberleak::format_duration(f.blocked_ns);
+      const std::string blocked = (f.blocked_exact ? "" : ">=") + fiberleak::detail::format_duration(f.blocked_ns);
       const std::string stack =
-          f.stack_bytes == 0 ? "-" : fiberleak::format_bytes(static_cast<std::int64_t>(f.stack_bytes));
-      const std::string heap = f.heap_live_bytes ? fiberleak::format_bytes(*f.heap_live_bytes) : "-";
+          f.stack_bytes == 0 ? "-" : fiberleak::detail::format_bytes(static_cast<std::int64_t>(f.stack_bytes));
+      const std::string heap = f.heap_live_bytes ? fiberleak::detail::format_bytes(*f.heap_live_bytes) : "-";
       std::printf("%8llu  %-16s  %-14s  %9s  %9s  %9s  %s (%s:%d)\n", static_cast<unsigned long long>(f.fiber_id),
                   f.name.empty() ? "-" : f.name.c_str(), f.wait_reason.c_str(), blocked.c_str(), stack.c_str(),
                   heap.c_str(), f.function.c_str(), f.file.empty() ? "?" : f.file.c_str(), f.line);
@@ -400,7 +399,7 @@ int main(int argc, char** argv) {
   if (command == "demo") return run_demo(args);
   // Only the demo serves its own heap profile: elsewhere the linked-in
   // sampler stays off unless FIBERLEAK_HEAP_RATE asks for it.
-  if (std::getenv("FIBERLEAK_HEAP_RATE") == nullptr) fiberleak::set_heap_sampling(0);
+  if (std::getenv("FIBERLEAK_HEAP_RATE") == nullptr) fiberleak::detail::set_heap_sampling(0);
   if (command == "check") return run_check(args);
   if (command == "scrape") return run_scrape(args);
   return usage_error("unknown command \"" + command + "\"");

@@ -9,7 +9,7 @@
 #include "web/prometheus_text.hpp"
 #include "web/server_setup.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 // A finding as /api/findings and the webhook show it: the endpoint's
@@ -175,4 +175,4 @@ std::string Sidecar::findings_json() const {
   return nlohmann::json{{"findings", out}}.dump(2);
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

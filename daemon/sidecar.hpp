@@ -17,7 +17,7 @@
 #include "daemon/daemon_config.hpp"
 #include "daemon/target_monitor.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 class Sidecar {
  public:
@@ -49,4 +49,4 @@ class Sidecar {
   bool stopping_ = false;
 };
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

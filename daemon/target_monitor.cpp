@@ -8,7 +8,7 @@
 #include "daemon/go_dump_parser.hpp"
 #include "web/fiber_json.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 constexpr std::size_t kResolvedKept = 200;
@@ -253,4 +253,4 @@ std::vector<TrackedFinding> TargetMonitor::findings() const {
   return out;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -28,7 +28,7 @@ namespace spdlog {
 class logger;
 }
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 struct TrackedFinding {
   std::string target;
@@ -98,4 +98,4 @@ class TargetMonitor {
   std::uint64_t last_max_id_ = 0;
 };
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "runtime/fiberleak.hpp"
+#include <fiberleak/runtime.hpp>
 
 namespace {
 

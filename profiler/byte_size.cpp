@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 std::string format_bytes(std::int64_t bytes) {
   if (bytes < 0) return "-" + format_bytes(-bytes);
@@ -23,4 +23,4 @@ std::string format_bytes(std::int64_t bytes) {
   return buf;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 std::string format_bytes(std::int64_t bytes);
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -2,9 +2,9 @@
 
 #include <unordered_map>
 
-#include "runtime/fiberleak.hpp"
+#include <fiberleak/runtime.hpp>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 const DumpFrame* top_user_frame(const SharedStack& stack) {
   for (const DumpFrame& f : stack) {
     if (!is_library_function(f.function)) return &f;
@@ -69,4 +69,4 @@ FiberDump build_dump(const Snapshot& snapshot, Symbolizer& symbolizer) {
   return dump;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -9,9 +9,9 @@
 #include "profiler/fiber_dump.hpp"
 #include "profiler/symbolizer.hpp"
 #include "runtime/frame_info.hpp"
-#include "runtime/snapshot.hpp"
+#include <fiberleak/snapshot.hpp>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 FiberDump build_dump(const Snapshot& snapshot, Symbolizer& symbolizer = Symbolizer::instance());
 
@@ -23,4 +23,4 @@ std::vector<DumpFrame> symbolize_stack(StackId id, Symbolizer& symbolizer);
 // The first frame of user code (not is_library_function), or nullptr.
 const DumpFrame* top_user_frame(const SharedStack& stack);
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

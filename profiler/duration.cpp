@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <limits>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 bool parse_duration(std::string_view text, std::int64_t& out_ns) noexcept {
   if (text.empty() || text.size() > 64) return false;
@@ -79,4 +79,4 @@ std::string format_duration(std::int64_t ns) {
   return buf;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 // Parses into nanoseconds; false (out untouched) on anything else,
 // including negative values and overflow.
@@ -14,4 +14,4 @@ bool parse_duration(std::string_view text, std::int64_t& out_ns) noexcept;
 // "1.5s", "3m0s", "250ms": short and exact enough for logs and tables.
 std::string format_duration(std::int64_t ns);
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -14,9 +14,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "runtime/fiber_state.hpp"
+#include <fiberleak/fiber_state.hpp>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 // One frame, innermost first. Inlined functions are separate frames with the
 // same pc (as in Go dumps and pprof Locations with several Lines).
@@ -109,4 +109,4 @@ struct FiberDump {
   std::vector<DumpedFiber> fibers;
 };
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -7,7 +7,7 @@
 
 #include "profiler/pprof_writer.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 struct Group {
@@ -91,4 +91,4 @@ std::string goroutine_delta_profile(const FiberDump& before, const FiberDump& af
   return b.gzipped();
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

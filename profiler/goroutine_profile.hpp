@@ -10,7 +10,7 @@
 #include "profiler/fiber_dump.hpp"
 #include "profiler/symbolizer.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 std::string goroutine_profile(const FiberDump& dump, const std::vector<Mapping>& mappings);
 
@@ -20,4 +20,4 @@ std::string goroutine_profile(const FiberDump& dump, const std::vector<Mapping>&
 std::string goroutine_delta_profile(const FiberDump& before, const FiberDump& after,
                                     const std::vector<Mapping>& mappings);
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

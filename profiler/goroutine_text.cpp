@@ -9,7 +9,7 @@
 
 #include "profiler/dump_builder.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 void appendf(std::string& out, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -151,4 +151,4 @@ std::string render_debug2(const FiberDump& dump, Symbolizer* symbolizer) {
   return out;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

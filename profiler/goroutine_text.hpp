@@ -12,11 +12,11 @@
 #include "profiler/fiber_dump.hpp"
 #include "profiler/symbolizer.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 // `symbolizer` gives function offsets (+0x…) for frames with a pc; nullptr
 // prints +0x0 (e.g. for dumps parsed from elsewhere).
 std::string render_debug1(const FiberDump& dump, Symbolizer* symbolizer);
 std::string render_debug2(const FiberDump& dump, Symbolizer* symbolizer);
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

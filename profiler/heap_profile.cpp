@@ -11,7 +11,7 @@
 #include <tuple>
 
 #include "profiler/pprof_writer.hpp"
-#include "runtime/heap/heap_sampler.hpp"
+#include <fiberleak/heap.hpp>
 
 // Weak: defined when the program links fiberleak::heap.
 extern "C" std::size_t fiberleak_heap_bucket_count() noexcept __attribute__((weak));
@@ -19,7 +19,7 @@ extern "C" int fiberleak_heap_read_bucket(std::size_t, FiberleakHeapBucketRecord
 extern "C" void fiberleak_heap_read_stats(FiberleakHeapStatsRecord*) noexcept __attribute__((weak));
 extern "C" void fiberleak_heap_configure(std::int64_t, std::uint64_t) noexcept __attribute__((weak));
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 struct SamplerApi {
@@ -249,4 +249,4 @@ HeapTotals heap_totals(const HeapData& data) {
   return t;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -20,7 +20,7 @@
 #include "profiler/fiber_dump.hpp"
 #include "profiler/symbolizer.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 struct HeapRecord {
   std::vector<std::uintptr_t> stack;  // return addresses, innermost first (the allocation function's caller first)
@@ -67,4 +67,4 @@ struct HeapTotals {
 // Scaled totals over every record.
 HeapTotals heap_totals(const HeapData& data);
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

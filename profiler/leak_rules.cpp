@@ -6,7 +6,7 @@
 #include "profiler/dump_builder.hpp"
 #include "profiler/duration.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 bool contains_any(const std::string& text, const std::vector<std::string>& needles) {
@@ -31,30 +31,25 @@ bool name_matches(const std::string& name, const std::string& pattern) {
   return name == pattern;
 }
 
-std::int64_t LeakRules::threshold_for(WaitKind wait) const {
-  auto it = threshold_by_wait.find(wait);
-  return it == threshold_by_wait.end() ? threshold_ns : it->second;
-}
-
-std::optional<std::string> LeakRules::ignored_by(const DumpedFiber& f) const {
-  for (const std::string& n : ignore_names) {
+std::optional<std::string> ignored_by(const LeakRules& rules, const DumpedFiber& f) {
+  for (const std::string& n : rules.ignore_names) {
     if (name_matches(f.name, n)) return "ignore_names: " + n;
   }
   // The very top frame (goleak's IgnoreTopFunction) or the top user frame.
   for (const DumpFrame* top : {f.stack.empty() ? nullptr : &f.stack.front(), site_frame(f)}) {
     if (top == nullptr) continue;
-    for (const std::string& n : ignore_top_functions) {
+    for (const std::string& n : rules.ignore_top_functions) {
       if (top->function.find(n) != std::string::npos) return "ignore_top_functions: " + n;
     }
   }
   for (const DumpFrame& fr : f.stack) {
-    for (const std::string& n : ignore_any_functions) {
+    for (const std::string& n : rules.ignore_any_functions) {
       if (fr.function.find(n) != std::string::npos) return "ignore_any_functions: " + n;
     }
   }
   if (const DumpFrame* creator = top_user_frame(f.creation_stack); creator != nullptr) {
-    if (contains_any(creator->function, ignore_created_by)) {
-      for (const std::string& n : ignore_created_by) {
+    if (contains_any(creator->function, rules.ignore_created_by)) {
+      for (const std::string& n : rules.ignore_created_by) {
         if (creator->function.find(n) != std::string::npos) return "ignore_created_by: " + n;
       }
     }
@@ -88,8 +83,8 @@ std::string park_site(const DumpedFiber& f) {
 std::vector<LeakFinding> find_leaks(const FiberDump& dump, const LeakRules& rules) {
   std::vector<LeakFinding> out;
   for (const DumpedFiber& f : dump.fibers) {
-    if (!is_parked(f) || f.blocked_ns < rules.threshold_for(f.wait)) continue;
-    if (rules.ignored_by(f)) continue;
+    if (!is_parked(f) || f.blocked_ns < rules.threshold_for(f.wait).count()) continue;
+    if (ignored_by(rules, f)) continue;
     LeakFinding finding;
     finding.fiber_id = f.id;
     finding.name = f.name;
@@ -117,7 +112,7 @@ LeakDetector::Result LeakDetector::evaluate(const FiberDump& dump) {
   result.findings = find_leaks(dump, rules_);
   std::map<std::string, const DumpedFiber*> examples;
   for (const DumpedFiber& f : dump.fibers) {
-    if (!is_parked(f) || rules_.ignored_by(f)) continue;
+    if (!is_parked(f) || ignored_by(rules_, f)) continue;
     const std::string site = park_site(f);
     ++result.site_counts[site];
     examples.emplace(site, &f);
@@ -156,4 +151,4 @@ LeakDetector::Result LeakDetector::evaluate(const FiberDump& dump) {
   return result;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

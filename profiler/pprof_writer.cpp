@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <tuple>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 // profile.proto field numbers.
@@ -247,4 +247,4 @@ std::string gzip(std::string_view data) {
   return out;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -18,7 +18,7 @@
 #include "profiler/fiber_dump.hpp"
 #include "profiler/symbolizer.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 enum class StringId : std::int64_t {};
 enum class LocationId : std::uint64_t {};
@@ -94,4 +94,4 @@ class ProfileBuilder {
 // gzip (RFC 1952) of `data` with zlib.
 std::string gzip(std::string_view data);
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

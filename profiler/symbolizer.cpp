@@ -10,7 +10,7 @@
 
 #include "runtime/frame_info.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 Symbolizer& Symbolizer::instance() {
   static Symbolizer* s = new Symbolizer();
@@ -112,4 +112,4 @@ std::vector<Mapping> Symbolizer::mappings() {
   return out;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

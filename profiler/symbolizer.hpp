@@ -14,7 +14,7 @@
 
 #include "profiler/fiber_dump.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 // One loaded object (executable or shared library) of this process.
 struct Mapping {
@@ -52,4 +52,4 @@ class Symbolizer {
   std::unordered_map<std::uint64_t, Entry> cache_;
 };
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 struct FiberSlot;
 
 namespace current_fiber {
@@ -17,7 +17,7 @@ void publish(FiberSlot* slot) noexcept;
 // The running tracked fiber's slot on this thread, or nullptr.
 FiberSlot* get() noexcept;
 }  // namespace current_fiber
-}  // namespace fiberleak
+}  // namespace fiberleak::detail
 
 // C entry points for modules that find the runtime at run time (dlsym), e.g.
 // the LD_PRELOADed heap sampler: the running fiber's id (0 if none) and its

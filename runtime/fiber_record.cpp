@@ -2,7 +2,7 @@
 
 #include <cstddef>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 static_assert(sizeof(FiberRecord) <= kRecordStorageBytes, "FiberRecord must fit in FiberSlot::record_storage");
 static_assert(offsetof(FiberSlot, record_storage) == 0, "a FiberRecord's address is its slot's address");
@@ -35,4 +35,4 @@ void FiberRecord::operator delete(void* p) noexcept {
   }
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -16,7 +16,7 @@
 
 #include "runtime/fiber_registry.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 class FiberRecord final : public boost::fibers::fiber_properties {
  public:
@@ -53,4 +53,4 @@ class FiberRecord final : public boost::fibers::fiber_properties {
   }
 };
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -9,7 +9,7 @@
 #include "runtime/tick_clock.hpp"
 #include "runtime/wait_classifier.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 std::mutex g_config_mutex;
@@ -243,4 +243,4 @@ RuntimeCounters FiberRegistry::counters() const noexcept {
   return c;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -14,12 +14,12 @@
 #include <cstdint>
 #include <string_view>
 
-#include "runtime/fiber_state.hpp"
-#include "runtime/runtime_options.hpp"
-#include "runtime/snapshot.hpp"
+#include <fiberleak/fiber_state.hpp>
+#include <fiberleak/runtime_options.hpp>
+#include <fiberleak/snapshot.hpp>
 #include "runtime/stack_table.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 // Bytes reserved in each slot for the boost::fibers::fiber_properties object
 // Boost owns (FiberRecord); checked by a static_assert in fiber_record.cpp.
@@ -125,4 +125,4 @@ class FiberRegistry {
   mutable std::atomic<std::uint64_t> snapshot_retries_{0};
 };
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

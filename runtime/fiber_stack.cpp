@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 std::size_t reserved_stack_bytes(const boost::fibers::context* ctx) noexcept {
   if (ctx == nullptr || !ctx->is_context(boost::fibers::type::worker_context)) return 0;
@@ -25,4 +25,4 @@ std::size_t reserved_stack_bytes(const boost::fibers::context* ctx) noexcept {
   return 0;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -24,8 +24,8 @@ namespace boost::fibers {
 class context;
 }
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 std::size_t reserved_stack_bytes(const boost::fibers::context* ctx) noexcept;
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -1,4 +1,4 @@
-#include "runtime/fiber_state.hpp"
+#include <fiberleak/fiber_state.hpp>
 
 #include <array>
 #include <utility>

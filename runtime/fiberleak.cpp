@@ -1,4 +1,4 @@
-#include "runtime/fiberleak.hpp"
+#include <fiberleak/runtime.hpp>
 
 #include <boost/fiber/context.hpp>
 
@@ -8,6 +8,10 @@
 
 namespace fiberleak {
 namespace {
+
+using detail::FiberRecord;
+using detail::FiberRegistry;
+using detail::TrackingAlgorithm;
 
 thread_local bool t_installed = false;
 

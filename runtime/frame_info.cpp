@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 void ignore_error(void*, const char*, int) {}
@@ -57,7 +57,7 @@ bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(
 }  // namespace
 
 bool is_tracking_function(std::string_view f) {
-  return starts_with(f, "fiberleak::TrackingAlgorithm::") || starts_with(f, "fiberleak::capture_stack");
+  return starts_with(f, "fiberleak::detail::TrackingAlgorithm::") || starts_with(f, "fiberleak::detail::capture_stack");
 }
 
 namespace {
@@ -107,4 +107,4 @@ std::vector<FrameInfo> describe_pc(std::uintptr_t pc) {
   return frames;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

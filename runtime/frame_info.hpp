@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 struct FrameInfo {
   std::string function;  // demangled; empty when unknown
@@ -38,4 +38,4 @@ bool is_library_function(std::string_view function);
 // may live in a fiberleak:: namespace too, so only the hooks match.
 bool is_tracking_function(std::string_view function);
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -2,7 +2,7 @@
 
 #include <new>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 ParkStackCache::ParkStackCache(std::size_t max_depth) noexcept : max_depth_(max_depth) {
   storage_ = new (std::nothrow) std::uint32_t[kEntries * max_depth_];
@@ -64,4 +64,4 @@ void ParkStackCache::remember(StackId id, std::uintptr_t anchor, const std::uint
   e.id = id;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -18,10 +18,10 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "runtime/fiber_state.hpp"
+#include <fiberleak/fiber_state.hpp>
 #include "runtime/stack_table.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 class ParkStackCache {
  public:
@@ -59,4 +59,4 @@ class ParkStackCache {
   std::uint64_t misses_ = 0;
 };
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 __attribute__((noinline)) std::size_t capture_stack(std::uintptr_t* out, std::size_t max_depth,
                                                     std::size_t skip) noexcept {
@@ -23,9 +23,9 @@ __attribute__((noinline)) std::size_t capture_stack(std::uintptr_t* out, std::si
   return kept;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 __attribute__((noinline)) std::size_t capture_stack_with_slots(std::uintptr_t* pcs, std::uintptr_t* slots,
                                                                std::size_t max_depth, std::size_t skip) noexcept {
@@ -49,4 +49,4 @@ __attribute__((noinline)) std::size_t capture_stack_with_slots(std::uintptr_t* p
   return n;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

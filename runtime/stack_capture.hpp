@@ -10,7 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 inline constexpr std::size_t kMaxStackDepth = 128;
 
@@ -19,9 +19,9 @@ inline constexpr std::size_t kMaxStackDepth = 128;
 // included). Returns the number written.
 std::size_t capture_stack(std::uintptr_t* out, std::size_t max_depth, std::size_t skip) noexcept;
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 // Like capture_stack, and also reports where on the stack each frame's
 // return address is stored (slots[i] holds pcs[i]), so that a later park can
@@ -31,4 +31,4 @@ namespace fiberleak {
 std::size_t capture_stack_with_slots(std::uintptr_t* pcs, std::uintptr_t* slots, std::size_t max_depth,
                                      std::size_t skip) noexcept;
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

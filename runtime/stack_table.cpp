@@ -5,7 +5,7 @@
 #include <cstring>
 #include <new>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 constexpr std::size_t kMaxProbes = 64;
@@ -111,4 +111,4 @@ void StackTable::set_annotation(StackId id, std::uint8_t value) const noexcept {
   entries_[i - 1].annotation.store(value, std::memory_order_relaxed);
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

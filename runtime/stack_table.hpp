@@ -14,18 +14,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "runtime/fiber_state.hpp"
+#include <fiberleak/snapshot.hpp>
 
-namespace fiberleak {
-
-// A read-only view of one recorded stack, innermost frame first.
-struct StackView {
-  const std::uintptr_t* pcs = nullptr;
-  std::size_t size = 0;
-  const std::uintptr_t* begin() const noexcept { return pcs; }
-  const std::uintptr_t* end() const noexcept { return pcs + size; }
-  bool empty() const noexcept { return size == 0; }
-};
+namespace fiberleak::detail {
 
 class StackTable {
  public:
@@ -71,4 +62,4 @@ class StackTable {
   std::atomic<std::uint64_t> dropped_{0};
 };
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

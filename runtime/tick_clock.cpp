@@ -6,7 +6,7 @@
 #include <cstring>
 #include <mutex>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 // Calibration anchor: a (tsc, steady ns) pair taken at first use.
@@ -123,4 +123,4 @@ std::int64_t TickClock::to_steady_ns(std::uint64_t ticks) noexcept {
   return n0 + static_cast<std::int64_t>((static_cast<double>(ticks) - static_cast<double>(t0)) * rate);
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

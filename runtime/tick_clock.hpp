@@ -12,7 +12,7 @@
 #include <atomic>
 #include <cstdint>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 class TickClock {
  public:
@@ -35,4 +35,4 @@ class TickClock {
   static std::atomic<bool> tsc_usable_;
 };
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -13,7 +13,7 @@
 #include "runtime/stack_capture.hpp"
 #include "runtime/tick_clock.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 using boost::fibers::context;
@@ -268,4 +268,4 @@ context* TrackingAlgorithm::pick_next() noexcept {
   return next;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -25,7 +25,7 @@
 #include "runtime/fiber_record.hpp"
 #include "runtime/park_stack_cache.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 // The base is algorithm_with_properties_base, not algorithm_with_properties
 // <FiberRecord>: that template's awakened() reaches the fiber's properties
@@ -96,4 +96,4 @@ class TrackingAlgorithm final : public boost::fibers::algo::algorithm_with_prope
   CallerEntry last_caller_;  // the latest lookup: parks in a loop repeat it
 };
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -2,7 +2,7 @@
 
 #include "runtime/frame_info.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 bool contains(const std::string& s, const char* needle) { return s.find(needle) != std::string::npos; }
@@ -66,4 +66,4 @@ WaitKind WaitClassifier::classify(StackId park_stack, FiberState state) const {
   return kind;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

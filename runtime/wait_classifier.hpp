@@ -12,10 +12,10 @@
 
 #include <string>
 
-#include "runtime/fiber_state.hpp"
+#include <fiberleak/fiber_state.hpp>
 #include "runtime/stack_table.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 class WaitClassifier {
  public:
@@ -30,4 +30,4 @@ class WaitClassifier {
   const StackTable& stacks_;
 };
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

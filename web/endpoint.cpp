@@ -1,4 +1,4 @@
-#include "web/endpoint.hpp"
+#include <fiberleak/mount.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -12,7 +12,7 @@
 #include "profiler/goroutine_text.hpp"
 #include "profiler/heap_profile.hpp"
 #include "profiler/symbolizer.hpp"
-#include "runtime/fiberleak.hpp"
+#include <fiberleak/runtime.hpp>
 #include "web/fiber_json.hpp"
 #include "web/metrics_page.hpp"
 #include "web/query_params.hpp"
@@ -20,7 +20,7 @@
 #include "web/server_setup.hpp"
 #include "web/watchdog.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 // State and handlers of one mounted set of routes. Thread-safe: handlers run
 // concurrently on the server's worker threads.
@@ -262,8 +262,12 @@ void Endpoint::register_routes(httplib::Server& server, const std::string& prefi
   }
 }
 
-std::shared_ptr<Endpoint> mount(httplib::Server& server, const std::string& prefix, EndpointOptions options) {
-  auto endpoint = std::make_shared<Endpoint>(std::move(options));
+}  // namespace fiberleak::detail
+
+namespace fiberleak {
+
+MountedRoutes mount(httplib::Server& server, const std::string& prefix, EndpointOptions options) {
+  auto endpoint = std::make_shared<detail::Endpoint>(std::move(options));
   endpoint->register_routes(server, prefix);
   return endpoint;
 }
@@ -272,7 +276,7 @@ std::shared_ptr<Endpoint> mount(httplib::Server& server, const std::string& pref
 
 struct ServeHandle::State {
   httplib::Server server;
-  std::shared_ptr<Endpoint> endpoint;
+  MountedRoutes endpoint;
   std::thread thread;
   std::atomic<bool> listen_returned{false};
 };
@@ -304,7 +308,7 @@ ServeHandle serve(ServeOptions options) {
   handle.state_ = std::make_unique<ServeHandle::State>();
   auto& state = *handle.state_;
   // Four workers: a delta profile holds one for its ?seconds=N.
-  prepare_server(state.server, 4);
+  detail::prepare_server(state.server, 4);
   state.server.set_payload_max_length(1 << 20);  // symbol lookups only: no large bodies
   state.server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {
@@ -313,10 +317,10 @@ ServeHandle serve(ServeOptions options) {
                       "text/plain");
     }
   });
-  const int port = bind_port(state.server, options.host, options.port);
+  const int port = detail::bind_port(state.server, options.host, options.port);
   if (port < 0) {
     throw std::runtime_error("fiberleak: cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " +
-                             kPortUnavailable);
+                             detail::kPortUnavailable);
   }
   state.endpoint = mount(state.server, "", std::move(options.endpoint));
   state.thread = std::thread([&state] {

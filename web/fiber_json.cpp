@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <type_traits>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 using nlohmann::json;
@@ -313,4 +313,4 @@ Findings findings_from_json_text(const std::string& text) {
   return findings_from_json(doc);
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

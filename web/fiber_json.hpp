@@ -23,9 +23,9 @@
 
 #include "profiler/fiber_dump.hpp"
 #include "profiler/leak_rules.hpp"
-#include "runtime/snapshot.hpp"
+#include <fiberleak/snapshot.hpp>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 inline constexpr const char* kFibersSchema = "fiberleak.fibers/v1";
 inline constexpr const char* kLeaksSchema = "fiberleak.leaks/v1";
@@ -64,4 +64,4 @@ struct Findings {
 Findings findings_from_json(const nlohmann::json& doc);
 Findings findings_from_json_text(const std::string& text);
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -7,7 +7,7 @@
 #include "profiler/heap_profile.hpp"
 #include "web/route_set.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 void bad_request(httplib::Response& res, const std::string& message) {
@@ -112,4 +112,4 @@ std::string heap_metrics_text() {
   return out;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -16,7 +16,7 @@
 
 #include <string>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 inline constexpr const char* kHeapUsage = "usage: /debug/pprof/heap|allocs?debug=0|1&seconds=N (1..max, debug=0 only)&gc=0|1";
 
@@ -35,4 +35,4 @@ void mount_heap_routes(httplib::Server& server, const std::string& prefix = "", 
 // fiberleak_heap_profiler_memory_bytes. Empty when the sampler is absent.
 std::string heap_metrics_text();
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

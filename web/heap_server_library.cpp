@@ -47,10 +47,10 @@ std::string profile_path() {
 // temporary file renamed over the path, so a reader never sees half of it.
 void write_final_profile() {
   const std::string path = profile_path();
-  if (path.empty() || !fiberleak::heap_profiler_available()) return;
+  if (path.empty() || !fiberleak::detail::heap_profiler_available()) return;
   try {
-    const std::string data = fiberleak::heap_profile(fiberleak::collect_heap(), fiberleak::HeapProfileKind::heap,
-                                                     fiberleak::Symbolizer::mappings());
+    const std::string data = fiberleak::detail::heap_profile(fiberleak::detail::collect_heap(), fiberleak::detail::HeapProfileKind::heap,
+                                                     fiberleak::detail::Symbolizer::mappings());
     const std::string partial = path + ".partial";
     FILE* f = std::fopen(partial.c_str(), "wb");
     const bool written = f != nullptr && std::fwrite(data.data(), 1, data.size(), f) == data.size();
@@ -74,16 +74,16 @@ constexpr auto kBindDelay = std::chrono::milliseconds(200);
 void bind_and_serve(const std::string& listen, const std::string& host, int port) {
   std::this_thread::sleep_for(kBindDelay);
   auto server = std::make_unique<httplib::Server>();
-  fiberleak::prepare_server(*server, 2);
-  fiberleak::mount_heap_routes(*server);
+  fiberleak::detail::prepare_server(*server, 2);
+  fiberleak::detail::mount_heap_routes(*server);
   server->Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(fiberleak::heap_metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
+    res.set_content(fiberleak::detail::heap_metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  const int bound = fiberleak::bind_port(*server, host, port);
+  const int bound = fiberleak::detail::bind_port(*server, host, port);
   if (bound < 0) {
     report("cannot listen on FIBERLEAK_LISTEN=%s: %s (another process started under the same LD_PRELOAD? "
            "FIBERLEAK_PROCESS=NAME picks the program that serves)",
-           listen.c_str(), fiberleak::kPortUnavailable);
+           listen.c_str(), fiberleak::detail::kPortUnavailable);
     return;
   }
   if (port == 0) report("serving heap profiles on http://%s:%d", host.c_str(), bound);
@@ -95,7 +95,7 @@ void bind_and_serve(const std::string& listen, const std::string& host, int port
 int serve(const char* listen) {
   std::string host;
   int port = 0;
-  if (!fiberleak::parse_listen_address(listen, host, port)) {
+  if (!fiberleak::detail::parse_listen_address(listen, host, port)) {
     report("FIBERLEAK_LISTEN=\"%s\" is not HOST:PORT; heap profiles are not served", listen);
     return -1;
   }

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 void ProfileBuildTimes::record(ProfileFormat f, std::chrono::steady_clock::duration d) noexcept {
   const auto i = static_cast<std::size_t>(f);
@@ -88,4 +88,4 @@ std::string render_metrics(const MetricsInputs& in) {
   return m.text();
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

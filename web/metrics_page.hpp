@@ -10,10 +10,10 @@
 
 #include "profiler/fiber_dump.hpp"
 #include "profiler/leak_rules.hpp"
-#include "runtime/snapshot.hpp"
+#include <fiberleak/snapshot.hpp>
 #include "web/prometheus_text.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 enum class ProfileFormat : std::size_t { goroutine_proto, goroutine_delta, goroutine_debug1, goroutine_debug2, fibers_json, count };
 
@@ -44,4 +44,4 @@ inline constexpr std::size_t kTopParkSites = 10;
 
 std::string render_metrics(const MetricsInputs& in);
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 void escape_label_value(std::string& out, std::string_view v) {
@@ -72,4 +72,4 @@ void PrometheusText::sample(std::string_view name, const Labels& labels, double 
   out_ += buf;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

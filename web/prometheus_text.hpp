@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 class PrometheusText {
  public:
@@ -26,4 +26,4 @@ class PrometheusText {
   std::string out_;
 };
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -4,7 +4,7 @@
 
 #include "profiler/duration.hpp"
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 bool parse_int(const std::string& text, int& out) {
@@ -88,4 +88,4 @@ std::string parse_no_params(const httplib::Params& params, const char* route) {
   return "unknown parameter \"" + params.begin()->first + "\"; usage: " + route + " takes no parameters";
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -9,9 +9,9 @@
 #include <set>
 #include <string>
 
-#include "runtime/fiber_state.hpp"
+#include <fiberleak/fiber_state.hpp>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 // /debug/pprof/goroutine
 struct GoroutineParams {
@@ -37,4 +37,4 @@ std::string parse_fibers_params(const httplib::Params& params, FibersParams& out
 // Routes that take no parameters.
 std::string parse_no_params(const httplib::Params& params, const char* route);
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

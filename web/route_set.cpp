@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <mutex>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 struct Registry {
@@ -42,4 +42,4 @@ std::vector<RouteSet> registered_route_sets() {
   return r.sets;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -1,7 +1,7 @@
 // Routes other modules add to every endpoint (the heap profiler's
 // /debug/pprof/heap and /allocs, for instance) without editing web/endpoint.
 //
-//   fiberleak::register_route_set({
+//   fiberleak::detail::register_route_set({
 //       "heap",
 //       [](httplib::Server& s, const std::string& prefix) { mount_heap_routes(s, prefix); },
 //       {{"heap", "heap?debug=1", "Sampled live memory.", [] { return live_objects(); }}},
@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 // One row of the /debug/pprof/ index.
 struct ProfileIndexEntry {
@@ -47,4 +47,4 @@ void unregister_route_set(const std::string& name);
 // A copy of the registered sets, in registration order.
 std::vector<RouteSet> registered_route_sets();
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

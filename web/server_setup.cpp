@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 namespace {
 
 // httplib's TaskQueue with as many of the wanted threads as could be made.
@@ -108,4 +108,4 @@ bool parse_listen_address(std::string_view text, std::string& host, int& port) {
   return true;
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

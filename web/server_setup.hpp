@@ -23,7 +23,7 @@
 #include <string>
 #include <string_view>
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 void prepare_server(httplib::Server& server, unsigned workers);
 
@@ -37,4 +37,4 @@ inline constexpr const char* kPortUnavailable = "the port is in use or the addre
 // anything else ("8080", ":80", "host:80x", "host:+80", "host:99999").
 bool parse_listen_address(std::string_view text, std::string& host, int& port);
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -4,7 +4,7 @@
 #include <spdlog/spdlog.h>
 
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 std::shared_ptr<spdlog::logger> default_logger() {
   static std::shared_ptr<spdlog::logger> logger = [] {
@@ -89,4 +89,4 @@ void Watchdog::run() {
   }
 }
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

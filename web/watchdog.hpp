@@ -18,7 +18,7 @@ namespace spdlog {
 class logger;
 }
 
-namespace fiberleak {
+namespace fiberleak::detail {
 
 class Watchdog {
  public:
@@ -63,4 +63,4 @@ class Watchdog {
 // host program's default.
 std::shared_ptr<spdlog::logger> default_logger();
 
-}  // namespace fiberleak
+}  // namespace fiberleak::detail

@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   std::size_t goroutines = 0;
   for (int rep = 0; rep < 5; ++rep) {
     const auto start = std::chrono::steady_clock::now();
-    goroutines = fiberleak::parse_go_dump(dump).fibers.size();
+    goroutines = fiberleak::detail::parse_go_dump(dump).fibers.size();
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   std::printf("parsed a %.1f MB dump of %zu goroutines in %.3f s: %.0f MB/s, %.0f goroutines/s (target: < 1 s)\n",

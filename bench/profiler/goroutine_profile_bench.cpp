@@ -20,7 +20,7 @@
 #include "profiler/dump_builder.hpp"
 #include "profiler/goroutine_profile.hpp"
 #include "profiler/goroutine_text.hpp"
-#include "runtime/fiberleak.hpp"
+#include <fiberleak/runtime.hpp>
 
 namespace {
 
@@ -95,14 +95,14 @@ void measure(const std::string& go_binary, int n, bool distinct) {
   });
   while (!parked) std::this_thread::sleep_for(std::chrono::milliseconds(5));
 
-  auto& symbolizer = fiberleak::Symbolizer::instance();
-  const auto mappings = fiberleak::Symbolizer::mappings();
+  auto& symbolizer = fiberleak::detail::Symbolizer::instance();
+  const auto mappings = fiberleak::detail::Symbolizer::mappings();
   std::size_t bytes = 0;
-  fiberleak::goroutine_profile(fiberleak::build_dump(fiberleak::snapshot()), mappings);  // warm symbols
+  fiberleak::detail::goroutine_profile(fiberleak::detail::build_dump(fiberleak::snapshot()), mappings);  // warm symbols
   const double snap_ms = best_ms([&] { return fiberleak::snapshot().fibers.size(); }, bytes);
-  const double d0 = best_ms([&] { return fiberleak::goroutine_profile(fiberleak::build_dump(fiberleak::snapshot()), mappings).size(); }, bytes);
-  const double d1 = best_ms([&] { return fiberleak::render_debug1(fiberleak::build_dump(fiberleak::snapshot()), &symbolizer).size(); }, bytes);
-  const double d2 = best_ms([&] { return fiberleak::render_debug2(fiberleak::build_dump(fiberleak::snapshot()), &symbolizer).size(); }, bytes);
+  const double d0 = best_ms([&] { return fiberleak::detail::goroutine_profile(fiberleak::detail::build_dump(fiberleak::snapshot()), mappings).size(); }, bytes);
+  const double d1 = best_ms([&] { return fiberleak::detail::render_debug1(fiberleak::detail::build_dump(fiberleak::snapshot()), &symbolizer).size(); }, bytes);
+  const double d2 = best_ms([&] { return fiberleak::detail::render_debug2(fiberleak::detail::build_dump(fiberleak::snapshot()), &symbolizer).size(); }, bytes);
   stop = true;
   program.join();
 

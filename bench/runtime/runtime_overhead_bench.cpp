@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/fiberleak.hpp"
+#include <fiberleak/runtime.hpp>
 
 namespace {
 

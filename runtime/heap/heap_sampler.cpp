@@ -1,4 +1,4 @@
-#include "runtime/heap/heap_sampler.hpp"
+#include <fiberleak/heap.hpp>
 #include "runtime/heap/sampler_hot_path.hpp"
 
 #define UNW_LOCAL_ONLY

@@ -10,7 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "runtime/heap/heap_sampler.hpp"
+#include <fiberleak/heap.hpp>
 #include "runtime/heap/sampler_hot_path.hpp"
 
 extern "C" {

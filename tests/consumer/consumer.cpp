@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-#include "runtime/fiberleak.hpp"
+#include <fiberleak/runtime.hpp>
 
 int main() {
   fiberleak::install();

@@ -9,9 +9,9 @@
 #include "profiler/leak_rules.hpp"
 
 using fiberleak::FiberState;
-using fiberleak::GoDumpError;
+using fiberleak::detail::GoDumpError;
 using fiberleak::WaitKind;
-using fiberleak::parse_go_dump;
+using fiberleak::detail::parse_go_dump;
 
 namespace {
 
@@ -23,7 +23,7 @@ std::string testdata(const std::string& name) {
   return ss.str();
 }
 
-std::size_t count_top(const fiberleak::FiberDump& d, const std::string& function) {
+std::size_t count_top(const fiberleak::detail::FiberDump& d, const std::string& function) {
   std::size_t n = 0;
   for (const auto& g : d.fibers) {
     for (const auto& f : g.stack) {
@@ -67,9 +67,9 @@ TEST_CASE("a real Go 1.19 dump parses into every goroutine with states, frames a
 TEST_CASE("minutes in a Go dump become a lower bound on the blocked time", "[daemon]") {
   const auto dump = parse_go_dump(testdata("go119_after_70s.txt"));
   fiberleak::LeakRules rules;
-  rules.threshold_ns = 60'000'000'000;
+  rules.threshold = std::chrono::nanoseconds(60'000'000'000);
   rules.ignore_top_functions = {"internal/poll.runtime_pollWait"};  // the accept loop: healthy
-  const auto findings = fiberleak::find_leaks(dump, rules);
+  const auto findings = fiberleak::detail::find_leaks(dump, rules);
   std::map<std::string, int> by_function;
   for (const auto& f : findings) {
     ++by_function[f.function];

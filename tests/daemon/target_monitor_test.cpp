@@ -6,11 +6,11 @@
 #include "daemon/daemon_config.hpp"
 #include "daemon/target_monitor.hpp"
 
-using fiberleak::DumpedFiber;
-using fiberleak::FiberDump;
+using fiberleak::detail::DumpedFiber;
+using fiberleak::detail::FiberDump;
 using fiberleak::FiberState;
-using fiberleak::TargetMonitor;
-using fiberleak::TrackedFinding;
+using fiberleak::detail::TargetMonitor;
+using fiberleak::detail::TrackedFinding;
 
 namespace {
 
@@ -24,7 +24,7 @@ FiberDump one_parked(std::uint64_t id, std::int64_t blocked_ns, std::int64_t tak
   f.wait_reason = "chan receive";
   f.blocked_ns = blocked_ns;
   f.blocked_exact = exact;
-  f.stack = std::vector<fiberleak::DumpFrame>{{0, "main.leak", "/src/main.go", 7, false}};
+  f.stack = std::vector<fiberleak::detail::DumpFrame>{{0, "main.leak", "/src/main.go", 7, false}};
   FiberDump d;
   d.taken_at_ns = taken_at;
   d.fibers.push_back(f);
@@ -32,10 +32,10 @@ FiberDump one_parked(std::uint64_t id, std::int64_t blocked_ns, std::int64_t tak
 }
 
 TargetMonitor monitor(std::int64_t threshold_ns, std::vector<TrackedFinding>* changes) {
-  fiberleak::TargetConfig c;
+  fiberleak::detail::TargetConfig c;
   c.name = "t";
   c.url = "http://127.0.0.1:1";
-  c.rules.threshold_ns = threshold_ns;
+  c.rules.threshold = std::chrono::nanoseconds(threshold_ns);
   auto logger = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
   return TargetMonitor(c, 1 << 20, logger, [changes](const TrackedFinding& t) { changes->push_back(t); });
 }
@@ -43,7 +43,7 @@ TargetMonitor monitor(std::int64_t threshold_ns, std::vector<TrackedFinding>* ch
 }  // namespace
 
 TEST_CASE("Go's blocked minutes carry over between scrapes only when they prove the same park", "[daemon]") {
-  using fiberleak::combine_go_blocked;
+  using fiberleak::detail::combine_go_blocked;
   // 3 minutes, then 3 minutes again 50 s later: the same park, now >= 3m50s.
   CHECK(combine_go_blocked(3 * kMinute, 3 * kMinute, 50'000'000'000) == 3 * kMinute + 50'000'000'000);
   // No minutes now: it woke and parked again since (or a GC has not seen it).
@@ -95,10 +95,10 @@ TEST_CASE("a target whose clock goes back has restarted: its history starts over
 }
 
 TEST_CASE("the example config in config/ is valid", "[daemon]") {
-  const auto r = fiberleak::load_daemon_config(std::string(FIBERLEAK_CONFIG_DIR) + "/fiberleakd.example.json");
+  const auto r = fiberleak::detail::load_daemon_config(std::string(FIBERLEAK_CONFIG_DIR) + "/fiberleakd.example.json");
   INFO(r.errors.size() << " errors, first: " << (r.errors.empty() ? "" : r.errors[0]));
   CHECK(r.errors.empty());
   CHECK(r.config.targets.size() == 2);
-  CHECK(r.config.targets[0].rules.threshold_ns == 30'000'000'000);   // per-target override
-  CHECK(r.config.targets[1].rules.threshold_ns == 120'000'000'000);  // the global rule
+  CHECK(r.config.targets[0].rules.threshold == std::chrono::nanoseconds(30'000'000'000));   // per-target override
+  CHECK(r.config.targets[1].rules.threshold == std::chrono::nanoseconds(120'000'000'000));  // the global rule
 }

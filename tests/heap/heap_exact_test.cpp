@@ -13,11 +13,11 @@
 
 #include "heap_test_support.hpp"
 #include "profiler/heap_profile.hpp"
-#include "runtime/fiberleak.hpp"
-#include "runtime/heap/heap_sampler.hpp"
-#include "web/endpoint.hpp"
+#include <fiberleak/runtime.hpp>
+#include <fiberleak/heap.hpp>
+#include <fiberleak/serve.hpp>
 
-namespace ft = fiberleak::testing;
+namespace ft = fiberleak::detail::testing;
 
 namespace {
 std::vector<void*> g_kept;  // reserved up front so that pushing does not allocate
@@ -117,7 +117,7 @@ TEST_CASE("the fiber label selects the allocations of a named fiber with -tagfoc
   CHECK(flat_bytes(top, "keep_malloc_3x1000", line_of("ALLOC_LINE_MALLOC")) == -1);
   // And the per-fiber estimate attributes those bytes to that fiber only.
   long long fiber_bytes = 0;
-  for (const auto& [id, bytes] : fiberleak::heap_live_bytes_by_fiber(fiberleak::collect_heap())) fiber_bytes += bytes;
+  for (const auto& [id, bytes] : fiberleak::detail::heap_live_bytes_by_fiber(fiberleak::detail::collect_heap())) fiber_bytes += bytes;
   CHECK(fiber_bytes >= 777);
 }
 
@@ -134,7 +134,7 @@ TEST_CASE("debug=1 text lists the known stack with its counts and bad parameters
   auto bad = c.Get("/debug/pprof/heap?debug=x");
   REQUIRE(bad);
   CHECK(bad->status == 400);
-  CHECK(bad->body == std::string(fiberleak::kHeapUsage) + "\n");
+  CHECK(bad->body == std::string(fiberleak::detail::kHeapUsage) + "\n");
   auto bad2 = c.Get("/debug/pprof/allocs?secs=1");
   REQUIRE(bad2);
   CHECK(bad2->status == 400);
@@ -142,7 +142,7 @@ TEST_CASE("debug=1 text lists the known stack with its counts and bad parameters
 
 TEST_CASE("after register_heap_routes serve() serves the heap profile, lists it and adds the heap metrics", "[heap]") {
   run_workload();
-  fiberleak::register_heap_routes();
+  fiberleak::detail::register_heap_routes();
   fiberleak::ServeOptions options;
   options.port = 0;
   options.endpoint.watchdog_interval = std::chrono::milliseconds(0);

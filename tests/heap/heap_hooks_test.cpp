@@ -16,7 +16,7 @@
 #include <string>
 #include <thread>
 
-#include "runtime/heap/heap_sampler.hpp"
+#include <fiberleak/heap.hpp>
 
 namespace {
 bool aligned_to(const void* p, std::size_t align) { return reinterpret_cast<std::uintptr_t>(p) % align == 0; }

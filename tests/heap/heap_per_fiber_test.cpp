@@ -9,9 +9,9 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "runtime/fiberleak.hpp"
-#include "runtime/heap/heap_sampler.hpp"
-#include "web/endpoint.hpp"
+#include <fiberleak/runtime.hpp>
+#include <fiberleak/heap.hpp>
+#include <fiberleak/serve.hpp>
 
 namespace {
 void* g_blocks[4];
@@ -38,7 +38,7 @@ TEST_CASE("a leaked fiber's live heap bytes and reserved stack show on /debug/fi
   fiberleak::ServeOptions options;
   options.port = 0;
   options.endpoint.watchdog_interval = std::chrono::milliseconds(0);
-  options.endpoint.rules.threshold_ns = 20'000'000;
+  options.endpoint.rules.threshold = std::chrono::nanoseconds(20'000'000);
   fiberleak::ServeHandle server = fiberleak::serve(options);
 
   boost::fibers::buffered_channel<int> never(2);

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "profiler/heap_profile.hpp"
-#include "runtime/heap/heap_sampler.hpp"
+#include <fiberleak/heap.hpp>
 
 namespace {
 void* volatile g_escape;
@@ -17,7 +17,7 @@ void* volatile g_escape;
 
 TEST_CASE("at the default rate with a fixed seed the live and allocated estimates are within 10 percent", "[heap]") {
   fiberleak::heap::configure({524288, 20261122});
-  const fiberleak::HeapTotals before = fiberleak::heap_totals(fiberleak::collect_heap());
+  const fiberleak::detail::HeapTotals before = fiberleak::detail::heap_totals(fiberleak::detail::collect_heap());
   constexpr std::size_t kSizes[] = {96, 1000, 8000, 64000, 300000};
   std::vector<void*> live;
   live.reserve(20000);
@@ -32,10 +32,10 @@ TEST_CASE("at the default rate with a fixed seed the live and allocated estimate
     std::free(g_escape);
     alloc_bytes += static_cast<std::int64_t>(size);
   }
-  const fiberleak::HeapData data = fiberleak::collect_heap();
+  const fiberleak::detail::HeapData data = fiberleak::detail::collect_heap();
   CHECK(data.rate == 524288);
   CHECK(data.dropped_samples == 0);
-  const fiberleak::HeapTotals after = fiberleak::heap_totals(data);
+  const fiberleak::detail::HeapTotals after = fiberleak::detail::heap_totals(data);
   const double inuse = static_cast<double>(after.inuse_bytes - before.inuse_bytes);
   const double allocs = static_cast<double>(after.alloc_bytes - before.alloc_bytes);
   INFO("known live " << live_bytes << " estimated " << inuse << "; known allocated " << alloc_bytes
@@ -45,7 +45,7 @@ TEST_CASE("at the default rate with a fixed seed the live and allocated estimate
   CHECK(inuse == Approx(static_cast<double>(live_bytes)).epsilon(0.10));
   CHECK(allocs == Approx(static_cast<double>(alloc_bytes)).epsilon(0.10));
   for (void* p : live) std::free(p);
-  const fiberleak::HeapTotals freed = fiberleak::heap_totals(fiberleak::collect_heap());
+  const fiberleak::detail::HeapTotals freed = fiberleak::detail::heap_totals(fiberleak::detail::collect_heap());
   // Everything sampled by this test is freed again.
   CHECK(freed.inuse_bytes - before.inuse_bytes < static_cast<std::int64_t>(live_bytes / 100));
 }
@@ -66,9 +66,9 @@ TEST_CASE("rate 0 turns sampling off and the hooks are the ones in use", "[heap]
 }
 
 // Live objects of the stacks whose every allocation had `size` bytes.
-std::int64_t live_objects_of_size(const fiberleak::HeapData& data, std::int64_t size) {
+std::int64_t live_objects_of_size(const fiberleak::detail::HeapData& data, std::int64_t size) {
   std::int64_t n = 0;
-  for (const fiberleak::HeapRecord& r : data.records) {
+  for (const fiberleak::detail::HeapRecord& r : data.records) {
     if (r.alloc_objects > 0 && r.alloc_bytes == r.alloc_objects * size) n += r.alloc_objects - r.free_objects;
   }
   return n;
@@ -81,7 +81,7 @@ TEST_CASE("at rate 1 150k live blocks of four threads, freed by other threads, a
   std::vector<std::vector<void*>> blocks(kThreads);
   for (auto& b : blocks) b.reserve(kPerThread);
   fiberleak::heap::configure({1, 0});
-  const fiberleak::HeapData before = fiberleak::collect_heap();
+  const fiberleak::detail::HeapData before = fiberleak::detail::collect_heap();
   auto run = [&](auto&& body) {
     std::vector<std::thread> threads;
     for (std::size_t t = 0; t < kThreads; ++t) threads.emplace_back([&, t] { body(blocks[t]); });
@@ -90,7 +90,7 @@ TEST_CASE("at rate 1 150k live blocks of four threads, freed by other threads, a
   run([](std::vector<void*>& mine) {
     for (std::size_t i = 0; i < kPerThread; ++i) mine.push_back(std::malloc(kSize));
   });
-  const fiberleak::HeapData full = fiberleak::collect_heap();
+  const fiberleak::detail::HeapData full = fiberleak::detail::collect_heap();
   CHECK(full.dropped_samples == 0);
   CHECK(live_objects_of_size(full, kSize) - live_objects_of_size(before, kSize) == kBlocks);
   CHECK(full.live_samples - before.live_samples >= static_cast<std::uint64_t>(kBlocks));
@@ -101,7 +101,7 @@ TEST_CASE("at rate 1 150k live blocks of four threads, freed by other threads, a
   run([](std::vector<void*>& mine) {
     for (void* p : mine) std::free(p);
   });
-  const fiberleak::HeapData empty = fiberleak::collect_heap();
+  const fiberleak::detail::HeapData empty = fiberleak::detail::collect_heap();
   CHECK(live_objects_of_size(empty, kSize) == live_objects_of_size(before, kSize));
   CHECK(empty.live_samples < full.live_samples - static_cast<std::uint64_t>(kBlocks) + 100);
   fiberleak::heap::configure({524288, 0});

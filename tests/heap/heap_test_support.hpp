@@ -11,7 +11,7 @@
 
 #include "web/heap_routes.hpp"
 
-namespace fiberleak::testing {
+namespace fiberleak::detail::testing {
 
 // Serves the heap routes on 127.0.0.1:<free port> until destroyed.
 class HeapServer {
@@ -53,4 +53,4 @@ inline std::string pprof_top(const std::string& url, const std::string& sample_i
              " " + extra + " '" + url + "'");
 }
 
-}  // namespace fiberleak::testing
+}  // namespace fiberleak::detail::testing

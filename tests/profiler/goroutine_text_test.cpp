@@ -70,16 +70,16 @@ std::vector<ParsedGoroutine> parse_debug2(const std::string& text) {
 }  // namespace
 
 TEST_CASE("debug=2 renders Go's one-block-per-goroutine layout (golden)", "[profiler]") {
-  check_golden(fiberleak::render_debug2(fiberleak::testing::sample_dump(), nullptr), "sample_debug2.txt");
+  check_golden(fiberleak::detail::render_debug2(fiberleak::detail::testing::sample_dump(), nullptr), "sample_debug2.txt");
 }
 
 TEST_CASE("debug=1 groups fibers with the same stack and counts them (golden)", "[profiler]") {
-  check_golden(fiberleak::render_debug1(fiberleak::testing::sample_dump(), nullptr), "sample_debug1.txt");
+  check_golden(fiberleak::detail::render_debug1(fiberleak::detail::testing::sample_dump(), nullptr), "sample_debug1.txt");
 }
 
 TEST_CASE("an independent debug=2 parser reads back every fiber, status and frame", "[profiler]") {
-  const auto dump = fiberleak::testing::sample_dump();
-  const auto parsed = parse_debug2(fiberleak::render_debug2(dump, nullptr));
+  const auto dump = fiberleak::detail::testing::sample_dump();
+  const auto parsed = parse_debug2(fiberleak::detail::render_debug2(dump, nullptr));
   REQUIRE(parsed.size() == dump.fibers.size());
   for (std::size_t i = 0; i < parsed.size(); ++i) {
     const auto& want = dump.fibers[i];

@@ -5,14 +5,14 @@
 #include "profiler/leak_rules.hpp"
 #include "sample_dump.hpp"
 
-using fiberleak::LeakDetector;
+using fiberleak::detail::LeakDetector;
 using fiberleak::LeakRules;
-using fiberleak::find_leaks;
+using fiberleak::detail::find_leaks;
 
 TEST_CASE("fibers blocked past the threshold are flagged, longest first", "[profiler]") {
   LeakRules rules;
-  rules.threshold_ns = 60'000'000'000;
-  const auto findings = find_leaks(fiberleak::testing::sample_dump(), rules);
+  rules.threshold = std::chrono::nanoseconds(60'000'000'000);
+  const auto findings = find_leaks(fiberleak::detail::testing::sample_dump(), rules);
   REQUIRE(findings.size() == 2);
   CHECK(findings[0].fiber_id == 7);
   CHECK(findings[0].function == "app::wait_for_orders(boost::fibers::buffered_channel<int>&)");
@@ -24,38 +24,38 @@ TEST_CASE("fibers blocked past the threshold are flagged, longest first", "[prof
 
 TEST_CASE("per-wait-kind thresholds replace the default", "[profiler]") {
   LeakRules rules;
-  rules.threshold_ns = 60'000'000'000;
-  rules.threshold_by_wait[fiberleak::WaitKind::mutex] = 120'000'000'000;
-  const auto findings = find_leaks(fiberleak::testing::sample_dump(), rules);
+  rules.threshold = std::chrono::nanoseconds(60'000'000'000);
+  rules.threshold_by_wait[fiberleak::WaitKind::mutex] = std::chrono::nanoseconds(120'000'000'000);
+  const auto findings = find_leaks(fiberleak::detail::testing::sample_dump(), rules);
   REQUIRE(findings.size() == 1);
   CHECK(findings[0].fiber_id == 7);
 }
 
 TEST_CASE("ignore rules by name, top function, any function and creator keep fibers out", "[profiler]") {
   LeakRules rules;
-  rules.threshold_ns = 1'000'000'000;
-  CHECK(find_leaks(fiberleak::testing::sample_dump(), rules).size() == 3);
+  rules.threshold = std::chrono::nanoseconds(1'000'000'000);
+  CHECK(find_leaks(fiberleak::detail::testing::sample_dump(), rules).size() == 3);
   LeakRules by_name = rules;
   by_name.ignore_names = {"order-*"};
-  CHECK(find_leaks(fiberleak::testing::sample_dump(), by_name).size() == 1);
+  CHECK(find_leaks(fiberleak::detail::testing::sample_dump(), by_name).size() == 1);
   LeakRules by_top = rules;
   by_top.ignore_top_functions = {"app::update_ledger"};
-  CHECK(find_leaks(fiberleak::testing::sample_dump(), by_top).size() == 2);
+  CHECK(find_leaks(fiberleak::detail::testing::sample_dump(), by_top).size() == 2);
   LeakRules by_any = rules;
   by_any.ignore_any_functions = {"app::order_worker"};
-  CHECK(find_leaks(fiberleak::testing::sample_dump(), by_any).size() == 1);
+  CHECK(find_leaks(fiberleak::detail::testing::sample_dump(), by_any).size() == 1);
   LeakRules by_creator = rules;
   by_creator.ignore_created_by = {"app::start_workers"};
-  const auto left = find_leaks(fiberleak::testing::sample_dump(), by_creator);
+  const auto left = find_leaks(fiberleak::detail::testing::sample_dump(), by_creator);
   REQUIRE(left.size() == 1);
   CHECK(left[0].fiber_id == 9);
-  CHECK(by_name.ignored_by(fiberleak::testing::sample_dump().fibers[1]).value() == "ignore_names: order-*");
+  CHECK(fiberleak::detail::ignored_by(by_name, fiberleak::detail::testing::sample_dump().fibers[1]).value() == "ignore_names: order-*");
 }
 
 TEST_CASE("a fiber that wakes up drops its flag", "[profiler]") {
   LeakRules rules;
-  rules.threshold_ns = 60'000'000'000;
-  auto dump = fiberleak::testing::sample_dump();
+  rules.threshold = std::chrono::nanoseconds(60'000'000'000);
+  auto dump = fiberleak::detail::testing::sample_dump();
   CHECK(find_leaks(dump, rules).size() == 2);
   dump.fibers[1].state = fiberleak::FiberState::runnable;
   dump.fibers[1].blocked_ns = 0;
@@ -68,7 +68,7 @@ TEST_CASE("a park site whose population rises across consecutive evaluations is 
   LeakRules rules;
   rules.growing_evaluations = 3;
   LeakDetector detector(rules);
-  auto dump = fiberleak::testing::sample_dump();
+  auto dump = fiberleak::detail::testing::sample_dump();
   const auto base = dump.fibers[1];
   std::size_t flagged_at = 0;
   for (std::size_t round = 1; round <= 5; ++round) {
@@ -90,30 +90,30 @@ TEST_CASE("a park site whose population rises across consecutive evaluations is 
 
 TEST_CASE("durations parse as people write them and reject the rest", "[profiler]") {
   std::int64_t ns = 0;
-  CHECK(fiberleak::parse_duration("30s", ns));
+  CHECK(fiberleak::detail::parse_duration("30s", ns));
   CHECK(ns == 30'000'000'000);
-  CHECK(fiberleak::parse_duration("1m30s", ns));
+  CHECK(fiberleak::detail::parse_duration("1m30s", ns));
   CHECK(ns == 90'000'000'000);
-  CHECK(fiberleak::parse_duration("250ms", ns));
+  CHECK(fiberleak::detail::parse_duration("250ms", ns));
   CHECK(ns == 250'000'000);
-  CHECK(fiberleak::parse_duration("2", ns));
+  CHECK(fiberleak::detail::parse_duration("2", ns));
   CHECK(ns == 2'000'000'000);
-  CHECK(fiberleak::parse_duration("1.5h", ns));
+  CHECK(fiberleak::detail::parse_duration("1.5h", ns));
   CHECK(ns == 5'400'000'000'000);
   for (const char* bad : {"", "-1s", "abc", "10x", "1s2", "s", "99999999999999h"}) {
     INFO(bad);
-    CHECK_FALSE(fiberleak::parse_duration(bad, ns));
+    CHECK_FALSE(fiberleak::detail::parse_duration(bad, ns));
   }
-  CHECK(fiberleak::format_duration(185'000'000'000) == "3m5s");
+  CHECK(fiberleak::detail::format_duration(185'000'000'000) == "3m5s");
 }
 
 TEST_CASE("byte counts read in binary units and a finding says what its fiber holds", "[profiler]") {
-  CHECK(fiberleak::format_bytes(0) == "0 B");
-  CHECK(fiberleak::format_bytes(1023) == "1023 B");
-  CHECK(fiberleak::format_bytes(131072) == "128 KiB");
-  CHECK(fiberleak::format_bytes(16 * 1024 + 300) == "16.3 KiB");
-  CHECK(fiberleak::format_bytes(3 * 1024 * 1024 / 2) == "1.5 MiB");
-  CHECK(fiberleak::format_bytes(-2048) == "-2 KiB");
+  CHECK(fiberleak::detail::format_bytes(0) == "0 B");
+  CHECK(fiberleak::detail::format_bytes(1023) == "1023 B");
+  CHECK(fiberleak::detail::format_bytes(131072) == "128 KiB");
+  CHECK(fiberleak::detail::format_bytes(16 * 1024 + 300) == "16.3 KiB");
+  CHECK(fiberleak::detail::format_bytes(3 * 1024 * 1024 / 2) == "1.5 MiB");
+  CHECK(fiberleak::detail::format_bytes(-2048) == "-2 KiB");
 
   fiberleak::LeakFinding f;
   f.fiber_id = 12;
@@ -123,11 +123,11 @@ TEST_CASE("byte counts read in binary units and a finding says what its fiber ho
   f.function = "handler(int)";
   f.file = "main.cpp";
   f.line = 42;
-  CHECK(fiberleak::describe(f) == "fiber 12 \"conn\" blocked in chan receive for 3m5s at handler(int) (main.cpp:42)");
+  CHECK(fiberleak::detail::describe(f) == "fiber 12 \"conn\" blocked in chan receive for 3m5s at handler(int) (main.cpp:42)");
   f.stack_bytes = 131072;
   f.heap_live_bytes = 3 * 1024 * 1024 / 2;
   f.blocked_exact = false;
-  CHECK(fiberleak::describe(f) ==
+  CHECK(fiberleak::detail::describe(f) ==
         "fiber 12 \"conn\" blocked in chan receive for at least 3m5s at handler(int) (main.cpp:42), "
         "holding stack 128 KiB, heap 1.5 MiB");
 }

@@ -45,8 +45,8 @@ bool contains(const std::string& s, const std::string& needle) { return s.find(n
 
 // A mapping covering the sample dump's made-up addresses, at a path that
 // does not exist: pprof must not need it.
-std::vector<fiberleak::Mapping> fake_mappings() {
-  fiberleak::Mapping m;
+std::vector<fiberleak::detail::Mapping> fake_mappings() {
+  fiberleak::detail::Mapping m;
   m.start = 0x400000;
   m.limit = 0x500000;
   m.path = "/nonexistent/orders-service";
@@ -74,7 +74,7 @@ std::vector<long> raw_values(const std::string& raw) {
 }  // namespace
 
 TEST_CASE("go tool pprof -raw and -traces show C++ names, inline frames and file:line with no warnings", "[profiler][go]") {
-  const std::string profile = fiberleak::goroutine_profile(fiberleak::testing::sample_dump(), fake_mappings());
+  const std::string profile = fiberleak::detail::goroutine_profile(fiberleak::detail::testing::sample_dump(), fake_mappings());
   REQUIRE(profile.substr(0, 2) == "\x1f\x8b");  // gzip magic
   for (const char* mode : {"-raw", "-traces -lines"}) {
     INFO(mode);
@@ -107,20 +107,20 @@ TEST_CASE("go tool pprof -raw and -traces show C++ names, inline frames and file
 }
 
 TEST_CASE("a delta profile counts what grew and shrank per stack and leaves the rest out", "[profiler][go]") {
-  using fiberleak::testing::frame;
-  const fiberleak::FiberDump before = fiberleak::testing::sample_dump();
-  fiberleak::FiberDump after = before;
+  using fiberleak::detail::testing::frame;
+  const fiberleak::detail::FiberDump before = fiberleak::detail::testing::sample_dump();
+  fiberleak::detail::FiberDump after = before;
   after.taken_at_ns += 5'000'000'000;
   after.fibers.erase(after.fibers.begin() + 2);  // one order worker (id 8) finished
-  fiberleak::DumpedFiber newcomer;               // and a fiber parked at a new site
+  fiberleak::detail::DumpedFiber newcomer;               // and a fiber parked at a new site
   newcomer.id = 10;
   newcomer.state = fiberleak::FiberState::blocked;
   newcomer.wait = fiberleak::WaitKind::sleep;
   newcomer.wait_reason = "sleep";
-  newcomer.stack = std::vector<fiberleak::DumpFrame>{frame(0x409080, "app::nap()", "/src/app/nap.cpp", 5)};
+  newcomer.stack = std::vector<fiberleak::detail::DumpFrame>{frame(0x409080, "app::nap()", "/src/app/nap.cpp", 5)};
   after.fibers.push_back(newcomer);
 
-  const std::string delta = fiberleak::goroutine_delta_profile(before, after, fake_mappings());
+  const std::string delta = fiberleak::detail::goroutine_delta_profile(before, after, fake_mappings());
   const Command raw = pprof("-raw", delta);
   INFO("stdout: " << raw.out);
   INFO("stderr: " << raw.err);
@@ -131,7 +131,7 @@ TEST_CASE("a delta profile counts what grew and shrank per stack and leaves the 
   CHECK_FALSE(contains(raw.out, "app::update_ledger()"));
   CHECK(contains(raw.out, "Duration: 5s"));
 
-  const std::string none = fiberleak::goroutine_delta_profile(before, before, fake_mappings());
+  const std::string none = fiberleak::detail::goroutine_delta_profile(before, before, fake_mappings());
   CHECK(raw_values(pprof("-raw", none).out).empty());
 }
 
@@ -147,7 +147,7 @@ namespace {
 }  // namespace
 
 TEST_CASE("the symbolizer names a return address with function and file, cached after the first lookup", "[profiler]") {
-  fiberleak::Symbolizer symbolizer;
+  fiberleak::detail::Symbolizer symbolizer;
   const std::uint64_t ra = symbolizer_test_caller();
   const auto& frames = symbolizer.frames(ra);
   REQUIRE_FALSE(frames.empty());
@@ -164,9 +164,9 @@ TEST_CASE("the symbolizer names a return address with function and file, cached 
 }
 
 TEST_CASE("the mappings list this executable with its GNU build id", "[profiler]") {
-  const auto mappings = fiberleak::Symbolizer::mappings();
+  const auto mappings = fiberleak::detail::Symbolizer::mappings();
   const auto self = reinterpret_cast<std::uint64_t>(&symbolizer_test_caller);
-  const fiberleak::Mapping* mine = nullptr;
+  const fiberleak::detail::Mapping* mine = nullptr;
   for (const auto& m : mappings) {
     if (m.start <= self && self < m.limit) mine = &m;
   }

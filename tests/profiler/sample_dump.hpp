@@ -4,7 +4,7 @@
 
 #include "profiler/fiber_dump.hpp"
 
-namespace fiberleak::testing {
+namespace fiberleak::detail::testing {
 
 inline DumpFrame frame(std::uint64_t pc, const char* function, const char* file, int line, bool inlined = false) {
   DumpFrame f;
@@ -64,4 +64,4 @@ inline FiberDump sample_dump() {
   return d;
 }
 
-}  // namespace fiberleak::testing
+}  // namespace fiberleak::detail::testing

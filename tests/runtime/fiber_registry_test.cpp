@@ -11,7 +11,7 @@
 using namespace std::chrono_literals;
 using fiberleak::FiberId;
 using fiberleak::FiberState;
-namespace ft = fiberleak::testing;
+namespace ft = fiberleak::detail::testing;
 
 namespace {
 
@@ -77,7 +77,7 @@ TEST_CASE("names longer than the record holds are truncated, not overflowed", "[
   for (const auto& rec : snap.fibers) {
     if (!rec.name.empty() && rec.name[0] == 'x') {
       seen = true;
-      CHECK(rec.name == std::string(fiberleak::kMaxNameBytes - 1, 'x'));
+      CHECK(rec.name == std::string(fiberleak::detail::kMaxNameBytes - 1, 'x'));
     }
   }
   CHECK(seen);

@@ -1,7 +1,7 @@
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
-#include "runtime/fiber_state.hpp"
+#include <fiberleak/fiber_state.hpp>
 
 TEST_CASE("state and wait-kind names round-trip through parse", "[runtime]") {
   fiberleak::WaitKind k{};

@@ -8,7 +8,7 @@
 #include "runtime_test_support.hpp"
 
 using namespace std::chrono_literals;
-namespace ft = fiberleak::testing;
+namespace ft = fiberleak::detail::testing;
 
 TEST_CASE("fibers ready before install() are adopted without a parent or creation stack", "[runtime]") {
   // Not installed yet: Boost's own round_robin runs this fiber.

@@ -15,8 +15,8 @@
 #include "runtime/fiber_registry.hpp"
 #include "runtime/tick_clock.hpp"
 
-using fiberleak::FiberRegistry;
-using fiberleak::FiberSlot;
+using fiberleak::detail::FiberRegistry;
+using fiberleak::detail::FiberSlot;
 using fiberleak::FiberState;
 
 namespace {
@@ -24,7 +24,7 @@ namespace {
 void park(FiberSlot& s, std::uint32_t stack) {
   s.begin_write();
   s.state.store(static_cast<std::uint8_t>(FiberState::blocked), std::memory_order_relaxed);
-  s.parked_ticks.store(fiberleak::TickClock::now(), std::memory_order_relaxed);
+  s.parked_ticks.store(fiberleak::detail::TickClock::now(), std::memory_order_relaxed);
   s.parks.store(s.parks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   s.park_stack.store(stack, std::memory_order_relaxed);
   s.end_write();

@@ -6,10 +6,10 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/fiberleak.hpp"
+#include <fiberleak/runtime.hpp>
 #include "runtime/frame_info.hpp"
 
-namespace fiberleak::testing {
+namespace fiberleak::detail::testing {
 
 inline std::optional<FiberSnapshot> find_fiber(const Snapshot& snap, FiberId id) {
   for (const auto& f : snap.fibers) {
@@ -44,4 +44,4 @@ inline std::string describe_stack(StackId id) {
   return out;
 }
 
-}  // namespace fiberleak::testing
+}  // namespace fiberleak::detail::testing

@@ -9,7 +9,7 @@
 
 #include "runtime_test_support.hpp"
 
-namespace ft = fiberleak::testing;
+namespace ft = fiberleak::detail::testing;
 
 namespace {
 // Runs fn in a fiber made with the allocator and returns the size the

@@ -4,7 +4,7 @@
 
 #include "runtime/stack_table.hpp"
 
-using fiberleak::StackTable;
+using fiberleak::detail::StackTable;
 
 TEST_CASE("equal stacks get one id and different stacks different ids", "[runtime]") {
   StackTable table(64, 8);

@@ -12,7 +12,7 @@
 using namespace std::chrono_literals;
 using fiberleak::FiberState;
 using fiberleak::WaitKind;
-namespace ft = fiberleak::testing;
+namespace ft = fiberleak::detail::testing;
 
 namespace {
 

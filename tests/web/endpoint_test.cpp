@@ -14,9 +14,9 @@
 #include <sstream>
 
 #include "parked_fibers.hpp"
-#include "web/endpoint.hpp"
+#include <fiberleak/mount.hpp>
 #include "profiler/dump_builder.hpp"
-#include "runtime/fiberleak.hpp"
+#include <fiberleak/runtime.hpp>
 #include "web/fiber_json.hpp"
 #include "web/route_set.hpp"
 #include "web/watchdog.hpp"
@@ -24,7 +24,7 @@
 namespace {
 
 struct Live {
-  fiberleak::testing::ParkedFibers fibers;
+  fiberleak::detail::testing::ParkedFibers fibers;
   fiberleak::ServeHandle server;
   httplib::Client client;
 
@@ -75,8 +75,8 @@ TEST_CASE("/debug/goroutine shows every parked fiber with its wait reason and th
   CHECK(r->status == 200);
   CHECK(contains(r->body, "[chan receive]:"));
   CHECK(contains(r->body, "[mutex lock]:"));
-  CHECK(contains(r->body, "fiberleak::testing::wait_for_message_nobody_sends("));
-  CHECK(contains(r->body, "fiberleak::testing::lock_mutex_never_unlocked("));
+  CHECK(contains(r->body, "fiberleak::detail::testing::wait_for_message_nobody_sends("));
+  CHECK(contains(r->body, "fiberleak::detail::testing::lock_mutex_never_unlocked("));
   CHECK(contains(r->body, "parked_fibers.hpp:"));
   CHECK_FALSE(contains(r->body, "TrackingAlgorithm"));  // the tracking machinery is hidden
   CHECK(live.get("/debug/pprof/goroutine?debug=2")->body.size() > 0);
@@ -129,14 +129,14 @@ TEST_CASE("a delta profile over ?seconds=1 is a profile go tool pprof reads", "[
 
 TEST_CASE("promtool accepts /metrics and it counts fibers by state and leaks", "[web][promtool]") {
   fiberleak::EndpointOptions o = Live::quiet();
-  o.rules.threshold_ns = 30'000'000;  // the 7 parked fibers, not the main fiber's 2 ms naps
+  o.rules.threshold = std::chrono::nanoseconds(30'000'000);  // the 7 parked fibers, not the main fiber's 2 ms naps
   Live live(o);
   std::this_thread::sleep_for(std::chrono::milliseconds(60));
   auto r = live.get("/metrics");
   CHECK(r->status == 200);
   CHECK(contains(r->body, "fiberleak_fibers{state=\"blocked\"} 7"));
   CHECK(contains(r->body, "fiberleak_leaked_fibers 7"));
-  CHECK(contains(r->body, "fiberleak_park_site_fibers{site=\"chan receive @ fiberleak::testing::pile_up_at_one_site"));
+  CHECK(contains(r->body, "fiberleak_park_site_fibers{site=\"chan receive @ fiberleak::detail::testing::pile_up_at_one_site"));
   char path[] = "/tmp/fiberleak-metrics-XXXXXX";
   const int fd = mkstemp(path);
   REQUIRE(fd >= 0);
@@ -167,11 +167,11 @@ TEST_CASE("bad query strings get 400 with a one-line usage and unknown routes 40
 
 TEST_CASE("/debug/fibers filters by state, blocked time and name and flags leaks", "[web]") {
   fiberleak::EndpointOptions o = Live::quiet();
-  o.rules.threshold_ns = 30'000'000;
+  o.rules.threshold = std::chrono::nanoseconds(30'000'000);
   o.rules.ignore_names = {"pile"};
   Live live(o);
   std::this_thread::sleep_for(std::chrono::milliseconds(60));
-  const auto all = fiberleak::fibers_from_json_text(live.get("/debug/fibers")->body);
+  const auto all = fiberleak::detail::fibers_from_json_text(live.get("/debug/fibers")->body);
   CHECK(all.fibers.size() >= 8);  // 7 parked + the thread's main fiber
   auto doc = nlohmann::json::parse(live.get("/debug/fibers?state=blocked&name=stuck-locker")->body);
   REQUIRE(doc["fibers"].size() == 1);
@@ -179,13 +179,13 @@ TEST_CASE("/debug/fibers filters by state, blocked time and name and flags leaks
   CHECK(doc["fibers"][0]["leak"] == true);
   CHECK(doc["fibers"][0]["stack"].size() > 2);
   doc = nlohmann::json::parse(live.get("/debug/fibers?name=pile*")->body);
-  CHECK(doc["fibers"].size() == fiberleak::testing::ParkedFibers::kPile);
+  CHECK(doc["fibers"].size() == fiberleak::detail::testing::ParkedFibers::kPile);
   CHECK(doc["fibers"][0]["leak"] == false);  // ignored by name
   doc = nlohmann::json::parse(live.get("/debug/fibers?min_blocked=1h")->body);
   CHECK(doc["fibers"].empty());
   doc = nlohmann::json::parse(live.get("/debug/fibers?leaks=1")->body);
   CHECK(doc["fibers"].size() == 2);
-  const auto leaks = fiberleak::findings_from_json_text(live.get("/debug/leaks")->body);
+  const auto leaks = fiberleak::detail::findings_from_json_text(live.get("/debug/leaks")->body);
   REQUIRE(leaks.leaks.size() == 2);
   CHECK(leaks.leaks[0].blocked_ns >= 30'000'000);
   CHECK(leaks.leaks[0].line > 0);
@@ -196,10 +196,10 @@ TEST_CASE("pprof's symbol protocol names addresses over GET and POST", "[web]") 
   CHECK(live.get("/debug/pprof/symbol")->body == "num_symbols: 1\n");
   char buf[32];
   std::snprintf(buf, sizeof buf, "%p",
-                reinterpret_cast<void*>(&fiberleak::testing::wait_for_message_nobody_sends));
+                reinterpret_cast<void*>(&fiberleak::detail::testing::wait_for_message_nobody_sends));
   auto r = live.client.Post("/debug/pprof/symbol", std::string(buf) + "+0xbad", "text/plain");
   REQUIRE(r);
-  CHECK(contains(r->body, std::string(buf) + " fiberleak::testing::wait_for_message_nobody_sends"));
+  CHECK(contains(r->body, std::string(buf) + " fiberleak::detail::testing::wait_for_message_nobody_sends"));
   CHECK(live.get("/debug/pprof/cmdline")->body.find("fiberleak_web_tests") != std::string::npos);
   CHECK(contains(live.get("/debug/pprof/")->body, "goroutine?debug=1"));
 }
@@ -207,7 +207,7 @@ TEST_CASE("pprof's symbol protocol names addresses over GET and POST", "[web]") 
 TEST_CASE("the watchdog logs a new finding once and calls the program back", "[web]") {
   std::atomic<int> calls{0};
   fiberleak::EndpointOptions o;
-  o.rules.threshold_ns = 30'000'000;
+  o.rules.threshold = std::chrono::nanoseconds(30'000'000);
   o.rules.ignore_names = {"pile"};
   o.watchdog_interval = std::chrono::milliseconds(20);
   o.on_leak = [&](const fiberleak::LeakFinding&) { ++calls; };
@@ -229,7 +229,7 @@ TEST_CASE("the watchdog logs a new finding once and calls the program back", "[w
   CHECK(std::count(text.begin(), text.end(), '\n') == 2);
   CHECK(contains(text, "leak suspect: fiber "));
   CHECK(contains(text, "\"stuck-locker\" blocked in mutex lock for "));
-  CHECK(contains(text, "fiberleak::testing::lock_mutex_never_unlocked"));
+  CHECK(contains(text, "fiberleak::detail::testing::lock_mutex_never_unlocked"));
   CHECK(contains(text, "parked_fibers.hpp:"));
   // The host's logging is untouched: same default logger, nothing registered.
   CHECK(spdlog::default_logger() == host_default);
@@ -240,12 +240,12 @@ TEST_CASE("the default watchdog logger is named fiberleak and stays out of spdlo
   fiberleak::EndpointOptions o;
   o.watchdog_interval = std::chrono::milliseconds(50);
   Live live(o);
-  CHECK(fiberleak::default_logger()->name() == "fiberleak");
+  CHECK(fiberleak::detail::default_logger()->name() == "fiberleak");
   CHECK(spdlog::get("fiberleak") == nullptr);
 }
 
 TEST_CASE("mount() adds the routes under a prefix to a server the program runs", "[web]") {
-  fiberleak::testing::ParkedFibers fibers;
+  fiberleak::detail::testing::ParkedFibers fibers;
   httplib::Server server;
   auto endpoint = fiberleak::mount(server, "/admin", Live::quiet());
   const int port = server.bind_to_any_port("127.0.0.1");
@@ -261,8 +261,8 @@ TEST_CASE("mount() adds the routes under a prefix to a server the program runs",
 }
 
 TEST_CASE("the JSON codec rejects bad documents with the path of the problem", "[web]") {
-  using fiberleak::fibers_from_json_text;
-  using fiberleak::JsonSchemaError;
+  using fiberleak::detail::fibers_from_json_text;
+  using fiberleak::detail::JsonSchemaError;
   CHECK_THROWS_WITH(fibers_from_json_text("{not json"), Catch::Contains("not valid JSON"));
   CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"other/v9","fibers":[]})"), Catch::Contains("schema"));
   CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"id":"x"}]})"),
@@ -276,15 +276,15 @@ TEST_CASE("the JSON codec rejects bad documents with the path of the problem", "
 }
 
 TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
-  fiberleak::testing::ParkedFibers fibers;
-  fiberleak::FiberDump dump = fiberleak::build_dump(fiberleak::snapshot());
+  fiberleak::detail::testing::ParkedFibers fibers;
+  fiberleak::detail::FiberDump dump = fiberleak::detail::build_dump(fiberleak::snapshot());
   REQUIRE(dump.fibers.size() >= 8);
   dump.fibers[0].locked_to_thread = true;  // not produced by the runtime; the codec still carries it
   dump.fibers[1].heap_live_bytes = 4096;    // as attach_heap_live_bytes() would
   dump.fibers[2].heap_live_bytes = 0;
   const std::set<std::uint64_t> leaked{dump.fibers[1].id};
-  const std::string text = fiberleak::fibers_to_json(dump, leaked).dump();
-  const fiberleak::FiberDump back = fiberleak::fibers_from_json_text(text);
+  const std::string text = fiberleak::detail::fibers_to_json(dump, leaked).dump();
+  const fiberleak::detail::FiberDump back = fiberleak::detail::fibers_from_json_text(text);
   CHECK(back.taken_at_ns == dump.taken_at_ns);
   REQUIRE(back.fibers.size() == dump.fibers.size());
   for (std::size_t i = 0; i < dump.fibers.size(); ++i) {
@@ -325,11 +325,11 @@ TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
   // The parked fibers' stacks are symbolized, so the round trip compared real frames.
   CHECK(text.find("lock_mutex_never_unlocked") != std::string::npos);
   // Encoding the decoded dump again gives the same document.
-  CHECK(fiberleak::fibers_to_json(back, leaked).dump() == text);
+  CHECK(fiberleak::detail::fibers_to_json(back, leaked).dump() == text);
 }
 
 TEST_CASE("a registered route set is mounted, listed on the index and adds its metrics", "[web][promtool]") {
-  fiberleak::register_route_set(
+  fiberleak::detail::register_route_set(
       {"extra",
        [](httplib::Server& s, const std::string& prefix) {
          s.Get(prefix + "/debug/pprof/extra",
@@ -356,14 +356,14 @@ TEST_CASE("a registered route set is mounted, listed on the index and adds its m
     INFO("promtool: " << c.out << c.err);
     CHECK(c.status == 0);
   }
-  fiberleak::unregister_route_set("extra");
+  fiberleak::detail::unregister_route_set("extra");
   Live without;
   CHECK(without.get("/debug/pprof/extra")->status == 404);
   CHECK_FALSE(contains(without.get("/debug/pprof/")->body, "extra"));
 }
 
 TEST_CASE("the JSON codec round-trips leak findings and rejects bad ones", "[web]") {
-  using fiberleak::findings_from_json_text;
+  using fiberleak::detail::findings_from_json_text;
   fiberleak::LeakFinding f;
   f.fiber_id = 7;
   f.name = "conn-handler";
@@ -388,7 +388,7 @@ TEST_CASE("the JSON codec round-trips leak findings and rejects bad ones", "[web
   g.wait_reason = "chan receive";
   g.fibers = 300;
   g.history = {100, 200, 300};
-  const auto back = findings_from_json_text(fiberleak::findings_to_json({f, unknown_cost}, {g}).dump());
+  const auto back = findings_from_json_text(fiberleak::detail::findings_to_json({f, unknown_cost}, {g}).dump());
   REQUIRE(back.leaks.size() == 2);
   CHECK(back.leaks[1].stack_bytes == 0);
   CHECK_FALSE(back.leaks[1].heap_live_bytes.has_value());
@@ -422,18 +422,18 @@ TEST_CASE("the JSON codec round-trips leak findings and rejects bad ones", "[web
   CHECK_THROWS_WITH(
       findings_from_json_text(R"({"schema":"fiberleak.leaks/v1","leaks":[],"growing_sites":[{"history":[1,"x"]}]})"),
       Catch::Contains("growing_sites[0].history[1]"));
-  CHECK_THROWS_AS(findings_from_json_text("[1,2]"), fiberleak::JsonSchemaError);
+  CHECK_THROWS_AS(findings_from_json_text("[1,2]"), fiberleak::detail::JsonSchemaError);
 }
 
 TEST_CASE("stacks=shared writes each distinct stack once and decodes to the same fibers", "[web]") {
   Live live;
   const auto inline_body = live.get("/debug/fibers")->body;
   const auto shared_body = live.get("/debug/fibers?stacks=shared")->body;
-  const auto a = fiberleak::fibers_from_json_text(inline_body);
-  const auto b = fiberleak::fibers_from_json_text(shared_body);
+  const auto a = fiberleak::detail::fibers_from_json_text(inline_body);
+  const auto b = fiberleak::detail::fibers_from_json_text(shared_body);
   CHECK(shared_body.size() * 2 < inline_body.size());  // the pile of 5 shares one stack
   REQUIRE(a.fibers.size() == b.fibers.size());
-  std::map<std::uint64_t, const fiberleak::DumpedFiber*> by_id;
+  std::map<std::uint64_t, const fiberleak::detail::DumpedFiber*> by_id;
   for (const auto& f : a.fibers) by_id[f.id] = &f;
   for (const auto& f : b.fibers) {
     REQUIRE(by_id.count(f.id) == 1);
@@ -445,7 +445,7 @@ TEST_CASE("stacks=shared writes each distinct stack once and decodes to the same
     }
     CHECK(f.creation_stack.size() == g.creation_stack.size());
   }
-  CHECK_THROWS_WITH(fiberleak::fibers_from_json_text(
+  CHECK_THROWS_WITH(fiberleak::detail::fibers_from_json_text(
                         R"({"schema":"fiberleak.fibers/v1","stacks":[],"fibers":[{"stack_ref":3}]})"),
                     Catch::Contains("fibers[0].stack_ref: refers to no entry"));
   CHECK(live.get("/debug/fibers?stacks=zip")->status == 400);

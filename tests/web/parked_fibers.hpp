@@ -9,9 +9,9 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/fiberleak.hpp"
+#include <fiberleak/runtime.hpp>
 
-namespace fiberleak::testing {
+namespace fiberleak::detail::testing {
 
 #define FIBERLEAK_KEEP_FRAME() asm volatile("" ::: "memory")
 
@@ -66,4 +66,4 @@ class ParkedFibers {
   std::thread thread_;
 };
 
-}  // namespace fiberleak::testing
+}  // namespace fiberleak::detail::testing

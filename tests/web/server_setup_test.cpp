@@ -27,7 +27,7 @@ struct RunningServer {
   int port = -1;
 
   explicit RunningServer(unsigned workers) {
-    fiberleak::prepare_server(server, workers);
+    fiberleak::detail::prepare_server(server, workers);
     server.Get("/hello", [](const httplib::Request&, httplib::Response& res) { res.set_content("hi", "text/plain"); });
     port = server.bind_to_any_port("127.0.0.1");
     REQUIRE(port > 0);
@@ -65,7 +65,7 @@ int socket_bound_to(int port) {
 TEST_CASE("a second server cannot bind the port a prepared server listens on", "[web][server]") {
   RunningServer first(2);
   httplib::Server prepared;
-  fiberleak::prepare_server(prepared, 2);
+  fiberleak::detail::prepare_server(prepared, 2);
   CHECK_FALSE(prepared.bind_to_port("127.0.0.1", first.port));
   // Not even httplib's default server, which asks for SO_REUSEPORT itself.
   httplib::Server plain;
@@ -97,12 +97,12 @@ TEST_CASE("a server prepared without worker threads answers on its accept thread
 TEST_CASE("listen addresses are HOST:PORT with a decimal port up to 65535", "[web][server]") {
   std::string host = "untouched";
   int port = -7;
-  CHECK(fiberleak::parse_listen_address("127.0.0.1:6060", host, port));
+  CHECK(fiberleak::detail::parse_listen_address("127.0.0.1:6060", host, port));
   CHECK(host == "127.0.0.1");
   CHECK(port == 6060);
-  CHECK(fiberleak::parse_listen_address("localhost:0", host, port));
+  CHECK(fiberleak::detail::parse_listen_address("localhost:0", host, port));
   CHECK(port == 0);
-  CHECK(fiberleak::parse_listen_address("[::1]:65535", host, port));
+  CHECK(fiberleak::detail::parse_listen_address("[::1]:65535", host, port));
   CHECK(host == "[::1]");
   CHECK(port == 65535);
   host = "untouched";
@@ -110,7 +110,7 @@ TEST_CASE("listen addresses are HOST:PORT with a decimal port up to 65535", "[we
   for (const char* bad : {"", "6060", ":6060", "host:", "host:65536", "host:99999", "host:123456", "host:+80",
                           "host: 80", "host:80x", "host:-1", "host:0x50"}) {
     INFO(bad);
-    CHECK_FALSE(fiberleak::parse_listen_address(bad, host, port));
+    CHECK_FALSE(fiberleak::detail::parse_listen_address(bad, host, port));
   }
   CHECK(host == "untouched");
   CHECK(port == -7);

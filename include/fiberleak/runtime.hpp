@@ -1,6 +1,6 @@
 // fiberleak's runtime API: what a program on Boost.Fiber calls to have its
-// fibers recorded. Link fiberleak::runtime and call install() on every
-// scheduler thread before creating fibers there.
+// fibers recorded. Link fiberleak::runtime (or fiberleak::fiberleak) and
+// call install() on every scheduler thread before creating fibers there.
 //
 //   fiberleak::install();                                   // round_robin
 //   fiberleak::install<boost::fibers::algo::shared_work>();
@@ -19,10 +19,10 @@
 #include <string_view>
 #include <utility>
 
-#include "runtime/fiber_state.hpp"
-#include "runtime/runtime_options.hpp"
-#include "runtime/snapshot.hpp"
-#include "runtime/stack_table.hpp"
+#include <fiberleak/fiber_state.hpp>
+#include <fiberleak/runtime_options.hpp>
+#include <fiberleak/snapshot.hpp>
+
 
 namespace fiberleak {
 

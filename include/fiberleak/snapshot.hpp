@@ -2,13 +2,23 @@
 // FiberRegistry::snapshot() from any thread. Plain values; owned by the caller.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "runtime/fiber_state.hpp"
+#include <fiberleak/fiber_state.hpp>
 
 namespace fiberleak {
+
+// A read-only view of one recorded stack, innermost frame first.
+struct StackView {
+  const std::uintptr_t* pcs = nullptr;
+  std::size_t size = 0;
+  const std::uintptr_t* begin() const noexcept { return pcs; }
+  const std::uintptr_t* end() const noexcept { return pcs + size; }
+  bool empty() const noexcept { return size == 0; }
+};
 
 // One fiber. Times are steady_clock nanoseconds (same epoch as
 // Snapshot::taken_at_ns); durations are nanoseconds.

@@ -1,16 +1,18 @@
-// The embedded HTTP endpoint: goroutine-style fiber dumps, pprof profiles,
-// leak findings and metrics of the program it runs in.
+// The embedded HTTP endpoint on a server of its own: goroutine-style fiber
+// dumps, pprof profiles, leak findings and metrics of the program it runs
+// in. Link fiberleak::web (or fiberleak::fiberleak). Does not include
+// <httplib.h>; to add the routes to a server the program already runs, see
+// <fiberleak/mount.hpp>.
 //
-//   auto server = fiberleak::serve();                 // own thread, 127.0.0.1:6060
-//   auto server = fiberleak::serve({.port = 0});      // a free port: server.port()
-//   fiberleak::mount(my_httplib_server, "/admin");    // routes on a server you run
+//   auto server = fiberleak::serve();          // own thread, 127.0.0.1:6060
+//   fiberleak::ServeOptions options;
+//   options.port = 0;                          // a free port: server.port()
+//   auto other = fiberleak::serve(options);
 //
 // Serving never stops the program's fibers: a request copies their records
 // (a snapshot) and does everything else on the HTTP thread, which is never a
 // fiber scheduler thread. Routes: docs/http.md.
 #pragma once
-
-#include <httplib.h>
 
 #include <chrono>
 #include <cstdint>
@@ -18,7 +20,7 @@
 #include <memory>
 #include <string>
 
-#include "profiler/leak_rules.hpp"
+#include <fiberleak/leak_rules.hpp>
 
 namespace spdlog {
 class logger;
@@ -26,8 +28,6 @@ class logger;
 
 namespace fiberleak {
 
-class Watchdog;
-class Endpoint;
 
 struct EndpointOptions {
   // Leak rules for /debug/leaks, /debug/fibers' leak flags, /metrics and the watchdog.
@@ -76,11 +76,5 @@ class ServeHandle {
 // Starts the endpoint on its own thread. Throws std::runtime_error when the
 // address cannot be bound.
 ServeHandle serve(ServeOptions options = {});
-
-// Adds the routes to a server the program already runs, under `prefix`
-// ("" or e.g. "/admin"). The returned object owns the routes' state (and the
-// watchdog, if enabled); keep it alive as long as the server serves.
-std::shared_ptr<Endpoint> mount(httplib::Server& server, const std::string& prefix = "",
-                                EndpointOptions options = {});
 
 }  // namespace fiberleak

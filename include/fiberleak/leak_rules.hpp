@@ -1,0 +1,79 @@
+// Leak rules and what they find: the options of /debug/leaks, the watchdog,
+// fiberleakd and the test-time checks, and the findings they report.
+// Plain values; safe to copy between threads.
+//
+// Ignore options follow uber-go/goleak's (IgnoreTopFunction,
+// IgnoreAnyFunction, IgnoreCreatedBy), plus fiber names. Function patterns
+// are substrings of the demangled C++ (or Go) function name.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fiberleak/fiber_state.hpp>
+
+namespace fiberleak {
+
+struct LeakRules {
+  // A parked fiber is a suspect once blocked continuously longer than this.
+  // Default 30 s.
+  std::chrono::nanoseconds threshold = std::chrono::seconds(30);
+  // Per wait kind thresholds that replace the default (e.g. a longer one
+  // for sleep).
+  std::map<WaitKind, std::chrono::nanoseconds> threshold_by_wait;
+  // Ignore a fiber when its top frame (goleak's IgnoreTopFunction, e.g.
+  // "internal/poll.runtime_pollWait") or its top user frame contains any of these.
+  std::vector<std::string> ignore_top_functions;
+  // ... when any frame of its park stack contains any of these.
+  std::vector<std::string> ignore_any_functions;
+  // ... when the function that created it contains any of these.
+  std::vector<std::string> ignore_created_by;
+  // ... when its name matches one of these (exact, or a prefix ending in '*').
+  std::vector<std::string> ignore_names;
+  // A park site is growing when its fiber count rose in this many
+  // consecutive evaluations. Default 3.
+  int growing_evaluations = 3;
+  // Only sites with at least this many fibers are reported as growing.
+  std::size_t growing_min_fibers = 2;
+
+  // The threshold that applies to a fiber parked in `wait`.
+  std::chrono::nanoseconds threshold_for(WaitKind wait) const {
+    auto it = threshold_by_wait.find(wait);
+    return it == threshold_by_wait.end() ? threshold : it->second;
+  }
+};
+
+// One leak suspect.
+struct LeakFinding {
+  std::uint64_t fiber_id = 0;
+  std::string name;
+  WaitKind wait = WaitKind::none;
+  std::string wait_reason;
+  std::int64_t blocked_ns = 0;
+  bool blocked_exact = true;  // false: a lower bound (Go's whole minutes)
+  std::string function;       // top user frame
+  std::string file;
+  int line = 0;
+  std::string site;  // park site key (see park_site())
+  // What the leaked fiber costs (as DumpedFiber's fields of the same names).
+  std::uint64_t stack_bytes = 0;
+  std::optional<std::int64_t> heap_live_bytes;
+};
+
+// A park site whose population keeps growing.
+struct GrowingSite {
+  std::string site;
+  std::string function;  // top user frame
+  std::string file;
+  int line = 0;
+  std::string wait_reason;
+  std::size_t fibers = 0;
+  std::vector<std::size_t> history;  // counts of the evaluations that grew, oldest first
+};
+
+}  // namespace fiberleak
