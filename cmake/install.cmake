@@ -48,6 +48,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/fiberleakConfig.cmake
 
 # pkg-config, for builds without CMake: fiberleak-runtime.pc and, with the
 # web component, fiberleak.pc (runtime + endpoint).
+file(RELATIVE_PATH FIBERLEAK_PC_TO_PREFIX "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
 foreach(_pc fiberleak-runtime fiberleak)
   if(_pc STREQUAL "fiberleak" AND FIBERLEAK_RUNTIME_ONLY)
     continue()

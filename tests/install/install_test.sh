@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The installed tree, as a user meets it: only public headers, a CMake
+# package whose runtime component needs no web dependency, pkg-config files,
+# and a preload library that exports no C++ symbols.
+# Usage: install_test.sh BUILD_DIR SOURCE_DIR
+set -uo pipefail
+build_dir=$1
+source_dir=$2
+source "$source_dir/tests/lib/e2e.sh"
+work=$(scratch_dir)
+prefix=$work/prefix
+
+check "cmake --install puts the build into a prefix" 'cmake --install "$build_dir" --prefix "$prefix" >"$work/install.log" 2>&1'
+
+# Only include/fiberleak/*.hpp, exactly as in the source tree.
+(cd "$source_dir/include" && find fiberleak -type f | sort) >"$work/public.txt"
+(cd "$prefix/include" && find . -type f | sed 's|^\./||' | sort) >"$work/installed.txt"
+check "the installed include tree holds exactly the public headers" 'diff "$work/public.txt" "$work/installed.txt"'
+check "no public header includes an internal one" \
+  '! grep -En "#include \"(runtime|profiler|web|daemon)/" "$prefix"/include/fiberleak/*.hpp'
+check "the exported targets name no path inside the compiler" \
+  '! grep -rn "libbacktrace\|/usr/lib/gcc" "$prefix"/lib/cmake/fiberleak/'
+
+# fiberleak::fiberleak, <fiberleak/fiberleak.hpp> only.
+cmake -S "$source_dir/tests/install/consumers/full" -B "$work/full" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >"$work/full.log" 2>&1 &&
+  cmake --build "$work/full" >>"$work/full.log" 2>&1
+check "a consumer of fiberleak::fiberleak builds against the installed tree" '[[ -x $work/full/consumer ]]'
+check "the consumer runs: a parked fiber is recorded and the endpoint serves" '"$work/full/consumer"'
+check "no CPPHTTPLIB_* definition reaches the consumer's compile" \
+  '[[ -s $work/full/compile_commands.json ]] && ! grep -q CPPHTTPLIB "$work/full/compile_commands.json"'
+
+# COMPONENTS runtime, with every web dependency made unfindable.
+mkdir -p "$work/pc"
+cp "$(pkg-config --variable=pcfiledir libunwind)/libunwind.pc" "$work/pc/"
+PKG_CONFIG_LIBDIR=$work/pc cmake -S "$source_dir/tests/install/consumers/runtime_only" -B "$work/runtime" \
+  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_DISABLE_FIND_PACKAGE_spdlog=ON -DCMAKE_DISABLE_FIND_PACKAGE_nlohmann_json=ON \
+  -DCMAKE_DISABLE_FIND_PACKAGE_ZLIB=ON -DCMAKE_DISABLE_FIND_PACKAGE_fmt=ON >"$work/runtime.log" 2>&1 &&
+  cmake --build "$work/runtime" >>"$work/runtime.log" 2>&1
+check "a runtime-only consumer builds without spdlog, nlohmann/json, zlib or cpp-httplib" '[[ -x $work/runtime/runtime_consumer ]]'
+check "the runtime-only consumer runs" '"$work/runtime/runtime_consumer"'
+
+# pkg-config, for builds without CMake.
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+check "pkg-config builds the runtime consumer" \
+  'g++ -o "$work/pc_runtime" "$source_dir/tests/install/consumers/runtime_only/runtime_consumer.cpp" $(pkg-config --cflags --libs fiberleak-runtime) && "$work/pc_runtime" >/dev/null'
+check "pkg-config builds the full consumer" \
+  'g++ -std=c++17 -o "$work/pc_full" "$source_dir/tests/install/consumers/full/consumer.cpp" $(pkg-config --cflags --libs fiberleak) && "$work/pc_full" >/dev/null'
+
+# The LD_PRELOAD library and its server: C symbols only.
+for so in libfiberleak_heap.so libfiberleak_heap_server.so; do
+  check "$so exports no C++ symbol" \
+    '[[ -f $prefix/lib/$so ]] && ! nm -D --defined-only "$prefix/lib/$so" | grep -E " [TtWwDdBbRrVv] (_Z|.*fiberleak::)"'
+done
+
+for log in "$work"/*.log; do [[ ${#e2e_failures[@]} -gt 0 ]] && { echo "--- $log"; tail -20 "$log"; }; done
+finish
