@@ -33,7 +33,7 @@ if(NOT FIBERLEAK_RUNTIME_ONLY)
   install(TARGETS fiberleak_heap_server LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT web)
   install(EXPORT fiberleakWebTargets NAMESPACE fiberleak:: DESTINATION ${FIBERLEAK_CMAKE_DIR} COMPONENT web)
   install(TARGETS fiberleakd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT daemon)
-  install(FILES ${PROJECT_SOURCE_DIR}/config/fiberleakd.example.json
+  install(FILES ${PROJECT_SOURCE_DIR}/config/fiberleakd.example.json ${PROJECT_SOURCE_DIR}/config/fiberleakd.sidecar.json
           DESTINATION ${CMAKE_INSTALL_DATADIR}/fiberleak COMPONENT daemon)
 endif()
 
