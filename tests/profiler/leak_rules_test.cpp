@@ -1,7 +1,5 @@
 #include <catch2/catch.hpp>
 
-#include "profiler/byte_size.hpp"
-#include "profiler/duration.hpp"
 #include "profiler/leak_rules.hpp"
 #include "sample_dump.hpp"
 
@@ -86,48 +84,4 @@ TEST_CASE("a park site whose population rises across consecutive evaluations is 
   // A flat evaluation resets the streak.
   const auto flat = detector.evaluate(dump);
   CHECK(flat.growing.empty());
-}
-
-TEST_CASE("durations parse as people write them and reject the rest", "[profiler]") {
-  std::int64_t ns = 0;
-  CHECK(fiberleak::detail::parse_duration("30s", ns));
-  CHECK(ns == 30'000'000'000);
-  CHECK(fiberleak::detail::parse_duration("1m30s", ns));
-  CHECK(ns == 90'000'000'000);
-  CHECK(fiberleak::detail::parse_duration("250ms", ns));
-  CHECK(ns == 250'000'000);
-  CHECK(fiberleak::detail::parse_duration("2", ns));
-  CHECK(ns == 2'000'000'000);
-  CHECK(fiberleak::detail::parse_duration("1.5h", ns));
-  CHECK(ns == 5'400'000'000'000);
-  for (const char* bad : {"", "-1s", "abc", "10x", "1s2", "s", "99999999999999h"}) {
-    INFO(bad);
-    CHECK_FALSE(fiberleak::detail::parse_duration(bad, ns));
-  }
-  CHECK(fiberleak::detail::format_duration(185'000'000'000) == "3m5s");
-}
-
-TEST_CASE("byte counts read in binary units and a finding says what its fiber holds", "[profiler]") {
-  CHECK(fiberleak::detail::format_bytes(0) == "0 B");
-  CHECK(fiberleak::detail::format_bytes(1023) == "1023 B");
-  CHECK(fiberleak::detail::format_bytes(131072) == "128 KiB");
-  CHECK(fiberleak::detail::format_bytes(16 * 1024 + 300) == "16.3 KiB");
-  CHECK(fiberleak::detail::format_bytes(3 * 1024 * 1024 / 2) == "1.5 MiB");
-  CHECK(fiberleak::detail::format_bytes(-2048) == "-2 KiB");
-
-  fiberleak::LeakFinding f;
-  f.fiber_id = 12;
-  f.name = "conn";
-  f.wait_reason = "chan receive";
-  f.blocked_ns = 185'000'000'000;
-  f.function = "handler(int)";
-  f.file = "main.cpp";
-  f.line = 42;
-  CHECK(fiberleak::detail::describe(f) == "fiber 12 \"conn\" blocked in chan receive for 3m5s at handler(int) (main.cpp:42)");
-  f.stack_bytes = 131072;
-  f.heap_live_bytes = 3 * 1024 * 1024 / 2;
-  f.blocked_exact = false;
-  CHECK(fiberleak::detail::describe(f) ==
-        "fiber 12 \"conn\" blocked in chan receive for at least 3m5s at handler(int) (main.cpp:42), "
-        "holding stack 128 KiB, heap 1.5 MiB");
 }

@@ -1,0 +1,22 @@
+#include <catch2/catch.hpp>
+
+#include "profiler/duration.hpp"
+
+TEST_CASE("durations parse as people write them and reject the rest", "[profiler]") {
+  std::int64_t ns = 0;
+  CHECK(fiberleak::detail::parse_duration("30s", ns));
+  CHECK(ns == 30'000'000'000);
+  CHECK(fiberleak::detail::parse_duration("1m30s", ns));
+  CHECK(ns == 90'000'000'000);
+  CHECK(fiberleak::detail::parse_duration("250ms", ns));
+  CHECK(ns == 250'000'000);
+  CHECK(fiberleak::detail::parse_duration("2", ns));
+  CHECK(ns == 2'000'000'000);
+  CHECK(fiberleak::detail::parse_duration("1.5h", ns));
+  CHECK(ns == 5'400'000'000'000);
+  for (const char* bad : {"", "-1s", "abc", "10x", "1s2", "s", "99999999999999h"}) {
+    INFO(bad);
+    CHECK_FALSE(fiberleak::detail::parse_duration(bad, ns));
+  }
+  CHECK(fiberleak::detail::format_duration(185'000'000'000) == "3m5s");
+}
