@@ -17,6 +17,9 @@ thread_local bool t_installed = false;
 
 FiberRecord* tracked_record(boost::fibers::fiber_properties* props) noexcept {
   auto* record = dynamic_cast<FiberRecord*>(props);
+  if (record == nullptr) {  // the program's own properties, with the record beside them
+    if (auto* link = dynamic_cast<detail::RecordLink*>(props)) record = static_cast<FiberRecord*>(link->record);
+  }
   return record != nullptr && record->tracked() ? record : nullptr;
 }
 
@@ -31,9 +34,11 @@ bool configure(const RuntimeOptions& options) noexcept { return FiberRegistry::c
 
 namespace detail {
 
-void install_algorithm(boost::intrusive_ptr<boost::fibers::algo::algorithm> inner) {
+void release_record(void* record) noexcept { delete static_cast<FiberRecord*>(record); }
+
+void install_algorithm(boost::intrusive_ptr<boost::fibers::algo::algorithm> inner, const PropertiesHooks* hooks) {
   FiberRegistry& registry = FiberRegistry::instance();
-  auto* algorithm = new TrackingAlgorithm(std::move(inner));
+  auto* algorithm = new TrackingAlgorithm(std::move(inner), hooks);
   boost::intrusive_ptr<boost::fibers::algo::algorithm> holder(algorithm);
   // set_algo() hands fibers that are ready now to the new algorithm: they
   // get records through new_properties() while `adopting` is on.

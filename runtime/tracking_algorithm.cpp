@@ -30,8 +30,10 @@ FiberState state_of(const FiberSlot& s) noexcept {
 
 }  // namespace
 
-TrackingAlgorithm::TrackingAlgorithm(boost::intrusive_ptr<boost::fibers::algo::algorithm> inner) noexcept
+TrackingAlgorithm::TrackingAlgorithm(boost::intrusive_ptr<boost::fibers::algo::algorithm> inner,
+                                     const PropertiesHooks* hooks) noexcept
     : inner_(std::move(inner)),
+      properties_hooks_(hooks),
       registry_(&FiberRegistry::instance()),
       park_stacks_(registry_->stack_depth()),
       creation_stacks_(registry_->stack_depth()),
@@ -70,11 +72,16 @@ __attribute__((always_inline)) inline StackId TrackingAlgorithm::caller_stack(Pa
   return id;
 }
 
-FiberRecord* TrackingAlgorithm::record_of(context* ctx) noexcept {
-  return static_cast<FiberRecord*>(ctx->get_properties());  // inline, unlike the base class helper
+boost::fibers::fiber_properties* TrackingAlgorithm::new_properties(context* ctx) noexcept {
+  FiberRecord* record = new_record(ctx);
+  if (properties_hooks_ == nullptr) return record;
+  // The program's P, made as its algorithm would (a throwing P ends the
+  // program, as it does untracked: Boost calls new_properties() from noexcept
+  // hooks). Its record may be nullptr (heap exhausted): the fiber is untracked.
+  return properties_hooks_->make(ctx, record);
 }
 
-__attribute__((noinline)) boost::fibers::fiber_properties* TrackingAlgorithm::new_properties(context* ctx) noexcept {
+__attribute__((noinline)) FiberRecord* TrackingAlgorithm::new_record(context* ctx) noexcept {
   if (ctx->is_context(type::dispatcher_context)) return new (FiberRecord::Untracked{}) FiberRecord(ctx);
   auto* record = new FiberRecord(ctx);
   if (record == nullptr || !record->tracked()) return record;
@@ -123,7 +130,7 @@ void TrackingAlgorithm::adopt_dispatched_child(context* parent) noexcept {
   running_ = active;
   if (!active->is_context(type::worker_context)) return;
   if (active->get_properties() == nullptr) active->set_properties(new_properties(active));
-  auto* child = static_cast<FiberRecord*>(active->get_properties());
+  FiberRecord* child = record_of(active);
   if (child == nullptr || !child->tracked()) {
     current_fiber::publish(nullptr);
     return;
@@ -149,14 +156,15 @@ void TrackingAlgorithm::awakened(context* ctx) noexcept {
     ctx->set_properties(props);
   }
   // As algorithm_with_properties does: the algorithm a migrated fiber's
-  // properties would notify is this thread's.
+  // properties would notify is this thread's (a program's P is pointed at
+  // the program's algorithm by its own awakened(), below).
   props->set_algorithm(this);
-  awakened(ctx, *static_cast<FiberRecord*>(props));
+  awakened(ctx, record_of(ctx));
 }
 
-inline void TrackingAlgorithm::awakened(context* ctx, FiberRecord& record) noexcept {
-  if (!ctx->is_context(type::dispatcher_context) && record.tracked()) {
-    FiberSlot& s = record.slot();
+inline void TrackingAlgorithm::awakened(context* ctx, FiberRecord* record) noexcept {
+  if (record != nullptr && !ctx->is_context(type::dispatcher_context) && record->tracked()) {
+    FiberSlot& s = record->slot();
     // The wake is stamped with this thread's latest switch (see switch_ticks_).
     const std::uint64_t now = switch_ticks_ != 0 ? switch_ticks_ : TickClock::now();
     const FiberState before = state_of(s);
@@ -209,14 +217,14 @@ TrackingAlgorithm::Caller TrackingAlgorithm::caller_of_pick_next(const void* add
 }
 
 __attribute__((noinline)) void TrackingAlgorithm::record_park(context* self, Caller caller) noexcept {
-  FiberRecord* record = record_of(self);
-  if (record == nullptr) {
+  if (self->get_properties() == nullptr) {
     // A main fiber parking for the first time on a thread installed late.
-    record = static_cast<FiberRecord*>(new_properties(self));
-    if (record == nullptr) return;
-    self->set_properties(record);
+    boost::fibers::fiber_properties* props = new_properties(self);
+    if (props == nullptr) return;
+    self->set_properties(props);
   }
-  if (!record->tracked()) return;
+  FiberRecord* record = record_of(self);
+  if (record == nullptr || !record->tracked()) return;
   FiberSlot& s = record->slot();
   if (caller == Caller::terminate) {
     s.begin_write();

@@ -22,6 +22,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include <fiberleak/runtime.hpp>
+
 #include "runtime/fiber_record.hpp"
 #include "runtime/park_stack_cache.hpp"
 
@@ -34,16 +36,21 @@ namespace fiberleak::detail {
 // does the same with context's inline accessors.
 class TrackingAlgorithm final : public boost::fibers::algo::algorithm_with_properties_base {
  public:
-  explicit TrackingAlgorithm(boost::intrusive_ptr<boost::fibers::algo::algorithm> inner) noexcept;
+  // hooks: how to make and read the program's own fiber properties when
+  // `inner` is an algorithm_with_properties<P> (nullptr otherwise; see
+  // <fiberleak/runtime.hpp>).
+  TrackingAlgorithm(boost::intrusive_ptr<boost::fibers::algo::algorithm> inner, const PropertiesHooks* hooks) noexcept;
 
   void awakened(boost::fibers::context* ctx) noexcept override;
   boost::fibers::context* pick_next() noexcept override;
   bool has_ready_fibers() const noexcept override { return inner_->has_ready_fibers(); }
   void suspend_until(std::chrono::steady_clock::time_point const& tp) noexcept override { inner_->suspend_until(tp); }
   void notify() noexcept override { inner_->notify(); }
-  // The FiberRecord of a fiber seen for the first time (its first wake-up).
+  // The properties of a fiber seen for the first time (its first wake-up):
+  // its FiberRecord, or the program's P with the record beside it.
   boost::fibers::fiber_properties* new_properties(boost::fibers::context* ctx) noexcept;
-  // FiberRecord never calls fiber_properties::notify().
+  // FiberRecord never calls fiber_properties::notify(); a program's P
+  // notifies the program's algorithm, which its awakened() names.
   void property_change_(boost::fibers::context*, boost::fibers::fiber_properties*) noexcept override {}
 
   // Gives the calling thread's main fiber (the active context) a record, and
@@ -56,8 +63,14 @@ class TrackingAlgorithm final : public boost::fibers::algo::algorithm_with_prope
   // Which Boost scheduler function called pick_next().
   enum class Caller : std::uint8_t { unknown, suspend, wait_until, yield, terminate, dispatch };
   Caller caller_of_pick_next(const void* return_address) noexcept;
-  FiberRecord* record_of(boost::fibers::context* ctx) noexcept;
-  void awakened(boost::fibers::context* ctx, FiberRecord& record) noexcept;
+  FiberRecord* record_of(boost::fibers::context* ctx) noexcept {
+    boost::fibers::fiber_properties* props = ctx->get_properties();  // inline, unlike the base class helper
+    if (properties_hooks_ == nullptr || props == nullptr) return static_cast<FiberRecord*>(props);
+    return static_cast<FiberRecord*>(
+        reinterpret_cast<RecordLink*>(reinterpret_cast<unsigned char*>(props) + properties_hooks_->link_offset)->record);
+  }
+  FiberRecord* new_record(boost::fibers::context* ctx) noexcept;
+  void awakened(boost::fibers::context* ctx, FiberRecord* record) noexcept;
   void record_park(boost::fibers::context* self, Caller caller) noexcept;
   void adopt_dispatched_child(boost::fibers::context* parent) noexcept;
   // The stack of the hook's caller: from `cache` when it recognises it at
@@ -67,6 +80,7 @@ class TrackingAlgorithm final : public boost::fibers::algo::algorithm_with_prope
                        StackId (&hints)[2]) noexcept;
 
   boost::intrusive_ptr<boost::fibers::algo::algorithm> inner_;
+  const PropertiesHooks* properties_hooks_;
   FiberRegistry* registry_;
   // The context this thread runs now, as the hooks have seen it: the last
   // pick_next() result (nullptr: the dispatcher). Saves a call to

@@ -12,11 +12,15 @@
 // no creation stack (a fiber blocked at install time appears once it wakes).
 #pragma once
 
+#include <boost/fiber/algo/algorithm.hpp>
 #include <boost/fiber/algo/round_robin.hpp>
 #include <boost/fiber/fiber.hpp>
 #include <boost/fiber/operations.hpp>
+#include <boost/fiber/properties.hpp>
 
+#include <cstddef>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <fiberleak/fiber_state.hpp>
@@ -32,18 +36,88 @@ namespace fiberleak {
 bool configure(const RuntimeOptions& options) noexcept;
 
 namespace detail {
-void install_algorithm(boost::intrusive_ptr<boost::fibers::algo::algorithm> inner);
+
+// Programs whose algorithm keeps fiber properties of its own
+// (boost::fibers::algo::algorithm_with_properties<P>, Boost's way to do
+// priorities) keep them under tracking: Boost holds one properties object
+// per fiber, so fiberleak gives each fiber a PropertiesWithRecord<P>, which
+// is the program's P (this_fiber::properties<P>() and the algorithm's
+// static_cast find it; P::notify() reaches its property_change()) with
+// fiberleak's record beside it. The record is opaque here.
+struct RecordLink {
+  void* record;
+};
+void release_record(void* record) noexcept;
+
+template <typename P>
+class PropertiesWithRecord final : public P, public RecordLink {
+ public:
+  PropertiesWithRecord(boost::fibers::context* ctx, void* record) : P(ctx), RecordLink{record} {}
+  PropertiesWithRecord(const PropertiesWithRecord&) = delete;
+  PropertiesWithRecord& operator=(const PropertiesWithRecord&) = delete;
+  ~PropertiesWithRecord() override { release_record(record); }
+};
+
+// What the tracking algorithm needs to make and read such properties.
+struct PropertiesHooks {
+  boost::fibers::fiber_properties* (*make)(boost::fibers::context* ctx, void* record);
+  // From a fiber_properties* to its RecordLink, in bytes.
+  std::ptrdiff_t link_offset;
+};
+
+template <typename P>
+boost::fibers::fiber_properties* make_properties(boost::fibers::context* ctx, void* record) {
+  return new PropertiesWithRecord<P>(ctx, record);
+}
+template <typename P>
+std::ptrdiff_t record_link_offset() noexcept {
+  // Pointer adjustments between the bases of one (never constructed) object.
+  alignas(PropertiesWithRecord<P>) static unsigned char storage[sizeof(PropertiesWithRecord<P>)];
+  auto* object = reinterpret_cast<PropertiesWithRecord<P>*>(storage);
+  return reinterpret_cast<unsigned char*>(static_cast<RecordLink*>(object)) -
+         reinterpret_cast<unsigned char*>(static_cast<boost::fibers::fiber_properties*>(object));
+}
+
+// The P of an algorithm derived from algorithm_with_properties<P>; void otherwise.
+template <typename P>
+P* properties_of(boost::fibers::algo::algorithm_with_properties<P>*);
+void* properties_of(...);
+template <typename Algorithm>
+using properties_of_t = std::remove_pointer_t<decltype(properties_of(static_cast<Algorithm*>(nullptr)))>;
+
+void install_algorithm(boost::intrusive_ptr<boost::fibers::algo::algorithm> inner, const PropertiesHooks* hooks);
 void name_new_fiber(boost::fibers::fiber& f, std::string_view name) noexcept;
+
 }  // namespace detail
 
 // Puts the tracking scheduler in place on the calling thread, wrapping a new
-// Algorithm(args...). Calling it again on the same thread replaces the
-// wrapped algorithm (ready fibers move over, as with Boost's own
-// use_scheduling_algorithm).
+// Algorithm(args...): round_robin, shared_work, work_stealing, or the
+// program's own, including one derived from algorithm_with_properties<P>
+// (its fibers get their P as untracked; see detail::PropertiesWithRecord).
+// Calling it again on the same thread replaces the wrapped algorithm (ready
+// fibers move over, as with Boost's own use_scheduling_algorithm). Call it
+// instead of use_scheduling_algorithm, before the thread's fibers start: a
+// later use_scheduling_algorithm on the thread ends tracking there.
 template <typename Algorithm = boost::fibers::algo::round_robin, typename... Args>
 void install(Args&&... args) {
+  static_assert(std::is_base_of_v<boost::fibers::algo::algorithm, Algorithm>,
+                "fiberleak::install<Algorithm>: Algorithm must be a boost::fibers::algo::algorithm");
+  using Properties = detail::properties_of_t<Algorithm>;
+  const detail::PropertiesHooks* hooks = nullptr;
+  if constexpr (!std::is_void_v<Properties>) {
+    static_assert(std::is_same_v<decltype(&Algorithm::new_properties),
+                                 boost::fibers::fiber_properties* (
+                                     boost::fibers::algo::algorithm_with_properties<Properties>::*)(
+                                     boost::fibers::context*)>,
+                  "fiberleak::install<Algorithm>: Algorithm overrides new_properties(); fiberleak makes each "
+                  "fiber's properties itself (its P and fiberleak's record in one object), so a custom "
+                  "new_properties() cannot be honoured. Remove the override (P is made with new P(ctx)).");
+    static const detail::PropertiesHooks properties_hooks{&detail::make_properties<Properties>,
+                                                          detail::record_link_offset<Properties>()};
+    hooks = &properties_hooks;
+  }
   detail::install_algorithm(
-      boost::intrusive_ptr<boost::fibers::algo::algorithm>(new Algorithm(std::forward<Args>(args)...)));
+      boost::intrusive_ptr<boost::fibers::algo::algorithm>(new Algorithm(std::forward<Args>(args)...)), hooks);
 }
 
 // Whether install() ran on the calling thread.
