@@ -199,8 +199,6 @@ Snapshot FiberRegistry::snapshot() const {
   const std::size_t n = std::min(high_water_.load(std::memory_order_acquire), max_fibers_);
   const std::uint64_t live = created_.load(std::memory_order_relaxed) - destroyed_.load(std::memory_order_relaxed);
   snap.fibers.reserve(live + live / 8 + 16);
-  const std::uint64_t now_ticks = TickClock::now();
-  snap.taken_at_ns = TickClock::to_steady_ns(now_ticks);
   WaitClassifier classifier(stacks_);
   FiberSnapshot f;
   for (std::size_t i = 0; i < n; ++i) {
@@ -213,8 +211,7 @@ Snapshot FiberRegistry::snapshot() const {
     if (!read_slot(*slot, f, parked, blocked)) continue;
     f.parked_ns = parked == 0 ? 0 : TickClock::to_steady_ns(parked);
     const bool parked_now = f.parked();
-    // The open park in the same terms as FiberSnapshot::blocked_for_ns().
-    f.blocked_total_ns = TickClock::to_ns(blocked) + f.blocked_for_ns(snap.taken_at_ns);
+    f.blocked_total_ns = TickClock::to_ns(blocked);  // the open park is added below
     f.wait = WaitKind::none;
     if (parked_now) {
       f.wait = classifier.classify(f.park_stack, f.state);
@@ -223,6 +220,11 @@ Snapshot FiberRegistry::snapshot() const {
     }
     snap.fibers.push_back(f);
   }
+  // Read after the last record: no record is younger than the snapshot, so
+  // taken_at - created and taken_at - parked are never negative. The open
+  // parks are counted up to it, in the terms of FiberSnapshot::blocked_for_ns().
+  snap.taken_at_ns = TickClock::to_steady_ns(TickClock::now());
+  for (FiberSnapshot& fiber : snap.fibers) fiber.blocked_total_ns += fiber.blocked_for_ns(snap.taken_at_ns);
   std::sort(snap.fibers.begin(), snap.fibers.end(),
             [](const FiberSnapshot& a, const FiberSnapshot& b) { return a.id < b.id; });
   snap.counters = counters();

@@ -63,7 +63,12 @@ struct RuntimeCounters {
 };
 
 struct Snapshot {
-  std::int64_t taken_at_ns = 0;  // steady_clock
+  // steady_clock, read once every record has been copied: no fiber in the
+  // snapshot was created or parked after it. Records are copied one by one
+  // without stopping the program, so each is as of a moment between the
+  // call to snapshot() and taken_at_ns (at most the walk's duration apart,
+  // ~18 ms for 100k fibers).
+  std::int64_t taken_at_ns = 0;
   std::vector<FiberSnapshot> fibers;  // live fibers (not done), ordered by id
   RuntimeCounters counters;
 };

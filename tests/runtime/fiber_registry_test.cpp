@@ -2,7 +2,10 @@
 #include <boost/fiber/all.hpp>
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
+#include <vector>
 #include <set>
 
 #include "runtime/fiber_registry.hpp"
@@ -164,4 +167,46 @@ TEST_CASE("turning park stack capture off keeps states and drops park stacks", "
   f.join();
   options.capture_park_stacks = true;
   fiberleak::configure(options);
+}
+
+TEST_CASE("no fiber in a snapshot was created or parked after the snapshot's time", "[runtime][threads]") {
+  std::atomic<bool> stop{false}, ready{false};
+  std::thread churn([&] {
+    fiberleak::install();
+    // A population that makes each snapshot's walk take milliseconds...
+    boost::fibers::mutex m;
+    boost::fibers::condition_variable cv;
+    std::vector<boost::fibers::fiber> parked;
+    for (int i = 0; i < 20000; ++i) {
+      parked.push_back(fiberleak::spawn("parked", [&] {
+        std::unique_lock<boost::fibers::mutex> lock(m);
+        cv.wait(lock, [&] { return stop.load(); });
+      }));
+    }
+    boost::this_fiber::yield();
+    ready = true;
+    // ... while fibers are created and park during it.
+    while (!stop) {
+      std::vector<boost::fibers::fiber> fibers;
+      for (int i = 0; i < 50; ++i) {
+        fibers.push_back(fiberleak::spawn("churn", [] { boost::this_fiber::sleep_for(std::chrono::microseconds(50)); }));
+      }
+      for (auto& f : fibers) f.join();
+    }
+    cv.notify_all();
+    for (auto& f : parked) f.join();
+  });
+  while (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::size_t churned = 0, violations = 0;
+  for (int i = 0; i < 100; ++i) {
+    const fiberleak::Snapshot snap = fiberleak::snapshot();
+    for (const auto& f : snap.fibers) {
+      if (f.name == "churn") ++churned;
+      if (f.created_ns > snap.taken_at_ns || f.parked_ns > snap.taken_at_ns) ++violations;
+    }
+  }
+  stop = true;
+  churn.join();
+  CHECK(churned > 100);
+  CHECK(violations == 0);
 }
