@@ -188,6 +188,7 @@ bool FiberRegistry::read_slot(const FiberSlot& slot, FiberSnapshot& out, std::ui
     out.state = state;
     out.is_main = (flags & FiberSlot::kFlagMain) != 0;
     out.adopted = (flags & FiberSlot::kFlagAdopted) != 0;
+    out.tracking_ended = (flags & FiberSlot::kFlagTrackingEnded) != 0;
     out.created_ns = TickClock::to_steady_ns(created);
     out.name.assign(name);
     return true;
@@ -241,6 +242,7 @@ RuntimeCounters FiberRegistry::counters() const noexcept {
   c.stack_table_size = stacks_.size();
   c.stack_table_capacity = stacks_.capacity();
   c.threads_installed = threads_installed_.load(std::memory_order_relaxed);
+  c.threads_uninstalled = threads_uninstalled_.load(std::memory_order_relaxed);
   c.snapshot_retries = snapshot_retries_.load(std::memory_order_relaxed);
   return c;
 }

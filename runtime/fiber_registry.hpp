@@ -36,7 +36,7 @@ struct alignas(64) FiberSlot {
   std::atomic<std::uint32_t> next_free{0};  // free list link: index+1 of the next free slot
   std::atomic<std::uint8_t> in_use{0};
   std::atomic<std::uint8_t> state{0};
-  std::atomic<std::uint8_t> flags{0};  // kFlagMain | kFlagAdopted
+  std::atomic<std::uint8_t> flags{0};  // kFlagMain | kFlagAdopted | kFlagTrackingEnded
   std::atomic<std::uint32_t> thread{0};
   std::atomic<std::uint64_t> id{0};
   std::atomic<std::uint64_t> parent{0};
@@ -53,6 +53,7 @@ struct alignas(64) FiberSlot {
   static constexpr std::uint32_t kHeapIndex = 0xffffffffu;
   static constexpr std::uint8_t kFlagMain = 1;
   static constexpr std::uint8_t kFlagAdopted = 2;
+  static constexpr std::uint8_t kFlagTrackingEnded = 4;  // its thread replaced the tracking algorithm
 
   // Seqlock write section; the single writer brackets its stores with these.
   void begin_write() noexcept {
@@ -94,6 +95,7 @@ class FiberRegistry {
 
   void count_dropped_record() noexcept { records_dropped_.fetch_add(1, std::memory_order_relaxed); }
   void count_installed_thread() noexcept { threads_installed_.fetch_add(1, std::memory_order_relaxed); }
+  void count_uninstalled_thread() noexcept { threads_uninstalled_.fetch_add(1, std::memory_order_relaxed); }
 
   // A consistent copy of every live fiber, ordered by id, with wait kinds
   // told from park stacks. Allocates: never call from a scheduler hook.
@@ -122,6 +124,7 @@ class FiberRegistry {
   std::atomic<std::uint64_t> destroyed_{0};
   std::atomic<std::uint64_t> records_dropped_{0};
   std::atomic<std::uint64_t> threads_installed_{0};
+  std::atomic<std::uint64_t> threads_uninstalled_{0};
   mutable std::atomic<std::uint64_t> snapshot_retries_{0};
 };
 

@@ -13,7 +13,7 @@ using detail::FiberRecord;
 using detail::FiberRegistry;
 using detail::TrackingAlgorithm;
 
-thread_local bool t_installed = false;
+thread_local bool t_counted = false;  // counted in threads_installed
 
 FiberRecord* tracked_record(boost::fibers::fiber_properties* props) noexcept {
   auto* record = dynamic_cast<FiberRecord*>(props);
@@ -24,7 +24,7 @@ FiberRecord* tracked_record(boost::fibers::fiber_properties* props) noexcept {
 }
 
 FiberRecord* running_record() noexcept {
-  if (!t_installed) return nullptr;
+  if (TrackingAlgorithm::on_this_thread() == nullptr) return nullptr;
   return tracked_record(boost::fibers::context::active()->get_properties());
 }
 
@@ -42,23 +42,27 @@ void install_algorithm(boost::intrusive_ptr<boost::fibers::algo::algorithm> inne
   boost::intrusive_ptr<boost::fibers::algo::algorithm> holder(algorithm);
   // set_algo() hands fibers that are ready now to the new algorithm: they
   // get records through new_properties() while `adopting` is on.
+  // Boost's thread-local scheduler first, then make_current()'s exit
+  // sentinel, so that the sentinel is destroyed first at thread exit.
+  boost::fibers::scheduler* scheduler = boost::fibers::context::active()->get_scheduler();
+  algorithm->make_current();  // the algorithm set_algo() replaces ends as expected
   algorithm->set_adopting(true);
-  boost::fibers::context::active()->get_scheduler()->set_algo(holder);
+  scheduler->set_algo(holder);
   algorithm->set_adopting(false);
   algorithm->adopt_main_fiber();
-  if (!t_installed) registry.count_installed_thread();
-  t_installed = true;
+  if (!t_counted) registry.count_installed_thread();
+  t_counted = true;
 }
 
 void name_new_fiber(boost::fibers::fiber& f, std::string_view name) noexcept {
   // launch::post made the record already (in awakened) when this thread is tracked.
-  if (!t_installed) return;
+  if (TrackingAlgorithm::on_this_thread() == nullptr) return;
   if (FiberRecord* r = tracked_record(&f.properties<boost::fibers::fiber_properties>())) r->set_name(name);
 }
 
 }  // namespace detail
 
-bool installed() noexcept { return t_installed; }
+bool installed() noexcept { return TrackingAlgorithm::on_this_thread() != nullptr; }
 
 namespace this_fiber {
 void set_name(std::string_view name) noexcept {

@@ -21,6 +21,19 @@ using boost::fibers::type;
 
 std::atomic<std::uint32_t> g_thread_ordinals{0};
 
+// This thread's TrackingAlgorithm, and whether the thread is exiting. Both
+// trivially destructible, so they stay readable while the thread's TLS is
+// torn down (Boost destroys the scheduler, and with it the algorithm, from
+// a TLS destructor of its own).
+thread_local TrackingAlgorithm* t_current = nullptr;
+thread_local bool t_exiting = false;
+// Constructed on install(), after Boost's own thread-local scheduler, so
+// destroyed before it: by the time the algorithm dies, t_exiting is set.
+struct ExitSentinel {
+  ~ExitSentinel() { t_exiting = true; }
+};
+thread_local ExitSentinel t_exit_sentinel;
+
 void set_state(FiberSlot& s, FiberState state) noexcept {
   s.state.store(static_cast<std::uint8_t>(state), std::memory_order_relaxed);
 }
@@ -38,6 +51,28 @@ TrackingAlgorithm::TrackingAlgorithm(boost::intrusive_ptr<boost::fibers::algo::a
       park_stacks_(registry_->stack_depth()),
       creation_stacks_(registry_->stack_depth()),
       thread_ordinal_(g_thread_ordinals.fetch_add(1, std::memory_order_relaxed) + 1) {}
+
+TrackingAlgorithm::~TrackingAlgorithm() {
+  if (t_current != this || t_exiting) return;
+  // Replaced by someone else's use_scheduling_algorithm: this thread's
+  // fibers run untracked from now on and their records stop changing.
+  t_current = nullptr;
+  current_fiber::publish(nullptr);
+  registry_->count_uninstalled_thread();
+  if (main_record_ != nullptr && main_record_->tracked()) {
+    FiberSlot& s = main_record_->slot();
+    s.begin_write();
+    s.flags.store(s.flags.load(std::memory_order_relaxed) | FiberSlot::kFlagTrackingEnded, std::memory_order_relaxed);
+    s.end_write();
+  }
+}
+
+void TrackingAlgorithm::make_current() noexcept {
+  (void)&t_exit_sentinel;  // constructed now, after Boost's scheduler
+  t_current = this;
+}
+
+TrackingAlgorithm* TrackingAlgorithm::on_this_thread() noexcept { return t_current; }
 
 __attribute__((always_inline)) inline StackId TrackingAlgorithm::caller_stack(ParkStackCache& cache,
                                                                               std::uintptr_t anchor,
@@ -91,6 +126,7 @@ __attribute__((noinline)) FiberRecord* TrackingAlgorithm::new_record(context* ct
   s.stack_bytes.store(reserved_stack_bytes(ctx), std::memory_order_relaxed);
   if (ctx->is_context(type::main_context)) {
     s.flags.store(FiberSlot::kFlagMain, std::memory_order_relaxed);
+    main_record_ = record;
   } else if (adopting_) {
     s.flags.store(FiberSlot::kFlagAdopted, std::memory_order_relaxed);
   } else {
@@ -116,6 +152,7 @@ void TrackingAlgorithm::adopt_main_fiber() noexcept {
   running_ = self;
   if (self->get_properties() == nullptr) self->set_properties(new_properties(self));
   if (FiberRecord* r = record_of(self); r != nullptr && r->tracked()) {
+    if (self->is_context(type::main_context)) main_record_ = r;  // made by an earlier install() too
     FiberSlot& s = r->slot();
     s.begin_write();
     set_state(s, FiberState::running);

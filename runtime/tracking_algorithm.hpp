@@ -53,6 +53,16 @@ class TrackingAlgorithm final : public boost::fibers::algo::algorithm_with_prope
   // notifies the program's algorithm, which its awakened() names.
   void property_change_(boost::fibers::context*, boost::fibers::fiber_properties*) noexcept override {}
 
+  // A later use_scheduling_algorithm on the thread destroys this algorithm:
+  // counted (threads_uninstalled) and the main fiber's record says so.
+  // Thread exit and install() again are expected ends.
+  ~TrackingAlgorithm() override;
+
+  // Makes this the calling thread's algorithm (before Boost's set_algo()
+  // destroys the previous one). Installed threads: on_this_thread() != nullptr.
+  void make_current() noexcept;
+  static TrackingAlgorithm* on_this_thread() noexcept;
+
   // Gives the calling thread's main fiber (the active context) a record, and
   // marks fibers that Boost hands over during set_algo() as adopted. Called
   // by install() on the thread being installed.
@@ -100,6 +110,7 @@ class TrackingAlgorithm final : public boost::fibers::algo::algorithm_with_prope
   StackId creation_hints_[2] = {kNoStack, kNoStack};  // the thread's latest spawn sites
   std::uint32_t thread_ordinal_;
   bool adopting_ = false;
+  FiberRecord* main_record_ = nullptr;  // this thread's main fiber's, once it has one
   // Return address -> caller; Boost has a handful of call sites, learned on
   // first sight (dladdr: warm-up only).
   struct CallerEntry {

@@ -120,7 +120,8 @@ void install(Args&&... args) {
       boost::intrusive_ptr<boost::fibers::algo::algorithm>(new Algorithm(std::forward<Args>(args)...)), hooks);
 }
 
-// Whether install() ran on the calling thread.
+// Whether the calling thread is tracked: install() ran on it and no later
+// use_scheduling_algorithm replaced fiberleak's algorithm.
 bool installed() noexcept;
 
 // Starts a fiber (launch::post) with a name set before it first runs.

@@ -30,6 +30,10 @@ struct FiberSnapshot {
   WaitKind wait = WaitKind::none;  // none unless blocked/sleeping/yielded
   bool is_main = false;            // a thread's main fiber
   bool adopted = false;            // existed before install(): parent and creation stack unknown
+  // Its thread replaced fiberleak's algorithm (use_scheduling_algorithm
+  // after install()): set on the thread's main fiber, whose record (like
+  // every record of that thread) no longer changes.
+  bool tracking_ended = false;
   std::uint32_t thread = 0;        // ordinal of the thread that last ran or parked it (1-based; 0 unknown)
   std::int64_t created_ns = 0;
   std::int64_t parked_ns = 0;         // start of the latest park (0: never parked)
@@ -59,6 +63,8 @@ struct RuntimeCounters {
   std::uint64_t stack_table_size = 0;
   std::uint64_t stack_table_capacity = 0;
   std::uint64_t threads_installed = 0;
+  // Threads whose tracking ended: a use_scheduling_algorithm after install().
+  std::uint64_t threads_uninstalled = 0;
   std::uint64_t snapshot_retries = 0;  // seqlock re-reads caused by concurrent writers
 };
 

@@ -1,5 +1,5 @@
 // install() on a thread that already has fibers, and threads that never
-// install: documented behaviour (runtime/fiberleak.hpp).
+// install: documented behaviour (<fiberleak/runtime.hpp>).
 #include <boost/fiber/all.hpp>
 #include <catch2/catch.hpp>
 
@@ -59,4 +59,31 @@ TEST_CASE("installing twice on a thread replaces the wrapped algorithm and keeps
   CHECK(fiberleak::this_fiber::id() == id);
   CHECK(fiberleak::counters().threads_installed == threads);
   CHECK(ft::find_named(fiberleak::snapshot(), "twice").has_value());
+}
+
+TEST_CASE("a use_scheduling_algorithm after install() ends tracking on that thread and says so", "[runtime]") {
+  const auto before = fiberleak::counters();
+  fiberleak::FiberId main_id = fiberleak::kNoFiber;
+  bool installed_after = true, installed_between = false;
+  std::thread([&] {
+    fiberleak::install();
+    fiberleak::install();  // install() again is no replacement
+    installed_between = fiberleak::installed();
+    fiberleak::this_fiber::set_name("replaced-main");
+    main_id = fiberleak::this_fiber::id();
+    boost::fibers::use_scheduling_algorithm<boost::fibers::algo::round_robin>();
+    installed_after = fiberleak::installed();
+    boost::fibers::fiber([] { boost::this_fiber::yield(); }).join();  // runs untracked, and fine
+    const auto snap = fiberleak::snapshot();
+    const auto main = ft::find_fiber(snap, main_id);
+    REQUIRE(main);
+    CHECK(main->tracking_ended);
+    CHECK(main->name == "replaced-main");
+  }).join();
+  std::thread([] { fiberleak::install(); }).join();  // a thread that just exits: no replacement
+  const auto after = fiberleak::counters();
+  CHECK(installed_between);
+  CHECK_FALSE(installed_after);
+  CHECK(main_id != fiberleak::kNoFiber);
+  CHECK(after.threads_uninstalled == before.threads_uninstalled + 1);
 }
