@@ -11,6 +11,10 @@
 // Target: tracked throughput >= 0.98x plain.
 //
 // Usage: fiberleak_bench_service [repetitions] [milliseconds per run]
+//        fiberleak_bench_service --one plain|tracked MILLISECONDS
+//          one run of one variant, printing its request count (for
+//          `valgrind --tool=callgrind`: instructions per request, which no
+//          noise moves)
 #include <boost/fiber/all.hpp>
 
 #include <algorithm>
@@ -19,6 +23,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -44,6 +49,7 @@ __attribute__((noinline)) std::uint64_t work(std::uint64_t x) {
 }
 
 struct Result {
+  std::uint64_t requests = 0;
   double requests_per_second = 0;
   double p99_us = 0;
 };
@@ -114,6 +120,7 @@ Result run_service(bool tracked, int millis) {
   std::vector<std::uint32_t> all;
   for (auto& l : latencies_ns) all.insert(all.end(), l.begin(), l.end());
   Result r;
+  r.requests = all.size();
   r.requests_per_second = all.size() / seconds;
   if (!all.empty()) {
     const std::size_t at = all.size() * 99 / 100;
@@ -131,6 +138,14 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[1]) == "--one") {
+    const bool tracked = std::string(argv[2]) == "tracked";
+    const int millis = std::max(10, std::atoi(argv[3]));
+    const Result r = run_service(tracked, millis);
+    std::printf("%s: %.0f requests/s over %d ms, %llu requests\n", tracked ? "tracked" : "plain", r.requests_per_second,
+                millis, static_cast<unsigned long long>(r.requests));
+    return 0;
+  }
   const int reps = argc > 1 ? std::max(1, std::atoi(argv[1])) : 9;
   const int millis = argc > 2 ? std::max(100, std::atoi(argv[2])) : 500;
   run_service(false, 200);  // warm-up: page faults, the shared_work queue, the stack table
