@@ -26,6 +26,10 @@ class FiberRecord final : public boost::fibers::fiber_properties {
 
   explicit FiberRecord(boost::fibers::context* ctx) noexcept : boost::fibers::fiber_properties(ctx) {}
 
+  // The fiber's context (set at construction, never changed); readable from
+  // any thread once the slot is published.
+  boost::fibers::context* context() const noexcept { return __atomic_load_n(&ctx_, __ATOMIC_RELAXED); }
+
   // A registry slot; falls back to an untracked heap slot (counted in
   // records_dropped) when the registry is full. nullptr only when the heap
   // is exhausted too.

@@ -5,9 +5,11 @@
 #include <mutex>
 #include <new>
 
+#include "runtime/fiber_record.hpp"
 #include "runtime/stack_capture.hpp"
 #include "runtime/tick_clock.hpp"
 #include "runtime/wait_classifier.hpp"
+#include "runtime/waits_on.hpp"
 
 namespace fiberleak::detail {
 namespace {
@@ -135,6 +137,7 @@ FiberSlot* FiberRegistry::acquire() noexcept {
   slot->creation_stack.store(0, std::memory_order_relaxed);
   slot->park_stack.store(0, std::memory_order_relaxed);
   slot->stack_bytes.store(0, std::memory_order_relaxed);
+  slot->waits_on.store(0, std::memory_order_relaxed);
   slot->set_name({});
   slot->in_use.store(1, std::memory_order_relaxed);
   slot->end_write();
@@ -156,7 +159,7 @@ void FiberRegistry::release(FiberSlot* slot) noexcept {
 }
 
 bool FiberRegistry::read_slot(const FiberSlot& slot, FiberSnapshot& out, std::uint64_t& parked_ticks,
-                              std::uint64_t& blocked_ticks) const noexcept {
+                              std::uint64_t& blocked_ticks, std::uintptr_t& context) const noexcept {
   for (;;) {
     const std::uint32_t s1 = slot.seq.load(std::memory_order_acquire);
     if (s1 & 1u) {
@@ -177,6 +180,8 @@ bool FiberRegistry::read_slot(const FiberSlot& slot, FiberSnapshot& out, std::ui
     out.creation_stack = static_cast<StackId>(slot.creation_stack.load(std::memory_order_relaxed));
     out.park_stack = static_cast<StackId>(slot.park_stack.load(std::memory_order_relaxed));
     out.stack_bytes = slot.stack_bytes.load(std::memory_order_relaxed);
+    out.waits_on = slot.waits_on.load(std::memory_order_relaxed);
+    context = reinterpret_cast<std::uintptr_t>(reinterpret_cast<const FiberRecord*>(slot.record_storage)->context());
     char name[kMaxNameBytes];
     slot.copy_name(name, sizeof name);
     std::atomic_thread_fence(std::memory_order_acquire);
@@ -202,6 +207,10 @@ Snapshot FiberRegistry::snapshot() const {
   snap.fibers.reserve(live + live / 8 + 16);
   WaitClassifier classifier(stacks_);
   FiberSnapshot f;
+  std::vector<LiveContext> contexts;
+  std::vector<const FiberSlot*> slots;  // of snap.fibers, in order
+  contexts.reserve(snap.fibers.capacity());
+  slots.reserve(snap.fibers.capacity());
   for (std::size_t i = 0; i < n; ++i) {
     const FiberSlot* slot = slot_at(i);
     if (slot == nullptr) {
@@ -209,7 +218,10 @@ Snapshot FiberRegistry::snapshot() const {
       continue;
     }
     std::uint64_t parked = 0, blocked = 0;
-    if (!read_slot(*slot, f, parked, blocked)) continue;
+    std::uintptr_t context = 0;
+    if (!read_slot(*slot, f, parked, blocked, context)) continue;
+    contexts.push_back({context, snap.fibers.size()});
+    slots.push_back(slot);
     f.parked_ns = parked == 0 ? 0 : TickClock::to_steady_ns(parked);
     const bool parked_now = f.parked();
     f.blocked_total_ns = TickClock::to_ns(blocked);  // the open park is added below
@@ -221,6 +233,13 @@ Snapshot FiberRegistry::snapshot() const {
     }
     snap.fibers.push_back(f);
   }
+  snap.waits_on_recorded = kWaitsOnRecorded;
+  resolve_wait_targets(snap.fibers, std::move(contexts), [&](std::size_t i) {
+    const FiberSlot& slot = *slots[i];
+    const std::uint32_t seq = slot.seq.load(std::memory_order_acquire);
+    return (seq & 1u) == 0 && slot.parks.load(std::memory_order_relaxed) == snap.fibers[i].parks &&
+           slot.state.load(std::memory_order_relaxed) == static_cast<std::uint8_t>(snap.fibers[i].state);
+  });
   // Read after the last record: no record is younger than the snapshot, so
   // taken_at - created and taken_at - parked are never negative. The open
   // parks are counted up to it, in the terms of FiberSnapshot::blocked_for_ns().

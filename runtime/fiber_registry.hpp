@@ -48,6 +48,9 @@ struct alignas(64) FiberSlot {
   std::atomic<std::uint32_t> creation_stack{0};
   std::atomic<std::uint32_t> park_stack{0};
   std::atomic<std::uint64_t> stack_bytes{0};  // reserved stack, set at creation (0 unknown)
+  // The wait queue it is linked into at its latest park (0: none; see
+  // runtime/waits_on.hpp).
+  std::atomic<std::uint64_t> waits_on{0};
   std::atomic<std::uint64_t> name_words[kMaxNameBytes / 8];
 
   static constexpr std::uint32_t kHeapIndex = 0xffffffffu;
@@ -66,6 +69,9 @@ struct alignas(64) FiberSlot {
   // Copies the name (NUL-terminated, truncated to cap-1) into out.
   void copy_name(char* out, std::size_t cap) const noexcept;
 };
+
+// Three cache lines; the 8 bytes waits_on takes were padding before.
+static_assert(sizeof(FiberSlot) == 192, "FiberSlot grew past three cache lines");
 
 class FiberRegistry {
  public:
@@ -105,8 +111,9 @@ class FiberRegistry {
  private:
   explicit FiberRegistry(const RuntimeOptions& options) noexcept;
   FiberSlot* slot_at(std::size_t index) const noexcept;
-  bool read_slot(const FiberSlot& slot, FiberSnapshot& out, std::uint64_t& parked_ticks,
-                 std::uint64_t& blocked_ticks) const noexcept;
+  // context: the address of the fiber's boost::fibers::context.
+  bool read_slot(const FiberSlot& slot, FiberSnapshot& out, std::uint64_t& parked_ticks, std::uint64_t& blocked_ticks,
+                 std::uintptr_t& context) const noexcept;
 
   static constexpr std::size_t kChunkSlots = 1024;
   static constexpr std::size_t kMaxChunks = 4096;

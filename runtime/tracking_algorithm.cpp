@@ -12,6 +12,7 @@
 #include "runtime/fiber_stack.hpp"
 #include "runtime/stack_capture.hpp"
 #include "runtime/tick_clock.hpp"
+#include "runtime/waits_on.hpp"
 
 namespace fiberleak::detail {
 namespace {
@@ -284,6 +285,7 @@ __attribute__((noinline)) void TrackingAlgorithm::record_park(context* self, Cal
   s.parked_ticks.store(now, std::memory_order_relaxed);
   s.parks.store(s.parks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   s.park_stack.store(static_cast<std::uint32_t>(stack), std::memory_order_relaxed);
+  s.waits_on.store(caller == Caller::yield ? 0 : wait_queue_of(self), std::memory_order_relaxed);
   s.end_write();
 }
 

@@ -43,6 +43,20 @@ struct FiberSnapshot {
   StackId creation_stack = kNoStack;
   StackId park_stack = kNoStack;  // stack of the latest park
   std::uint64_t stack_bytes = 0;  // the stack it reserved (0: unknown, e.g. main fibers)
+  // What it waits on, recorded at its latest park (Snapshot::waits_on_recorded):
+  // the address of the primitive's wait queue, the same for every fiber
+  // parked on one mutex, condition variable, channel end, future or joined
+  // fiber. 0: waits on nothing (sleep, yield), or not recorded.
+  std::uint64_t waits_on = 0;
+  // The fiber it waits for: the owner of the mutex it waits on (as the
+  // snapshot read it), or the fiber it joins. kNoFiber: none, or unknown.
+  FiberId waits_for = kNoFiber;
+  // The mutex it waits on is owned by a fiber that ended holding it: its
+  // context belongs to no live tracked fiber (or to an untracked thread's),
+  // or to a fiber that cannot hold it (one of the mutex's own waiters, or
+  // one created after the oldest of them parked: Boost reuses an ended
+  // fiber's context for new fibers, and the mutex then names the new one).
+  bool owner_ended = false;
 
   bool parked() const noexcept {
     return state == FiberState::blocked || state == FiberState::sleeping;
@@ -77,6 +91,9 @@ struct Snapshot {
   std::int64_t taken_at_ns = 0;
   std::vector<FiberSnapshot> fibers;  // live fibers (not done), ordered by id
   RuntimeCounters counters;
+  // Whether waits_on, waits_for and owner_ended are recorded: on the Boost
+  // versions whose layouts fiberleak checks at compile time (1.74).
+  bool waits_on_recorded = false;
 };
 
 }  // namespace fiberleak
