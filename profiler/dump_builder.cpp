@@ -37,6 +37,7 @@ FiberDump build_dump(const Snapshot& snapshot, Symbolizer& symbolizer) {
   };
   FiberDump dump;
   dump.taken_at_ns = snapshot.taken_at_ns;
+  dump.waits_on_recorded = snapshot.waits_on_recorded;
   dump.fibers.reserve(snapshot.fibers.size());
   for (const FiberSnapshot& s : snapshot.fibers) {
     DumpedFiber f;
@@ -58,6 +59,9 @@ FiberDump build_dump(const Snapshot& snapshot, Symbolizer& symbolizer) {
     f.blocked_total_ns = s.blocked_total_ns;
     f.parks = s.parks;
     f.stack_bytes = s.stack_bytes;
+    f.waits_on = s.waits_on;
+    f.waits_for = static_cast<std::uint64_t>(s.waits_for);
+    f.owner_ended = s.owner_ended;
     f.is_main = s.is_main;
     f.thread = s.thread;
     // A running fiber's last park stack is stale: Go shows running

@@ -100,12 +100,24 @@ struct DumpedFiber {
   // unless the heap profiler runs; attach_heap_live_bytes() fills it).
   std::uint64_t stack_bytes = 0;
   std::optional<std::int64_t> heap_live_bytes;
+  // What it waits on and for whom (FiberSnapshot's fields of the same
+  // names; 0 / false where the source does not record them, e.g. Go).
+  std::uint64_t waits_on = 0;
+  std::uint64_t waits_for = 0;
+  bool owner_ended = false;
   SharedStack stack;           // park stack (or current stack), innermost first
   SharedStack creation_stack;  // where it was created, innermost first
+
+  // Parked in a wait that names another fiber (a mutex, a join).
+  bool parked_wait_for_target() const {
+    return (state == FiberState::blocked || state == FiberState::sleeping) &&
+           (wait == WaitKind::mutex || wait == WaitKind::join);
+  }
 };
 
 struct FiberDump {
   std::int64_t taken_at_ns = 0;  // steady_clock ns of the source
+  bool waits_on_recorded = false;  // the source recorded waits_on/waits_for (fiberleak on Boost 1.74)
   std::vector<DumpedFiber> fibers;
 };
 
