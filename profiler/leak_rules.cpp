@@ -1,10 +1,18 @@
 #include "profiler/leak_rules.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "profiler/byte_size.hpp"
 #include "profiler/dump_builder.hpp"
 #include "profiler/duration.hpp"
+#include "profiler/wait_graph.hpp"
+
+namespace fiberleak {
+
+std::string_view to_string(Verdict verdict) noexcept { return verdict == Verdict::definite ? "definite" : "suspect"; }
+
+}  // namespace fiberleak
 
 namespace fiberleak::detail {
 namespace {
@@ -68,6 +76,7 @@ std::string describe(const LeakFinding& f) {
     sep = ", ";
   }
   if (f.heap_live_bytes) out += sep + ("heap " + format_bytes(*f.heap_live_bytes));
+  if (!f.reason.empty()) out += std::string(" [") + std::string(fiberleak::to_string(f.verdict)) + ": " + f.reason + "]";
   return out;
 }
 
@@ -82,8 +91,17 @@ std::string park_site(const DumpedFiber& f) {
 
 std::vector<LeakFinding> find_leaks(const FiberDump& dump, const LeakRules& rules) {
   std::vector<LeakFinding> out;
+  std::optional<WaitGraph> graph;
+  if (dump.waits_on_recorded) graph.emplace(dump);
   for (const DumpedFiber& f : dump.fibers) {
-    if (!is_parked(f) || f.blocked_ns < rules.threshold_for(f.wait).count()) continue;
+    if (!is_parked(f) || (f.is_main && !rules.include_main_fibers)) continue;
+    const DefiniteLeak* definite = nullptr;
+    if (graph) {
+      auto it = graph->definite().find(f.id);
+      if (it != graph->definite().end()) definite = &it->second;
+    }
+    const std::int64_t threshold = rules.threshold_for(f.wait).count();
+    if (definite == nullptr && f.blocked_ns < threshold) continue;
     if (ignored_by(rules, f)) continue;
     LeakFinding finding;
     finding.fiber_id = f.id;
@@ -100,10 +118,27 @@ std::vector<LeakFinding> find_leaks(const FiberDump& dump, const LeakRules& rule
     finding.site = park_site(f);
     finding.stack_bytes = f.stack_bytes;
     finding.heap_live_bytes = f.heap_live_bytes;
+    if (definite != nullptr) {
+      finding.verdict = Verdict::definite;
+      finding.reason = definite->reason;
+      finding.cycle = definite->cycle;
+    } else {
+      finding.reason = "parked for " + std::string(f.blocked_exact ? "" : "at least ") + format_duration(f.blocked_ns) +
+                       ", past the " + format_duration(threshold) + " threshold";
+    }
+    if (graph) {
+      finding.chain = graph->chain(f.id);
+      if (const std::string waits = graph->describe_chain(f.id); !waits.empty() && finding.cycle.empty()) {
+        finding.reason += "; " + waits;
+      }
+    }
     out.push_back(std::move(finding));
   }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const LeakFinding& a, const LeakFinding& b) { return a.blocked_ns > b.blocked_ns; });
+  // Definite leaks first, then the longest blocked.
+  std::stable_sort(out.begin(), out.end(), [](const LeakFinding& a, const LeakFinding& b) {
+    if (a.verdict != b.verdict) return a.verdict == Verdict::definite;
+    return a.blocked_ns > b.blocked_ns;
+  });
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fiberleak/fiber_state.hpp>
@@ -40,6 +41,9 @@ struct LeakRules {
   int growing_evaluations = 3;
   // Only sites with at least this many fibers are reported as growing.
   std::size_t growing_min_fibers = 2;
+  // A thread's main fiber waiting for its scheduler to stop is not a leak
+  // (as goleak ignores the test's own goroutine) unless this is set.
+  bool include_main_fibers = false;
 
   // The threshold that applies to a fiber parked in `wait`.
   std::chrono::nanoseconds threshold_for(WaitKind wait) const {
@@ -48,7 +52,21 @@ struct LeakRules {
   }
 };
 
-// One leak suspect.
+// How sure a finding is.
+enum class Verdict : std::uint8_t {
+  // Parked past the threshold: likely leaked, but something might still
+  // wake it (a send, an unlock, a timeout nobody is waiting for).
+  suspect = 0,
+  // Provably never woken without outside help, whatever the threshold: on
+  // a wait-for cycle of untimed mutex and join waits (a deadlock), waiting
+  // on a mutex whose owner ended holding it, or waiting for a definite
+  // fiber. Needs owners in the dump (fiberleak targets on Boost 1.74).
+  definite = 1,
+};
+// "suspect", "definite".
+std::string_view to_string(Verdict verdict) noexcept;
+
+// One leak finding.
 struct LeakFinding {
   std::uint64_t fiber_id = 0;
   std::string name;
@@ -63,6 +81,14 @@ struct LeakFinding {
   // What the leaked fiber costs (as DumpedFiber's fields of the same names).
   std::uint64_t stack_bytes = 0;
   std::optional<std::int64_t> heap_live_bytes;
+  Verdict verdict = Verdict::suspect;
+  // Why, in one sentence: "deadlock: fiber 3 \"a\" and fiber 5 \"b\" wait for
+  // each other (mutex lock, mutex lock)", or "parked for 3m0s, past the 30s
+  // threshold", followed by whom it waits for where known ("; waits in
+  // mutex lock for fiber 7, which waits in chan send").
+  std::string reason;
+  std::vector<std::uint64_t> chain;  // the fibers it waits for, transitively, in order
+  std::vector<std::uint64_t> cycle;  // a deadlock's members in wait order (definite deadlocks)
 };
 
 // A park site whose population keeps growing.

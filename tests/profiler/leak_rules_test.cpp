@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <chrono>
+
 #include "profiler/leak_rules.hpp"
 #include "sample_dump.hpp"
 
@@ -84,4 +87,57 @@ TEST_CASE("a park site whose population rises across consecutive evaluations is 
   // A flat evaluation resets the streak.
   const auto flat = detector.evaluate(dump);
   CHECK(flat.growing.empty());
+}
+
+TEST_CASE("a main fiber waiting for its scheduler is no leak unless main fibers are asked for", "[profiler]") {
+  auto dump = fiberleak::detail::testing::sample_dump();
+  dump.fibers[0].state = fiberleak::FiberState::blocked;  // the main fiber, parked for long
+  dump.fibers[0].wait = fiberleak::WaitKind::condition_variable;
+  dump.fibers[0].wait_reason = "condition wait";
+  dump.fibers[0].blocked_ns = 3'600'000'000'000;
+  LeakRules rules;
+  rules.threshold = std::chrono::seconds(60);
+  auto ids = [](const std::vector<fiberleak::LeakFinding>& findings) {
+    std::vector<std::uint64_t> out;
+    for (const auto& f : findings) out.push_back(f.fiber_id);
+    return out;
+  };
+  const auto without = ids(find_leaks(dump, rules));
+  CHECK(std::find(without.begin(), without.end(), 1u) == without.end());
+  rules.include_main_fibers = true;
+  const auto with = ids(find_leaks(dump, rules));
+  CHECK(std::find(with.begin(), with.end(), 1u) != with.end());
+}
+
+TEST_CASE("a deadlock is a definite finding below the threshold; suspects say their threshold", "[profiler]") {
+  auto dump = fiberleak::detail::testing::sample_dump();
+  dump.waits_on_recorded = true;
+  // Two of the sample's fibers made into a deadlock parked for 1 s only.
+  fiberleak::detail::DumpedFiber a = dump.fibers[1], b = dump.fibers[1];
+  a.id = 100;
+  a.name = "a";
+  b.id = 101;
+  b.name = "b";
+  for (auto* f : {&a, &b}) {
+    f->state = fiberleak::FiberState::blocked;
+    f->wait = fiberleak::WaitKind::mutex;
+    f->wait_reason = "mutex lock";
+    f->blocked_ns = 1'000'000'000;
+  }
+  a.waits_for = 101;
+  b.waits_for = 100;
+  dump.fibers.push_back(a);
+  dump.fibers.push_back(b);
+  LeakRules rules;
+  rules.threshold = std::chrono::seconds(60);
+  const auto findings = find_leaks(dump, rules);
+  REQUIRE(findings.size() >= 3);
+  CHECK(findings[0].verdict == fiberleak::Verdict::definite);  // definite first
+  CHECK(findings[1].verdict == fiberleak::Verdict::definite);
+  CHECK(findings[0].cycle.size() == 2);
+  CHECK(findings[0].reason == "deadlock: fiber 100 \"a\" and fiber 101 \"b\" wait for each other (mutex lock, mutex lock)");
+  const auto& suspect = findings[2];
+  CHECK(suspect.verdict == fiberleak::Verdict::suspect);
+  CHECK(suspect.reason.find(", past the 1m0s threshold") != std::string::npos);
+  CHECK(fiberleak::detail::describe(findings[0]).find("[definite: deadlock: fiber 100") != std::string::npos);
 }

@@ -86,7 +86,7 @@ TEST_CASE("a fiber waiting for a mutex whose owner ended holding it says the own
   boost::fibers::timed_mutex m;
   fiberleak::spawn("careless", [&] { m.lock(); }).join();  // returns with m locked
   auto waiter = fiberleak::spawn("waiter", [&] {
-    if (m.try_lock_for(300ms)) m.unlock();
+    if (m.try_lock_for(2s)) m.unlock();
   });
   boost::this_fiber::yield();
   const auto snap = fiberleak::snapshot();
@@ -109,7 +109,7 @@ TEST_CASE("an ended owner's context reused by a new fiber is not taken for the o
   });
   boost::this_fiber::yield();
   auto waiter = fiberleak::spawn("waiter", [&] {
-    if (m.try_lock_for(300ms)) m.unlock();
+    if (m.try_lock_for(2s)) m.unlock();
   });
   boost::this_fiber::yield();
   CHECK(named(fiberleak::snapshot(), "waiter").waits_for == named(fiberleak::snapshot(), "careless").id);
@@ -137,7 +137,7 @@ TEST_CASE("two fibers taking two mutexes in opposite orders name each other", "[
   auto take = [](boost::fibers::timed_mutex& first, boost::fibers::timed_mutex& second) {
     std::lock_guard<boost::fibers::timed_mutex> hold(first);
     boost::this_fiber::yield();
-    if (second.try_lock_for(300ms)) second.unlock();  // times out: the test ends
+    if (second.try_lock_for(2s)) second.unlock();  // times out (2 s, generous for a loaded machine): the test ends
   };
   auto a = fiberleak::spawn("a", take, std::ref(m1), std::ref(m2));
   auto b = fiberleak::spawn("b", take, std::ref(m2), std::ref(m1));
