@@ -43,31 +43,38 @@ std::uint64_t Watchdog::evaluations() const {
   return evaluations_;
 }
 
+template <typename Finding>
+void Watchdog::call_back(const std::function<void(const Finding&)>& callback, const Finding& finding) {
+  if (!callback) return;
+  try {
+    callback(finding);
+  } catch (const std::exception& e) {
+    // The finding stays reported: the rest of the evaluation goes on.
+    logger_->error("watchdog callback failed: {}", e.what());
+  }
+}
+
 void Watchdog::evaluate_now() {
   std::lock_guard<std::mutex> one_at_a_time(evaluate_mutex_);
   LeakDetector::Result result = detector_.evaluate(source_());
-
-  std::set<std::uint64_t> leaking;
-  for (const LeakFinding& f : result.findings) {
-    leaking.insert(f.fiber_id);
-    if (reported_leaks_.count(f.fiber_id) != 0) continue;
-    logger_->warn("leak suspect: {}", describe(f));
-    if (callbacks_.on_leak) callbacks_.on_leak(f);
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const FindingTracker::Changes changes = tracker_.update(result.findings, result.growing, now_ms);
+  for (const Tracked<LeakFinding>& t : changes.leaks) {
+    if (t.lifecycle != FindingLifecycle::fresh) continue;
+    logger_->warn("leak suspect: {}", describe(t.finding));
+    call_back(callbacks_.on_leak, t.finding);
   }
-  for (std::uint64_t id : reported_leaks_) {
-    if (leaking.count(id) == 0) logger_->info("leak resolved: fiber {} woke up or ended", id);
+  for (const Tracked<LeakFinding>& t : changes.resolved_leaks) {
+    logger_->info("leak resolved: fiber {} woke up or ended", t.finding.fiber_id);
   }
-  reported_leaks_ = std::move(leaking);
-
-  std::set<std::string> growing;
-  for (const GrowingSite& g : result.growing) {
-    growing.insert(g.site);
-    if (reported_sites_.count(g.site) != 0) continue;
+  for (const Tracked<GrowingSite>& t : changes.sites) {
+    if (t.lifecycle != FindingLifecycle::fresh) continue;
+    const GrowingSite& g = t.finding;
     logger_->warn("growing park site: {} fibers at {} (rose {} evaluations in a row)", g.fibers, g.site,
                   g.history.size());
-    if (callbacks_.on_growing_site) callbacks_.on_growing_site(g);
+    call_back(callbacks_.on_growing_site, g);
   }
-  reported_sites_ = std::move(growing);
 
   std::lock_guard<std::mutex> lock(mutex_);
   latest_ = std::move(result);
@@ -81,7 +88,7 @@ void Watchdog::run() {
     try {
       evaluate_now();
     } catch (const std::exception& e) {
-      // A throwing callback or source must not end the watchdog.
+      // A throwing source must not end the watchdog.
       logger_->error("watchdog evaluation failed: {}", e.what());
     }
     lock.lock();

@@ -1,6 +1,8 @@
 // Watchdog: evaluates the leak rules periodically on its own thread, logs
-// each new finding once (and once more when it resolves), and calls the
-// program's callbacks. Thread-safe: latest() may be called from any thread.
+// each new finding once (and once more when a leak suspect resolves; see
+// FindingTracker), and calls the program's callbacks. A callback that
+// throws is logged and the evaluation goes on. Thread-safe: latest() may be
+// called from any thread.
 #pragma once
 
 #include <chrono>
@@ -8,10 +10,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include "profiler/fiber_dump.hpp"
+#include "profiler/finding_tracker.hpp"
 #include "profiler/leak_rules.hpp"
 
 namespace spdlog {
@@ -41,6 +43,8 @@ class Watchdog {
 
  private:
   void run();
+  template <typename Finding>
+  void call_back(const std::function<void(const Finding&)>& callback, const Finding& finding);
 
   std::function<FiberDump()> source_;
   LeakDetector detector_;
@@ -53,9 +57,8 @@ class Watchdog {
   bool stop_ = false;
   LeakDetector::Result latest_;
   std::uint64_t evaluations_ = 0;
-  std::set<std::uint64_t> reported_leaks_;      // fiber ids logged as leaking
-  std::set<std::string> reported_sites_;        // growing sites logged
-  std::mutex evaluate_mutex_;                   // one evaluation at a time
+  FindingTracker tracker_;  // under evaluate_mutex_
+  std::mutex evaluate_mutex_;  // one evaluation at a time
   std::thread thread_;
 };
 
