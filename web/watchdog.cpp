@@ -3,14 +3,24 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <mutex>
 
 namespace fiberleak::detail {
 
 std::shared_ptr<spdlog::logger> default_logger() {
-  static std::shared_ptr<spdlog::logger> logger = [] {
-    auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-    return std::make_shared<spdlog::logger>("fiberleak", sink);
-  }();
+  static std::mutex creating;
+  std::lock_guard<std::mutex> lock(creating);
+  if (auto registered = spdlog::get(kLoggerName)) return registered;
+  auto logger = std::make_shared<spdlog::logger>(kLoggerName, std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  try {
+    // The host's level, pattern and error handler, as its own loggers get
+    // them; this registers it too, unless the host turned that off.
+    spdlog::initialize_logger(logger);
+    if (!spdlog::get(kLoggerName)) spdlog::register_logger(logger);
+  } catch (const spdlog::spdlog_ex&) {
+    // The host registered one of that name meanwhile: log through it.
+    if (auto registered = spdlog::get(kLoggerName)) return registered;
+  }
   return logger;
 }
 

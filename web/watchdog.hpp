@@ -62,8 +62,12 @@ class Watchdog {
   std::thread thread_;
 };
 
-// The library's own logger ("fiberleak", stderr); never registered as the
-// host program's default.
+// The library's own logger, registered in spdlog's registry as "fiberleak"
+// so that the host finds it (spdlog::get("fiberleak")) and its
+// spdlog::set_level() reaches it; stderr, with the host's global level and
+// pattern when it is made. A logger the host registered under that name
+// first is used instead. Never the host's default logger. Thread-safe.
+inline constexpr const char* kLoggerName = "fiberleak";
 std::shared_ptr<spdlog::logger> default_logger();
 
 }  // namespace fiberleak::detail

@@ -42,8 +42,10 @@ struct EndpointOptions {
   std::function<void(const LeakFinding&)> on_leak;
   // Called on the watchdog thread for each site that starts growing.
   std::function<void(const GrowingSite&)> on_growing_site;
-  // Logger for findings; default: the library's own "fiberleak" logger on
-  // stderr (never the host's default logger).
+  // Logger for findings; default: the library's own logger, registered in
+  // spdlog's registry as "fiberleak" (spdlog::get("fiberleak") finds it,
+  // spdlog::set_level() reaches it; one the program registered under that
+  // name first is used instead), on stderr. Never the host's default logger.
   std::shared_ptr<spdlog::logger> logger;
 };
 
