@@ -30,10 +30,11 @@ class Endpoint {
 
  private:
   using Handler = void (Endpoint::*)(const httplib::Request&, httplib::Response&);
-  FiberDump dump(RuntimeCounters* counters = nullptr) const;
+  static FiberDump dump(RuntimeCounters* counters = nullptr);
   // dump() with each fiber's live heap bytes (when the heap profiler runs):
-  // what leak findings report a fiber costs.
-  FiberDump dump_with_heap(RuntimeCounters* counters = nullptr) const;
+  // what leak findings report a fiber costs. Also what the watchdog
+  // evaluates, which may outlive this endpoint.
+  static FiberDump dump_with_heap(RuntimeCounters* counters = nullptr);
   void timed(ProfileFormat format, const std::function<void()>& build);
   static void bad_request(httplib::Response& res, const std::string& message);
 
@@ -48,7 +49,7 @@ class Endpoint {
   void healthz(const httplib::Request& req, httplib::Response& res);
 
   EndpointOptions options_;
-  std::unique_ptr<Watchdog> watchdog_;
+  std::shared_ptr<Watchdog> watchdog_;  // the process's one, or null
   ProfileBuildTimes build_times_;
   std::vector<RouteSet> extra_;  // registered_route_sets() at mount time
 };
@@ -67,19 +68,18 @@ std::string read_cmdline() {
 Endpoint::Endpoint(EndpointOptions options) : options_(std::move(options)) {
   if (!options_.logger) options_.logger = default_logger();
   if (options_.watchdog_interval.count() > 0) {
-    watchdog_ = std::make_unique<Watchdog>([this] { return dump_with_heap(); }, options_.rules, options_.watchdog_interval,
-                                           options_.logger,
-                                           Watchdog::Callbacks{options_.on_leak, options_.on_growing_site});
+    watchdog_ = Watchdog::shared([] { return dump_with_heap(); }, options_.rules, options_.watchdog_interval,
+                                 options_.logger, Watchdog::Callbacks{options_.on_leak, options_.on_growing_site});
   }
 }
 
-FiberDump Endpoint::dump(RuntimeCounters* counters) const {
+FiberDump Endpoint::dump(RuntimeCounters* counters) {
   Snapshot snap = fiberleak::snapshot();
   if (counters != nullptr) *counters = snap.counters;
   return build_dump(snap);
 }
 
-FiberDump Endpoint::dump_with_heap(RuntimeCounters* counters) const {
+FiberDump Endpoint::dump_with_heap(RuntimeCounters* counters) {
   FiberDump d = dump(counters);
   attach_heap_live_bytes(d);
   return d;

@@ -34,6 +34,37 @@ Watchdog::Watchdog(std::function<FiberDump()> source, LeakRules rules, std::chro
   if (interval_.count() > 0) thread_ = std::thread([this] { run(); });
 }
 
+namespace {
+
+struct SharedWatchdog {
+  std::mutex mutex;
+  std::weak_ptr<Watchdog> running;
+};
+SharedWatchdog& shared_watchdog() {
+  static SharedWatchdog* shared = new SharedWatchdog;  // never destroyed: endpoints may outlive statics
+  return *shared;
+}
+
+}  // namespace
+
+std::shared_ptr<Watchdog> Watchdog::shared(std::function<FiberDump()> source, LeakRules rules,
+                                           std::chrono::milliseconds interval, std::shared_ptr<spdlog::logger> logger,
+                                           Callbacks callbacks) {
+  SharedWatchdog& shared = shared_watchdog();
+  std::lock_guard<std::mutex> lock(shared.mutex);
+  if (auto running = shared.running.lock()) return running;
+  auto made = std::make_shared<Watchdog>(std::move(source), std::move(rules), interval, std::move(logger),
+                                         std::move(callbacks));
+  shared.running = made;
+  return made;
+}
+
+std::shared_ptr<Watchdog> Watchdog::running_shared() {
+  SharedWatchdog& shared = shared_watchdog();
+  std::lock_guard<std::mutex> lock(shared.mutex);
+  return shared.running.lock();
+}
+
 Watchdog::~Watchdog() {
   {
     std::lock_guard<std::mutex> lock(mutex_);

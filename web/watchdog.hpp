@@ -35,6 +35,17 @@ class Watchdog {
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
+  // The process's watchdog, shared by every endpoint that wants one
+  // (serve() and mount()), so that each finding is logged once: the first
+  // call makes it with its arguments; later calls, while any holder keeps
+  // it, return that one and drop theirs. It stops when its last holder lets
+  // go; the next call makes a new one. Thread-safe.
+  static std::shared_ptr<Watchdog> shared(std::function<FiberDump()> source, LeakRules rules,
+                                          std::chrono::milliseconds interval, std::shared_ptr<spdlog::logger> logger,
+                                          Callbacks callbacks);
+  // The shared watchdog while it runs, else null (tests).
+  static std::shared_ptr<Watchdog> running_shared();
+
   // The result of the latest evaluation (empty before the first).
   LeakDetector::Result latest() const;
   std::uint64_t evaluations() const;
