@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "profiler/finding_tracker.hpp"
+
+#include <catch2/catch.hpp>
 
 using fiberleak::GrowingSite;
 using fiberleak::LeakFinding;

@@ -14,7 +14,8 @@ using fiberleak::detail::ServerThread;
 namespace {
 
 void add_hello(ServerThread& t) {
-  t.server().Get("/hello", [](const httplib::Request&, httplib::Response& res) { res.set_content("hi", "text/plain"); });
+  t.server().Get("/hello",
+                 [](const httplib::Request&, httplib::Response& res) { res.set_content("hi", "text/plain"); });
 }
 
 // Whether anything accepts a connection on 127.0.0.1:port.
@@ -74,8 +75,7 @@ TEST_CASE("a port in use is reported and that server never starts", "[web][serve
   fiberleak::ServeOptions options;
   options.port = port;
   options.endpoint.watchdog_interval = std::chrono::milliseconds(0);
-  CHECK_THROWS_WITH(fiberleak::serve(options),
-                    "fiberleak: " + fiberleak::detail::cannot_listen("127.0.0.1", port));
+  CHECK_THROWS_WITH(fiberleak::serve(options), "fiberleak: " + fiberleak::detail::cannot_listen("127.0.0.1", port));
   CHECK(accepting(port));  // the first server is untouched
 }
 

@@ -2,7 +2,6 @@
 // logged and called back once, through the first endpoint's options, and
 // both /metrics show the same growing sites.
 #include <catch2/catch.hpp>
-
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -68,8 +67,10 @@ TEST_CASE("serve() and mount() in one process log each leak once, through the fi
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // ~15 more evaluations
-  }  // the watchdog has stopped: the logs can be read
-  CHECK(first_calls.load() == 2);  // the receiver and the locker
+  }
+  // The watchdog has stopped: the logs can be read. Two leaks, the receiver
+  // and the locker, each logged and called back once, by the first endpoint.
+  CHECK(first_calls.load() == 2);
   CHECK(second_calls.load() == 0);
   const std::string text = first_log.str();
   INFO(text);
