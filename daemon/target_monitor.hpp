@@ -2,8 +2,7 @@
 //
 // Each scrape fetches the target (fiberleak: /debug/fibers JSON; Go:
 // goroutine?debug=2; auto: fiberleak first), applies the leak rules and
-// keeps findings with a life cycle (new -> ongoing -> resolved, as
-// FindingTracker tells them), logged once
+// keeps findings with a life cycle (new -> ongoing -> resolved), logged once
 // when they appear and once when they resolve. Go reports blocked time only
 // in whole minutes, only once a GC saw the goroutine, and restarts it at
 // every wake; the monitor extends that lower bound with the time between
@@ -85,7 +84,7 @@ class TargetMonitor {
 
   mutable std::mutex mutex_;
   TargetStatus status_;
-  FindingTracker tracker_;
+  FindingTracker tracker_;                // the open findings' life cycle
   std::vector<TrackedFinding> resolved_;  // newest last, bounded
   struct GoObservation {
     std::string site;
