@@ -98,8 +98,8 @@ void Watchdog::call_back(const std::function<void(const Finding&)>& callback, co
 void Watchdog::evaluate_now() {
   std::lock_guard<std::mutex> one_at_a_time(evaluate_mutex_);
   LeakDetector::Result result = detector_.evaluate(source_());
-  const std::int64_t now_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count();
   const FindingTracker::Changes changes = tracker_.update(result.findings, result.growing, now_ms);
   for (const Tracked<LeakFinding>& t : changes.leaks) {
     if (t.lifecycle != FindingLifecycle::fresh) continue;

@@ -237,7 +237,7 @@ TEST_CASE("the watchdog logs a new finding once and calls the program back", "[w
   CHECK(spdlog::get("fiberleak") != o.logger);
 }
 
-TEST_CASE("the library's logger is registered as fiberleak, follows spdlog::set_level and is not the default", "[web]") {
+TEST_CASE("the library's logger is registered as fiberleak, obeys spdlog::set_level, is not the default", "[web]") {
   const auto host_default = spdlog::default_logger();
   spdlog::drop("fiberleak");  // what an earlier test in this process registered
   spdlog::set_level(spdlog::level::warn);  // the host's level before the logger exists
