@@ -7,7 +7,6 @@
 
 #include "web/fiber_json.hpp"
 #include "web/prometheus_text.hpp"
-#include "web/server_setup.hpp"
 
 namespace fiberleak::detail {
 namespace {
@@ -43,28 +42,25 @@ Sidecar::Sidecar(DaemonConfig config, std::shared_ptr<spdlog::logger> logger)
     monitors_.push_back(std::make_unique<TargetMonitor>(t, config_.max_body_bytes, logger_,
                                                         [this](const TrackedFinding& f) { post_webhook(f); }));
   }
-  server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  httplib::Server& server = http_.server();
+  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_text(), PrometheusText::kContentType);
   });
-  server_.Get("/api/targets", [this](const httplib::Request&, httplib::Response& res) {
+  server.Get("/api/targets", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(targets_json(), "application/json");
   });
-  server_.Get("/api/findings", [this](const httplib::Request&, httplib::Response& res) {
+  server.Get("/api/findings", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(findings_json(), "application/json");
   });
-  server_.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
 }
 
 Sidecar::~Sidecar() { stop(); }
 
 void Sidecar::start() {
-  prepare_server(server_, 4);
-  port_ = bind_port(server_, config_.listen_host, config_.listen_port);
-  if (port_ < 0) {
-    throw std::runtime_error("cannot listen on " + config_.listen_host + ":" + std::to_string(config_.listen_port) +
-                             ": " + kPortUnavailable);
-  }
-  server_thread_ = std::thread([this] { server_.listen_after_bind(); });
+  port_ = http_.bind(config_.listen_host, config_.listen_port);
+  if (port_ < 0) throw std::runtime_error(cannot_listen(config_.listen_host, config_.listen_port));
+  http_.start();
   for (auto& m : monitors_) threads_.emplace_back([this, &m] { scrape_loop(*m); });
 }
 
@@ -77,8 +73,7 @@ void Sidecar::stop() {
   stop_cv_.notify_all();
   for (auto& t : threads_) t.join();
   threads_.clear();
-  server_.stop();
-  if (server_thread_.joinable()) server_thread_.join();
+  http_.stop();
 }
 
 void Sidecar::scrape_loop(TargetMonitor& monitor) {

@@ -5,9 +5,6 @@
 // that is down, slow or answers garbage only changes its own status.
 #pragma once
 
-#include <httplib.h>
-
-#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -16,6 +13,7 @@
 
 #include "daemon/daemon_config.hpp"
 #include "daemon/target_monitor.hpp"
+#include "web/server_thread.hpp"
 
 namespace fiberleak::detail {
 
@@ -23,8 +21,9 @@ class Sidecar {
  public:
   Sidecar(DaemonConfig config, std::shared_ptr<spdlog::logger> logger);
   ~Sidecar();
-  // Binds the listen address (port 0: any) and starts scraping; throws
-  // std::runtime_error when the address cannot be bound.
+  // Binds the listen address (port 0: any), returns once the server
+  // accepts and starts scraping; throws std::runtime_error when the address
+  // cannot be bound.
   void start();
   void stop();
   int port() const { return port_; }
@@ -41,8 +40,7 @@ class Sidecar {
   std::shared_ptr<spdlog::logger> logger_;
   std::vector<std::unique_ptr<TargetMonitor>> monitors_;
   std::vector<std::thread> threads_;
-  httplib::Server server_;
-  std::thread server_thread_;
+  ServerThread http_{4};
   int port_ = 0;
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;

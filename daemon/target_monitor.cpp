@@ -67,15 +67,6 @@ Fetched fetch(httplib::Client& client, const std::string& path, std::size_t max_
 
 }  // namespace
 
-const char* to_string(TrackedFinding::Lifecycle l) {
-  switch (l) {
-    case TrackedFinding::Lifecycle::fresh: return "new";
-    case TrackedFinding::Lifecycle::ongoing: return "ongoing";
-    case TrackedFinding::Lifecycle::resolved: return "resolved";
-  }
-  return "unknown";
-}
-
 std::int64_t combine_go_blocked(std::int64_t reported_ns, std::int64_t previous_ns, std::int64_t elapsed_ns) {
   if (previous_ns > 0 && elapsed_ns >= 0 && reported_ns >= elapsed_ns) {
     return std::max(reported_ns, previous_ns + elapsed_ns);
@@ -151,7 +142,6 @@ void TargetMonitor::scrape_once() {
 void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) {
   std::uint64_t max_id = 0;
   for (const DumpedFiber& f : dump.fibers) max_id = std::max(max_id, f.id);
-  std::vector<TrackedFinding> changes;
   std::unique_lock<std::mutex> lock(mutex_);
 
   // A restarted target: its clock went back (fiberleak), or (Go, whose ids
@@ -203,36 +193,26 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
   status_.growing = result.growing;
   status_.site_counts = result.site_counts;
 
-  std::map<std::uint64_t, TrackedFinding> still_open;
+  // A restart resolves every open finding; what it finds now is new.
+  std::vector<Tracked<LeakFinding>> resolved =
+      restarted ? tracker_.resolve_all(now_ms).resolved_leaks : std::vector<Tracked<LeakFinding>>{};
+  const FindingTracker::Changes evaluated = tracker_.update(result.findings, result.growing, now_ms);
+  resolved.insert(resolved.end(), evaluated.resolved_leaks.begin(), evaluated.resolved_leaks.end());
+  auto tracked = [this](const Tracked<LeakFinding>& t) { return TrackedFinding{t, config_.name}; };
+  std::vector<TrackedFinding> changes;
   std::vector<TrackedFinding> appeared;  // reported after the resolutions
-  for (const LeakFinding& lf : result.findings) {
-    auto it = open_.find(lf.fiber_id);
-    TrackedFinding t;
-    if (it != open_.end() && !restarted) {
-      t = it->second;
-      t.lifecycle = TrackedFinding::Lifecycle::ongoing;
-    } else {
-      t.target = config_.name;
-      t.first_seen_ms = now_ms;
-      t.lifecycle = TrackedFinding::Lifecycle::fresh;
-      logger_->warn("target {}: leak suspect: {}", config_.name, describe(lf));
-    }
-    t.finding = lf;
-    t.last_seen_ms = now_ms;
-    if (t.lifecycle == TrackedFinding::Lifecycle::fresh) appeared.push_back(t);
-    still_open[lf.fiber_id] = std::move(t);
+  for (const Tracked<LeakFinding>& t : evaluated.leaks) {
+    if (t.lifecycle != FindingLifecycle::fresh) continue;
+    logger_->warn("target {}: leak suspect: {}", config_.name, describe(t.finding));
+    appeared.push_back(tracked(t));
   }
-  for (auto& [id, t] : open_) {
-    if (still_open.count(id) != 0 && !restarted) continue;
-    t.lifecycle = TrackedFinding::Lifecycle::resolved;
-    t.resolved_ms = now_ms;
-    logger_->info("target {}: resolved: fiber {} is no longer a leak suspect{}", config_.name, id,
+  for (const Tracked<LeakFinding>& t : resolved) {
+    logger_->info("target {}: resolved: fiber {} is no longer a leak suspect{}", config_.name, t.finding.fiber_id,
                   restarted ? " (target restarted)" : "");
-    changes.push_back(t);
-    resolved_.push_back(t);
+    changes.push_back(tracked(t));
+    resolved_.push_back(tracked(t));
   }
   if (resolved_.size() > kResolvedKept) resolved_.erase(resolved_.begin(), resolved_.end() - kResolvedKept);
-  open_ = std::move(still_open);
   changes.insert(changes.end(), appeared.begin(), appeared.end());
   lock.unlock();  // the sink may be slow (a webhook): never call it under the lock
   if (on_change_) {
@@ -248,7 +228,7 @@ TargetStatus TargetMonitor::status() const {
 std::vector<TrackedFinding> TargetMonitor::findings() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<TrackedFinding> out;
-  for (const auto& [id, t] : open_) out.push_back(t);
+  for (const Tracked<LeakFinding>& t : tracker_.open_leaks()) out.push_back(TrackedFinding{t, config_.name});
   out.insert(out.end(), resolved_.rbegin(), resolved_.rend());
   return out;
 }

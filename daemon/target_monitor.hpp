@@ -22,6 +22,7 @@
 
 #include "daemon/daemon_config.hpp"
 #include "profiler/fiber_dump.hpp"
+#include "profiler/finding_tracker.hpp"
 #include "profiler/leak_rules.hpp"
 
 namespace spdlog {
@@ -30,15 +31,12 @@ class logger;
 
 namespace fiberleak::detail {
 
-struct TrackedFinding {
+// A target's leak finding with its life cycle (times: unix ms), as
+// /api/findings and the webhook show it.
+struct TrackedFinding : Tracked<LeakFinding> {
+  using Lifecycle = FindingLifecycle;
   std::string target;
-  LeakFinding finding;
-  enum class Lifecycle { fresh, ongoing, resolved } lifecycle = Lifecycle::fresh;
-  std::int64_t first_seen_ms = 0;  // unix time
-  std::int64_t last_seen_ms = 0;
-  std::int64_t resolved_ms = 0;
 };
-const char* to_string(TrackedFinding::Lifecycle l);
 
 struct TargetStatus {
   std::string name, url, kind;  // kind as detected: fiberleak, go, or unknown
@@ -86,8 +84,8 @@ class TargetMonitor {
 
   mutable std::mutex mutex_;
   TargetStatus status_;
-  std::map<std::uint64_t, TrackedFinding> open_;  // by fiber id
-  std::vector<TrackedFinding> resolved_;          // newest last, bounded
+  FindingTracker tracker_;                // the open findings' life cycle
+  std::vector<TrackedFinding> resolved_;  // newest last, bounded
   struct GoObservation {
     std::string site;
     std::int64_t bound_ns;

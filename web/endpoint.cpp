@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -17,7 +16,7 @@
 #include "web/metrics_page.hpp"
 #include "web/query_params.hpp"
 #include "web/route_set.hpp"
-#include "web/server_setup.hpp"
+#include "web/server_thread.hpp"
 #include "web/watchdog.hpp"
 
 namespace fiberleak::detail {
@@ -31,10 +30,11 @@ class Endpoint {
 
  private:
   using Handler = void (Endpoint::*)(const httplib::Request&, httplib::Response&);
-  FiberDump dump(RuntimeCounters* counters = nullptr) const;
+  static FiberDump dump(RuntimeCounters* counters = nullptr);
   // dump() with each fiber's live heap bytes (when the heap profiler runs):
-  // what leak findings report a fiber costs.
-  FiberDump dump_with_heap(RuntimeCounters* counters = nullptr) const;
+  // what leak findings report a fiber costs. Also what the watchdog
+  // evaluates, which may outlive this endpoint.
+  static FiberDump dump_with_heap(RuntimeCounters* counters = nullptr);
   void timed(ProfileFormat format, const std::function<void()>& build);
   static void bad_request(httplib::Response& res, const std::string& message);
 
@@ -49,7 +49,7 @@ class Endpoint {
   void healthz(const httplib::Request& req, httplib::Response& res);
 
   EndpointOptions options_;
-  std::unique_ptr<Watchdog> watchdog_;
+  std::shared_ptr<Watchdog> watchdog_;  // the process's one, or null
   ProfileBuildTimes build_times_;
   std::vector<RouteSet> extra_;  // registered_route_sets() at mount time
 };
@@ -68,19 +68,18 @@ std::string read_cmdline() {
 Endpoint::Endpoint(EndpointOptions options) : options_(std::move(options)) {
   if (!options_.logger) options_.logger = default_logger();
   if (options_.watchdog_interval.count() > 0) {
-    watchdog_ = std::make_unique<Watchdog>([this] { return dump_with_heap(); }, options_.rules, options_.watchdog_interval,
-                                           options_.logger,
-                                           Watchdog::Callbacks{options_.on_leak, options_.on_growing_site});
+    watchdog_ = Watchdog::shared([] { return dump_with_heap(); }, options_.rules, options_.watchdog_interval,
+                                 options_.logger, Watchdog::Callbacks{options_.on_leak, options_.on_growing_site});
   }
 }
 
-FiberDump Endpoint::dump(RuntimeCounters* counters) const {
+FiberDump Endpoint::dump(RuntimeCounters* counters) {
   Snapshot snap = fiberleak::snapshot();
   if (counters != nullptr) *counters = snap.counters;
   return build_dump(snap);
 }
 
-FiberDump Endpoint::dump_with_heap(RuntimeCounters* counters) const {
+FiberDump Endpoint::dump_with_heap(RuntimeCounters* counters) {
   FiberDump d = dump(counters);
   attach_heap_live_bytes(d);
   return d;
@@ -275,10 +274,9 @@ MountedRoutes mount(httplib::Server& server, const std::string& prefix, Endpoint
 // --- serve() -----------------------------------------------------------------
 
 struct ServeHandle::State {
-  httplib::Server server;
-  MountedRoutes endpoint;
-  std::thread thread;
-  std::atomic<bool> listen_returned{false};
+  MountedRoutes endpoint;  // outlives the server, whose routes call it
+  // Four workers: a delta profile holds one for its ?seconds=N.
+  detail::ServerThread http{4};
 };
 
 ServeHandle::ServeHandle() = default;
@@ -298,8 +296,7 @@ std::string ServeHandle::url() const { return "http://" + host_ + ":" + std::to_
 
 void ServeHandle::stop() {
   if (!state_) return;
-  state_->server.stop();
-  if (state_->thread.joinable()) state_->thread.join();
+  state_->http.stop();
   state_.reset();
 }
 
@@ -307,29 +304,19 @@ ServeHandle serve(ServeOptions options) {
   ServeHandle handle;
   handle.state_ = std::make_unique<ServeHandle::State>();
   auto& state = *handle.state_;
-  // Four workers: a delta profile holds one for its ?seconds=N.
-  detail::prepare_server(state.server, 4);
-  state.server.set_payload_max_length(1 << 20);  // symbol lookups only: no large bodies
-  state.server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+  httplib::Server& server = state.http.server();
+  server.set_payload_max_length(1 << 20);  // symbol lookups only: no large bodies
+  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {
       res.set_content(res.status == 404 ? "404 not found: see /debug/pprof/ for the routes\n"
                                         : std::to_string(res.status) + "\n",
                       "text/plain");
     }
   });
-  const int port = detail::bind_port(state.server, options.host, options.port);
-  if (port < 0) {
-    throw std::runtime_error("fiberleak: cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " +
-                             detail::kPortUnavailable);
-  }
-  state.endpoint = mount(state.server, "", std::move(options.endpoint));
-  state.thread = std::thread([&state] {
-    state.server.listen_after_bind();
-    state.listen_returned = true;
-  });
-  // httplib's stop() is a no-op until the accept loop runs: return only once
-  // it does, so that stopping right after serve() cannot leave it accepting.
-  while (!state.server.is_running() && !state.listen_returned) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  const int port = state.http.bind(options.host, options.port);
+  if (port < 0) throw std::runtime_error("fiberleak: " + detail::cannot_listen(options.host, options.port));
+  state.endpoint = mount(server, "", std::move(options.endpoint));
+  state.http.start();
   handle.port_ = port;
   handle.host_ = options.host;
   return handle;

@@ -20,6 +20,7 @@
 #include "profiler/heap_profile.hpp"
 #include "web/heap_routes.hpp"
 #include "web/server_setup.hpp"
+#include "web/server_thread.hpp"
 
 namespace {
 
@@ -73,25 +74,26 @@ constexpr auto kBindDelay = std::chrono::milliseconds(200);
 
 void bind_and_serve(const std::string& listen, const std::string& host, int port) {
   std::this_thread::sleep_for(kBindDelay);
-  auto server = std::make_unique<httplib::Server>();
-  fiberleak::detail::prepare_server(*server, 2);
-  fiberleak::detail::mount_heap_routes(*server);
-  server->Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
+  auto server = std::make_unique<fiberleak::detail::ServerThread>(2);
+  fiberleak::detail::mount_heap_routes(server->server());
+  server->server().Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(fiberleak::detail::heap_metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  const int bound = fiberleak::detail::bind_port(*server, host, port);
+  const int bound = server->bind(host, port);
   if (bound < 0) {
     report("cannot listen on FIBERLEAK_LISTEN=%s: %s (another process started under the same LD_PRELOAD? "
            "FIBERLEAK_PROCESS=NAME picks the program that serves)",
            listen.c_str(), fiberleak::detail::kPortUnavailable);
     return;
   }
+  server->start();
   if (port == 0) report("serving heap profiles on http://%s:%d", host.c_str(), bound);
-  // Never destroyed: the program may exit while a request is being served.
-  server.release()->listen_after_bind();
+  // Never stopped nor destroyed: the program may exit while a request is being served.
+  server.release();
 }
 
-// Checks FIBERLEAK_LISTEN now, binds and serves from a detached thread.
+// Checks FIBERLEAK_LISTEN now; a detached thread binds it and starts the
+// server's own thread, and says where it serves only once it accepts.
 int serve(const char* listen) {
   std::string host;
   int port = 0;

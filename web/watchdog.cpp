@@ -3,14 +3,24 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <mutex>
 
 namespace fiberleak::detail {
 
 std::shared_ptr<spdlog::logger> default_logger() {
-  static std::shared_ptr<spdlog::logger> logger = [] {
-    auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-    return std::make_shared<spdlog::logger>("fiberleak", sink);
-  }();
+  static std::mutex creating;
+  std::lock_guard<std::mutex> lock(creating);
+  if (auto registered = spdlog::get(kLoggerName)) return registered;
+  auto logger = std::make_shared<spdlog::logger>(kLoggerName, std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  try {
+    // The host's level, pattern and error handler, as its own loggers get
+    // them; this registers it too, unless the host turned that off.
+    spdlog::initialize_logger(logger);
+    if (!spdlog::get(kLoggerName)) spdlog::register_logger(logger);
+  } catch (const spdlog::spdlog_ex&) {
+    // The host registered one of that name meanwhile: log through it.
+    if (auto registered = spdlog::get(kLoggerName)) return registered;
+  }
   return logger;
 }
 
@@ -22,6 +32,37 @@ Watchdog::Watchdog(std::function<FiberDump()> source, LeakRules rules, std::chro
       logger_(logger ? std::move(logger) : default_logger()),
       callbacks_(std::move(callbacks)) {
   if (interval_.count() > 0) thread_ = std::thread([this] { run(); });
+}
+
+namespace {
+
+struct SharedWatchdog {
+  std::mutex mutex;
+  std::weak_ptr<Watchdog> running;
+};
+SharedWatchdog& shared_watchdog() {
+  static SharedWatchdog* shared = new SharedWatchdog;  // never destroyed: endpoints may outlive statics
+  return *shared;
+}
+
+}  // namespace
+
+std::shared_ptr<Watchdog> Watchdog::shared(std::function<FiberDump()> source, LeakRules rules,
+                                           std::chrono::milliseconds interval, std::shared_ptr<spdlog::logger> logger,
+                                           Callbacks callbacks) {
+  SharedWatchdog& shared = shared_watchdog();
+  std::lock_guard<std::mutex> lock(shared.mutex);
+  if (auto running = shared.running.lock()) return running;
+  auto made = std::make_shared<Watchdog>(std::move(source), std::move(rules), interval, std::move(logger),
+                                         std::move(callbacks));
+  shared.running = made;
+  return made;
+}
+
+std::shared_ptr<Watchdog> Watchdog::running_shared() {
+  SharedWatchdog& shared = shared_watchdog();
+  std::lock_guard<std::mutex> lock(shared.mutex);
+  return shared.running.lock();
 }
 
 Watchdog::~Watchdog() {
@@ -43,31 +84,38 @@ std::uint64_t Watchdog::evaluations() const {
   return evaluations_;
 }
 
+template <typename Finding>
+void Watchdog::call_back(const std::function<void(const Finding&)>& callback, const Finding& finding) {
+  if (!callback) return;
+  try {
+    callback(finding);
+  } catch (const std::exception& e) {
+    // The finding stays reported: the rest of the evaluation goes on.
+    logger_->error("watchdog callback failed: {}", e.what());
+  }
+}
+
 void Watchdog::evaluate_now() {
   std::lock_guard<std::mutex> one_at_a_time(evaluate_mutex_);
   LeakDetector::Result result = detector_.evaluate(source_());
-
-  std::set<std::uint64_t> leaking;
-  for (const LeakFinding& f : result.findings) {
-    leaking.insert(f.fiber_id);
-    if (reported_leaks_.count(f.fiber_id) != 0) continue;
-    logger_->warn("leak suspect: {}", describe(f));
-    if (callbacks_.on_leak) callbacks_.on_leak(f);
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count();
+  const FindingTracker::Changes changes = tracker_.update(result.findings, result.growing, now_ms);
+  for (const Tracked<LeakFinding>& t : changes.leaks) {
+    if (t.lifecycle != FindingLifecycle::fresh) continue;
+    logger_->warn("leak suspect: {}", describe(t.finding));
+    call_back(callbacks_.on_leak, t.finding);
   }
-  for (std::uint64_t id : reported_leaks_) {
-    if (leaking.count(id) == 0) logger_->info("leak resolved: fiber {} woke up or ended", id);
+  for (const Tracked<LeakFinding>& t : changes.resolved_leaks) {
+    logger_->info("leak resolved: fiber {} woke up or ended", t.finding.fiber_id);
   }
-  reported_leaks_ = std::move(leaking);
-
-  std::set<std::string> growing;
-  for (const GrowingSite& g : result.growing) {
-    growing.insert(g.site);
-    if (reported_sites_.count(g.site) != 0) continue;
+  for (const Tracked<GrowingSite>& t : changes.sites) {
+    if (t.lifecycle != FindingLifecycle::fresh) continue;
+    const GrowingSite& g = t.finding;
     logger_->warn("growing park site: {} fibers at {} (rose {} evaluations in a row)", g.fibers, g.site,
                   g.history.size());
-    if (callbacks_.on_growing_site) callbacks_.on_growing_site(g);
+    call_back(callbacks_.on_growing_site, g);
   }
-  reported_sites_ = std::move(growing);
 
   std::lock_guard<std::mutex> lock(mutex_);
   latest_ = std::move(result);
@@ -81,7 +129,7 @@ void Watchdog::run() {
     try {
       evaluate_now();
     } catch (const std::exception& e) {
-      // A throwing callback or source must not end the watchdog.
+      // A throwing source must not end the watchdog.
       logger_->error("watchdog evaluation failed: {}", e.what());
     }
     lock.lock();

@@ -1,6 +1,8 @@
 // Watchdog: evaluates the leak rules periodically on its own thread, logs
-// each new finding once (and once more when it resolves), and calls the
-// program's callbacks. Thread-safe: latest() may be called from any thread.
+// each new finding once (and once more when a leak suspect resolves; see
+// FindingTracker), and calls the program's callbacks. A callback that
+// throws is logged and the evaluation goes on. Thread-safe: latest() may be
+// called from any thread.
 #pragma once
 
 #include <chrono>
@@ -8,10 +10,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include "profiler/fiber_dump.hpp"
+#include "profiler/finding_tracker.hpp"
 #include "profiler/leak_rules.hpp"
 
 namespace spdlog {
@@ -33,6 +35,17 @@ class Watchdog {
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
+  // The process's watchdog, shared by every endpoint that wants one
+  // (serve() and mount()), so that each finding is logged once: the first
+  // call makes it with its arguments; later calls, while any holder keeps
+  // it, return that one and drop theirs. It stops when its last holder lets
+  // go; the next call makes a new one. Thread-safe.
+  static std::shared_ptr<Watchdog> shared(std::function<FiberDump()> source, LeakRules rules,
+                                          std::chrono::milliseconds interval, std::shared_ptr<spdlog::logger> logger,
+                                          Callbacks callbacks);
+  // The shared watchdog while it runs, else null (tests).
+  static std::shared_ptr<Watchdog> running_shared();
+
   // The result of the latest evaluation (empty before the first).
   LeakDetector::Result latest() const;
   std::uint64_t evaluations() const;
@@ -41,6 +54,8 @@ class Watchdog {
 
  private:
   void run();
+  template <typename Finding>
+  void call_back(const std::function<void(const Finding&)>& callback, const Finding& finding);
 
   std::function<FiberDump()> source_;
   LeakDetector detector_;
@@ -53,14 +68,17 @@ class Watchdog {
   bool stop_ = false;
   LeakDetector::Result latest_;
   std::uint64_t evaluations_ = 0;
-  std::set<std::uint64_t> reported_leaks_;      // fiber ids logged as leaking
-  std::set<std::string> reported_sites_;        // growing sites logged
-  std::mutex evaluate_mutex_;                   // one evaluation at a time
+  FindingTracker tracker_;  // under evaluate_mutex_
+  std::mutex evaluate_mutex_;  // one evaluation at a time
   std::thread thread_;
 };
 
-// The library's own logger ("fiberleak", stderr); never registered as the
-// host program's default.
+// The library's own logger, registered in spdlog's registry as "fiberleak"
+// so that the host finds it (spdlog::get("fiberleak")) and its
+// spdlog::set_level() reaches it; stderr, with the host's global level and
+// pattern when it is made. A logger the host registered under that name
+// first is used instead. Never the host's default logger. Thread-safe.
+inline constexpr const char* kLoggerName = "fiberleak";
 std::shared_ptr<spdlog::logger> default_logger();
 
 }  // namespace fiberleak::detail

@@ -26,7 +26,8 @@ using MountedRoutes = std::shared_ptr<detail::Endpoint>;
 // Adds the routes to `server` under `prefix` ("" or e.g. "/admin"). The
 // handlers run on the server's threads and never stop the program's fibers.
 // In one process serve() and mount() share one watchdog: each finding is
-// logged once, whichever evaluates it.
+// logged once, and the first endpoint's watchdog options win (see
+// EndpointOptions in <fiberleak/serve.hpp>).
 MountedRoutes mount(httplib::Server& server, const std::string& prefix = "", EndpointOptions options = {});
 
 }  // namespace fiberleak

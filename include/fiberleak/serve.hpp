@@ -28,22 +28,40 @@ class logger;
 
 namespace fiberleak {
 
-
+// The options of one endpoint (serve() or mount()).
+//
+// One watchdog per process: every endpoint whose watchdog_interval is not 0
+// shares it, so each finding is logged (and called back) once and every
+// /metrics shows the same growing sites. The first such endpoint starts it
+// with its rules, watchdog_interval, on_leak, on_growing_site and logger;
+// endpoints made while it runs join it and those five options of theirs do
+// not change it (their rules still decide their own /debug/leaks,
+// /debug/fibers and /metrics leak counts). It stops with the last endpoint
+// that shares it, and the next one starts it again with its own options. The
+// first endpoint's callbacks are called for as long as it runs, even after
+// that endpoint is gone.
 struct EndpointOptions {
-  // Leak rules for /debug/leaks, /debug/fibers' leak flags, /metrics and the watchdog.
+  // Leak rules for /debug/leaks, /debug/fibers' leak flags, /metrics and
+  // (the first endpoint's) the watchdog.
   LeakRules rules;
   // Longest ?seconds= of a delta profile. Default 300 (the request waits that long).
   int max_delta_seconds = 300;
   // How often the watchdog evaluates the rules (and tracks growing park
-  // sites); 0 disables it. Default 5 s. Cost: one snapshot + symbolization
-  // of the parked fibers per evaluation.
+  // sites); 0: this endpoint neither starts nor joins it, and shows no
+  // growing sites. Default 5 s. Cost: one snapshot + symbolization of the
+  // parked fibers per evaluation, once per process however many endpoints.
   std::chrono::milliseconds watchdog_interval{5000};
-  // Called on the watchdog thread for each new finding (after it is logged).
+  // Called on the watchdog thread for each new finding (after it is logged;
+  // the first endpoint's, see above).
   std::function<void(const LeakFinding&)> on_leak;
-  // Called on the watchdog thread for each site that starts growing.
+  // Called on the watchdog thread for each site that starts growing (the
+  // first endpoint's).
   std::function<void(const GrowingSite&)> on_growing_site;
-  // Logger for findings; default: the library's own "fiberleak" logger on
-  // stderr (never the host's default logger).
+  // Logger for the watchdog's findings (the first endpoint's). Default: the
+  // library's own logger, registered in spdlog's registry as "fiberleak"
+  // (spdlog::get("fiberleak") finds it, spdlog::set_level() reaches it; one
+  // the program registered under that name first is used instead), on
+  // stderr. Never the host's default logger.
   std::shared_ptr<spdlog::logger> logger;
 };
 

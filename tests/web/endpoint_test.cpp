@@ -231,17 +231,50 @@ TEST_CASE("the watchdog logs a new finding once and calls the program back", "[w
   CHECK(contains(text, "\"stuck-locker\" blocked in mutex lock for "));
   CHECK(contains(text, "fiberleak::detail::testing::lock_mutex_never_unlocked"));
   CHECK(contains(text, "parked_fibers.hpp:"));
-  // The host's logging is untouched: same default logger, nothing registered.
+  // The host's logging is untouched: same default logger, the program's own
+  // logger not registered by the library.
   CHECK(spdlog::default_logger() == host_default);
-  CHECK(spdlog::get("fiberleak") == nullptr);
+  CHECK(spdlog::get("fiberleak") != o.logger);
 }
 
-TEST_CASE("the default watchdog logger is named fiberleak and stays out of spdlog's registry", "[web]") {
-  fiberleak::EndpointOptions o;
-  o.watchdog_interval = std::chrono::milliseconds(50);
-  Live live(o);
-  CHECK(fiberleak::detail::default_logger()->name() == "fiberleak");
-  CHECK(spdlog::get("fiberleak") == nullptr);
+TEST_CASE("the library's logger is registered as fiberleak, obeys spdlog::set_level, is not the default", "[web]") {
+  const auto host_default = spdlog::default_logger();
+  spdlog::drop("fiberleak");  // what an earlier test in this process registered
+  spdlog::set_level(spdlog::level::warn);  // the host's level before the logger exists
+  {
+    fiberleak::EndpointOptions o;
+    o.watchdog_interval = std::chrono::milliseconds(50);
+    Live live(o);
+    const auto logger = spdlog::get("fiberleak");
+    REQUIRE(logger != nullptr);
+    CHECK(logger == fiberleak::detail::default_logger());
+    CHECK(logger->name() == "fiberleak");
+    CHECK(logger->level() == spdlog::level::warn);
+    spdlog::set_level(spdlog::level::off);  // and after: the host silences it
+    CHECK(logger->level() == spdlog::level::off);
+    CHECK(logger != spdlog::default_logger());
+    CHECK(spdlog::default_logger() == host_default);
+  }
+  spdlog::set_level(spdlog::level::info);
+
+  // A logger the host registered under that name first is the one findings go to.
+  spdlog::drop("fiberleak");
+  std::ostringstream log;
+  auto hosts = std::make_shared<spdlog::logger>("fiberleak", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  spdlog::register_logger(hosts);
+  CHECK(fiberleak::detail::default_logger() == hosts);
+  {
+    fiberleak::EndpointOptions o;
+    o.rules.threshold = std::chrono::nanoseconds(0);  // every parked fiber, at the first evaluation
+    o.watchdog_interval = std::chrono::hours(1);
+    Live live(o);
+    const auto watchdog = fiberleak::detail::Watchdog::running_shared();
+    REQUIRE(watchdog != nullptr);
+    while (watchdog->evaluations() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }  // the watchdog has stopped: the log can be read
+  CHECK(contains(log.str(), "leak suspect: fiber "));
+  CHECK(spdlog::default_logger() == host_default);
+  spdlog::drop("fiberleak");
 }
 
 TEST_CASE("mount() adds the routes under a prefix to a server the program runs", "[web]") {
