@@ -98,7 +98,7 @@ void Endpoint::bad_request(httplib::Response& res, const std::string& message) {
 
 void Endpoint::goroutine(const httplib::Request& req, httplib::Response& res) {
   GoroutineParams p;
-  if (auto err = parse_goroutine_params(req.params, options_.max_delta_seconds, p); !err.empty()) {
+  if (auto err = parse_goroutine_params(req.params, static_cast<int>(std::clamp<std::int64_t>(options_.max_delta.count(), 0, 1 << 30)), p); !err.empty()) {
     return bad_request(res, err);
   }
   if (p.seconds > 0) {

@@ -44,8 +44,9 @@ struct EndpointOptions {
   // Leak rules for /debug/leaks, /debug/fibers' leak flags, /metrics and
   // (the first endpoint's) the watchdog.
   LeakRules rules;
-  // Longest ?seconds= of a delta profile. Default 300 (the request waits that long).
-  int max_delta_seconds = 300;
+  // Longest ?seconds= of a delta profile. Default 300 s (the request waits
+  // that long, holding one of the server's four worker threads).
+  std::chrono::seconds max_delta{300};
   // How often the watchdog evaluates the rules (and tracks growing park
   // sites); 0: this endpoint neither starts nor joins it, and shows no
   // growing sites. Default 5 s. Cost: one snapshot + symbolization of the
