@@ -34,5 +34,4 @@ cmake -S "$source_dir/tests/install/consumers/full" -B "$work/consumer" -DCMAKE_
 check "a consumer builds against the installed package" '[[ -x $work/consumer/consumer ]]'
 check "the consumer runs" '"$work/consumer/consumer"'
 
-for log in "$work"/*.log; do [[ ${#e2e_failures[@]} -gt 0 ]] && { echo "--- $log"; tail -20 "$log"; }; done
-finish
+finish "$work"/*.log

@@ -53,5 +53,4 @@ for so in libfiberleak_heap.so libfiberleak_heap_server.so; do
     '[[ -f $prefix/lib/$so ]] && ! nm -D --defined-only "$prefix/lib/$so" | grep -E " [TtWwDdBbRrVv] (_Z|.*fiberleak::)"'
 done
 
-for log in "$work"/*.log; do [[ ${#e2e_failures[@]} -gt 0 ]] && { echo "--- $log"; tail -20 "$log"; }; done
-finish
+finish "$work"/*.log

@@ -16,5 +16,4 @@ check "the consumer runs" '"$work/build/consumer"'
 check "installing the consumer installs only the consumer" \
   'cmake --install "$work/build" --prefix "$work/prefix" >"$work/install.log" 2>&1 && [[ "$(cd "$work/prefix" && find . -type f)" == "./bin/consumer" ]]'
 
-for log in "$work"/*.log; do [[ ${#e2e_failures[@]} -gt 0 ]] && { echo "--- $log"; tail -20 "$log"; }; done
-finish
+finish "$work"/*.log
