@@ -5,67 +5,71 @@
 # Usage: demo_check_test.sh path/to/fiberleakd
 set -uo pipefail
 bin=$1
-fail=0
-check() { if eval "$2"; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi; }
-out=$(mktemp)
+source "$(dirname "$0")/../lib/e2e.sh"
+work=$(scratch_dir)
+out=$work/demo.log
 "$bin" demo --listen 127.0.0.1:0 --threshold 2s >"$out" 2>&1 &
 pid=$!
-trap 'kill -9 $pid 2>/dev/null; rm -f "$out" "$out".*' EXIT
-url=""
-for _ in $(seq 50); do
-  url=$(grep -o 'served at http://[0-9.:]*' "$out" | head -1 | sed 's/served at //')
-  [[ -n "$url" ]] && break
-  sleep 0.1
-done
+track_pid $pid
+served_url() { grep -o 'served at http://[0-9.:]*' "$out" | head -1 | sed 's/served at //'; }
+wait_for '[[ -n $(served_url) ]]' 10
+url=$(served_url)
 check "the demo prints the URL it serves" '[[ -n "$url" ]]'
-sleep 8  # the watchdog (every 2 s) needs three rises to call a site growing
+# The watchdog (every 2 s) needs three rises to call a site growing; by then
+# every leak is past the 2 s threshold and logged. Three evaluations take
+# 6 s; allow a minute on a loaded machine.
+wait_for 'grep -q "growing park site: .*compute_reply" "$out"' 60
 
-"$bin" check "$url" --threshold 2s --ignore-name demo-main --ignore-name "scheduler-*" >"$out.check"; rc=$?
+"$bin" check "$url" --threshold 2s --ignore-name demo-main --ignore-name "scheduler-*" >"$work/check.txt"; rc=$?
 check "check exits 1 when leaks are found" '[[ $rc -eq 1 ]]'
 for leak in order-consumer ledger-writer ledger-reader cache-warmer reply-worker; do
-  check "check flags $leak" 'grep -q " $leak " "$out.check"'
+  check "check flags $leak" 'grep -q " $leak " "$work/check.txt"'
 done
 for healthy in ticker acceptor pool-worker demo-main scheduler-main; do
-  check "check does not flag $healthy" '! grep -q " $healthy " "$out.check"'
+  check "check does not flag $healthy" '! grep -q " $healthy " "$work/check.txt"'
 done
-check "check names the leaking function with file:line" 'grep -q "consume_orders(.*demo_service.cpp:[0-9]*" "$out.check"'
+check "check names the leaking function with file:line" 'grep -q "consume_orders(.*demo_service.cpp:[0-9]*" "$work/check.txt"'
 # The consumer reserved Boost's default 128 KiB stack and holds its 256 KiB batch.
-check "check says what a leaked fiber holds" 'grep -Eq " order-consumer .* 128 KiB +256 KiB +fiberleak::demo" "$out.check"'
+check "check says what a leaked fiber holds" 'grep -Eq " order-consumer .* 128 KiB +256 KiB +fiberleak::demo" "$work/check.txt"'
 
-"$bin" check "$url/debug/pprof/" --threshold 1h --json >"$out.json"; rc=$?
+"$bin" check "$url/debug/pprof/" --threshold 1h --json >"$work/check.json"; rc=$?
 check "check exits 0 when nothing is blocked past the threshold" '[[ $rc -eq 0 ]]'
-check "check --json prints the leaks schema" 'grep -q "\"schema\": \"fiberleak.leaks/v1\"" "$out.json"'
+check "check --json prints the leaks schema" 'grep -q "\"schema\": \"fiberleak.leaks/v1\"" "$work/check.json"'
 
 check "the demo logs findings as they appear" 'grep -q "leak suspect: fiber .* \"order-consumer\"" "$out"'
 check "the logged finding says what the fiber holds" 'grep -q "\"order-consumer\" .*holding stack 128 KiB, heap 256 KiB" "$out"'
-# Three rises at one evaluation every 2 s: allow up to 20 s on a loaded machine.
-for _ in $(seq 120); do grep -q "growing park site: .*compute_reply" "$out" && break; sleep 0.2; done
 check "the demo logs the growing park site" 'grep -q "growing park site: .*compute_reply" "$out"'
-check "go tool pprof reads the demo's goroutine profile" 'HOME=$(mktemp -d) PPROF_TMPDIR=/tmp go tool pprof -top "$url/debug/pprof/goroutine" 2>/dev/null | grep -q compute_reply'
+check "go tool pprof reads the demo's goroutine profile" 'HOME=$(scratch_dir) PPROF_TMPDIR=/tmp go tool pprof -top "$url/debug/pprof/goroutine" 2>/dev/null | grep -q compute_reply'
 
 # A goroutine-count baseline in CI: the first run writes it, later runs
 # fail when a park site grew by more than --max-growth.
-base="$out.baseline"
+base="$work/baseline.json"
 rm -f "$base"
 "$bin" check "$url" --threshold 1h --baseline "$base" >/dev/null; rc=$?
 check "--baseline writes a missing baseline and passes" '[[ $rc -eq 0 && -s "$base" ]]'
-sleep 2  # a request every 500 ms leaves another reply-worker behind
-"$bin" check "$url" --threshold 1h --baseline "$base" --max-growth 0 >"$out.base"; rc=$?
+# A request every 500 ms leaves another reply-worker behind: wait for one more.
+reply_workers() {
+  curl -s "$url/debug/fibers" |
+    python3 -c 'import json,sys; print(sum(f["name"] == "reply-worker" for f in json.load(sys.stdin)["fibers"]))'
+}
+before=$(reply_workers)
+wait_for '[[ $(reply_workers) -gt $before ]]' 30
+"$bin" check "$url" --threshold 1h --baseline "$base" --max-growth 0 >"$work/base.txt"; rc=$?
 check "growth past the baseline fails (exit 1)" '[[ $rc -eq 1 ]]'
-check "the report names the growing site" 'grep -q "compute_reply" "$out.base"'
+check "the report names the growing site" 'grep -q "compute_reply" "$work/base.txt"'
 "$bin" check "$url" --threshold 1h --baseline "$base" --max-growth 1000 >/dev/null; rc=$?
 check "growth within --max-growth passes" '[[ $rc -eq 0 ]]'
-"$bin" check "$url" --baseline "$out.check" >/dev/null 2>&1; rc=$?
+"$bin" check "$url" --baseline "$work/check.txt" >/dev/null 2>&1; rc=$?
 check "a file that is not a baseline is an error (exit 2)" '[[ $rc -eq 2 ]]'
 
 # --config applies the config's rules; flags override them.
-printf '{"rules": {"threshold": "1h", "ignore_names": ["demo-main", "scheduler-*"]}}' >"$out.cfg"
-"$bin" check "$url" --config "$out.cfg" >/dev/null; rc=$?
+printf '{"rules": {"threshold": "1h", "ignore_names": ["demo-main", "scheduler-*"]}}' >"$work/config.json"
+"$bin" check "$url" --config "$work/config.json" >/dev/null; rc=$?
 check "check --config applies the config's threshold" '[[ $rc -eq 0 ]]'
-"$bin" check "$url" --config "$out.cfg" --threshold 2s >"$out.cfgcheck"; rc=$?
-check "--threshold overrides the config" '[[ $rc -eq 1 ]] && ! grep -q " scheduler-main " "$out.cfgcheck"'
-printf '{"rules": {"threshold": 5}}' >"$out.badcfg"
-"$bin" check "$url" --config "$out.badcfg" 2>/dev/null; rc=$?
+"$bin" check "$url" --config "$work/config.json" --threshold 2s >"$work/cfgcheck.txt"; rc=$?
+check "--threshold overrides the config" '[[ $rc -eq 1 ]] && ! grep -q " scheduler-main " "$work/cfgcheck.txt"'
+printf '{"rules": {"threshold": 5}}' >"$work/badconfig.json"
+"$bin" check "$url" --config "$work/badconfig.json" 2>/dev/null; rc=$?
 check "a broken --config is an error (exit 2)" '[[ $rc -eq 2 ]]'
 
 "$bin" check; rc=$?
@@ -79,8 +83,8 @@ check "a bad --listen is a usage error (exit 2)" '[[ $rc -eq 2 ]]'
 "$bin" demo --listen 127.0.0.1:80x; rc=$?
 check "a port with trailing garbage is a usage error (exit 2)" '[[ $rc -eq 2 ]]'
 # A second demo on the running demo's port fails instead of sharing it.
-timeout 10 "$bin" demo --listen "${url#http://}" 2>"$out.second"; rc=$?
-check "a second demo on a port in use exits 2 and says so" '[[ $rc -eq 2 ]] && grep -q "port is in use" "$out.second"'
+timeout 10 "$bin" demo --listen "${url#http://}" 2>"$work/second.log"; rc=$?
+check "a second demo on a port in use exits 2 and says so" '[[ $rc -eq 2 ]] && grep -q "port is in use" "$work/second.log"'
 check "the first demo still answers alone" 'curl -sf "$url/healthz" >/dev/null'
 "$bin" frobnicate; rc=$?
 check "an unknown command is a usage error (exit 2)" '[[ $rc -eq 2 ]]'
@@ -88,9 +92,9 @@ check "--help prints the usage" '"$bin" --help | grep -q "usage: fiberleakd"'
 check "--version prints the version" '"$bin" --version | grep -q "^fiberleakd "'
 
 kill -INT $pid
-for _ in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+wait_for '! kill -0 $pid 2>/dev/null' 10
 check "SIGINT stops the demo" '! kill -0 $pid 2>/dev/null'
 wait $pid; rc=$?
 check "the demo exits 0 after SIGINT" '[[ $rc -eq 0 ]]'
 check "the demo says it stopped" 'grep -q "fiberleakd demo: stopping" "$out"'
-exit $fail
+finish "$out"

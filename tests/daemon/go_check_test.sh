@@ -5,20 +5,19 @@
 set -uo pipefail
 bin=$1
 here=$(cd "$(dirname "$0")" && pwd)
-fail=0
-check() { if eval "$2"; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi; }
-work=$(mktemp -d)
-trap 'kill $go_pid $py_pid 2>/dev/null; rm -rf "$work"' EXIT
-go_pid=""
-py_pid=""
+source "$here/../lib/e2e.sh"
+work=$(scratch_dir)
 
 export HOME=$work GOCACHE=$work/gocache GOPATH=$work/gopath GO111MODULE=off
-go build -o "$work/leaky" "$here/testdata/leaky_go/main.go" || { echo "FAILED: go build"; exit 1; }
+check "go build" 'go build -o "$work/leaky" "$here/testdata/leaky_go/main.go"'
+[[ -x $work/leaky ]] || finish
 "$work/leaky" -leaks 4 >"$work/addr" 2>&1 &
-go_pid=$!
-for _ in $(seq 50); do grep -q listening "$work/addr" && break; sleep 0.1; done
+track_pid $!
+wait_for 'grep -q listening "$work/addr"' 10
 url="http://$(sed 's/listening on //' "$work/addr")"
-sleep 0.5
+# Until Go's own dump shows the 3 x 4 leaked goroutines parked.
+parked_leaks() { curl -s "$url/debug/pprof/goroutine?debug=2" | grep -Ec '^main\.(receiveForever|sendAfterTimeout|lockForever)\('; }
+wait_for '[[ $(parked_leaks) -eq 12 ]]' 10
 
 # Threshold 0: every parked goroutine counts, so the healthy ones are ignored
 # the way goleak users do: the accept loop by its top function, the ticker
@@ -41,12 +40,12 @@ check "Go shows no minutes yet: nothing has been blocked a minute (exit 0)" '[[ 
 # A target that answers garbage.
 mkdir -p "$work/www/debug/pprof"
 head -c 100000 /dev/urandom >"$work/www/debug/pprof/goroutine"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 (cd "$work/www" && exec python3 -m http.server --bind 127.0.0.1 "$port" >/dev/null 2>&1) &
-py_pid=$!
-for _ in $(seq 50); do curl -s "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+track_pid $!
+wait_for 'curl -s "http://127.0.0.1:$port/" >/dev/null' 10
 "$bin" check "http://127.0.0.1:$port" 2>"$work/err.txt"
 rc=$?
 check "a target answering garbage is an error (exit 2)" '[[ $rc -eq 2 ]]'
 check "the error says it is a bad goroutine dump" 'grep -q "bad goroutine dump" "$work/err.txt"'
-exit $fail
+finish

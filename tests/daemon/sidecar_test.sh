@@ -6,26 +6,20 @@
 set -uo pipefail
 bin=$1
 here=$(cd "$(dirname "$0")" && pwd)
-failed=()
-check() {
-  if eval "$2"; then echo "ok: $1"; return; fi
-  echo "FAILED: $1"
-  failed+=("$1")
+source "$here/../lib/e2e.sh"
+work=$(scratch_dir)
+# /api/targets at the first failure, shown again by finish.
+on_failure() {
   [[ -s $work/targets_at_failure.json ]] || curl -s --max-time 2 "${side_url:-http://0}/api/targets" >"$work/targets_at_failure.json"
 }
-work=$(mktemp -d)
-pids=()
-trap 'kill -9 "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# wait_for CONDITION [SECONDS]: polls the condition until it holds (default 20 s).
-wait_for() { for _ in $(seq $((${2:-20} * 5))); do eval "$1" && return 0; sleep 0.2; done; return 1; }
 
 export HOME=$work GOCACHE=$work/gocache GOPATH=$work/gopath GO111MODULE=off
-go build -o "$work/leaky" "$here/testdata/leaky_go/main.go" || { echo "FAILED: go build"; exit 1; }
-"$work/leaky" -leaks 2 >"$work/go.addr" 2>&1 & pids+=($!)
+check "go build" 'go build -o "$work/leaky" "$here/testdata/leaky_go/main.go"'
+[[ -x $work/leaky ]] || finish
+"$work/leaky" -leaks 2 >"$work/go.addr" 2>&1 & go_pid=$!; track_pid $go_pid
 demo_port=$(free_port)
-"$bin" demo --listen 127.0.0.1:$demo_port --threshold 2s >"$work/demo.log" 2>&1 & pids+=($!)
-python3 "$here/fake_target.py" "$work/fake.port" & pids+=($!)
+"$bin" demo --listen 127.0.0.1:$demo_port --threshold 2s >"$work/demo.log" 2>&1 & track_pid $!
+python3 "$here/fake_target.py" "$work/fake.port" & track_pid $!
 wait_for '[[ -s $work/fake.port ]] && grep -q listening "$work/go.addr" && curl -sf http://127.0.0.1:$demo_port/healthz >/dev/null'
 fake="http://127.0.0.1:$(cat "$work/fake.port")"
 go_url="http://$(sed 's/listening on //' "$work/go.addr")"
@@ -33,7 +27,7 @@ dead_port=$(free_port)
 side_port=$(free_port)
 hook_port=$(free_port)
 # A webhook receiver: appends every POSTed body as a line.
-python3 - "$hook_port" "$work/hooks.jsonl" <<'PY' & pids+=($!)
+python3 - "$hook_port" "$work/hooks.jsonl" <<'PY' & track_pid $!
 import sys, threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 class H(BaseHTTPRequestHandler):
@@ -71,10 +65,16 @@ cat >"$work/config.json" <<JSON
 }
 JSON
 wait_for 'curl -s -o /dev/null -X POST -d "{}" http://127.0.0.1:$hook_port/ready' && rm -f "$work/hooks.jsonl"
-"$bin" scrape --config "$work/config.json" >"$work/side.log" 2>&1 & side=$!; pids+=($side)
+"$bin" scrape --config "$work/config.json" >"$work/side.log" 2>&1 & side=$!; track_pid $side
 side_url="http://127.0.0.1:$side_port"
 wait_for 'curl -sf $side_url/healthz >/dev/null'
-sleep 6
+# Until both leaking targets' findings have been seen in two scrapes
+# (ongoing): the checks below read the findings, the log and /metrics once.
+ongoing() {
+  curl -s "$side_url/api/findings" |
+    python3 -c "import json,sys; print(sum(f['target'] == '$1' and f['lifecycle'] == 'ongoing' for f in json.load(sys.stdin)['findings']))"
+}
+wait_for '[[ $(ongoing go) -ge 6 && $(ongoing demo) -ge 6 ]]' 60
 curl -s "$side_url/api/findings" >"$work/findings.json"
 curl -s "$side_url/metrics" >"$work/metrics.txt"
 # field NAME KEY: a target's field as /api/targets reports it now. Scrapes go
@@ -119,13 +119,13 @@ scrape_configs:
     static_configs: [{targets: ["127.0.0.1:$side_port"]}]
 YML
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
-  --web.listen-address="127.0.0.1:$prom_port" >"$work/prom.log" 2>&1 & pids+=($!)
+  --web.listen-address="127.0.0.1:$prom_port" >"$work/prom.log" 2>&1 & track_pid $!
 query="http://127.0.0.1:$prom_port/api/v1/query?query=fiberleakd_leak_suspects%7Btarget%3D%22go%22%7D"
 check "Prometheus's query API returns fiberleakd_leak_suspects for the Go target" \
   'wait_for "curl -s \"$query\" | grep -q \"\\\"value\\\":\\[[0-9.]*,\\\"6\\\"\\]\"" 60'
 
 # A restart of a target resolves its findings.
-kill ${pids[0]}
+kill $go_pid
 check "a stopped target is marked down" 'wait_for "is go up False"'
 
 kill -INT $side
@@ -147,12 +147,4 @@ for key in "listen:" "log_level:" "rules.threshold:" "rules.growing_evaluations:
 done
 "$bin" scrape --config "$work/missing.json" 2>/dev/null; rc=$?
 check "a missing config file exits 2" '[[ $rc -eq 2 ]]'
-# The failures again at the end, where a truncated log still shows them.
-if [[ ${#failed[@]} -gt 0 ]]; then
-  printf 'FAILED: %s\n' "${failed[@]}"
-  echo "--- fiberleakd's log (last 30 lines):"
-  tail -n 30 "$work/side.log"
-  echo "--- /api/targets at the first failure:"
-  head -c 4000 "$work/targets_at_failure.json"
-  exit 1
-fi
+finish "$work/side.log" "$work/targets_at_failure.json"
