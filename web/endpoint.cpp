@@ -13,6 +13,7 @@
 #include "profiler/symbolizer.hpp"
 #include <fiberleak/runtime.hpp>
 #include "web/fiber_json.hpp"
+#include "web/heap_routes.hpp"
 #include "web/metrics_page.hpp"
 #include "web/query_params.hpp"
 #include "web/route_set.hpp"
@@ -256,6 +257,13 @@ void Endpoint::register_routes(httplib::Server& server, const std::string& prefi
   server.Get(prefix + "/metrics", route(&Endpoint::metrics));
   server.Get(prefix + "/healthz", route(&Endpoint::healthz));
   extra_ = registered_route_sets();
+  // The heap profile comes with the heap profiler: linked or preloaded, it
+  // is served without the program asking.
+  const bool heap_registered =
+      std::any_of(extra_.begin(), extra_.end(), [](const RouteSet& set) { return set.name == "heap"; });
+  if (!heap_registered && heap_profiler_available()) {
+    extra_.push_back(heap_route_set(static_cast<int>(std::clamp<std::int64_t>(options_.max_delta.count(), 0, 1 << 30))));
+  }
   for (const RouteSet& set : extra_) {
     if (set.mount) set.mount(server, prefix);
   }

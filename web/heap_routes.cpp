@@ -78,17 +78,19 @@ void mount_heap_routes(httplib::Server& server, const std::string& prefix, int m
   });
 }
 
-void register_heap_routes(int max_delta_seconds) {
+RouteSet heap_route_set(int max_delta_seconds) {
   auto live_samples = [] { return static_cast<std::int64_t>(collect_heap().live_samples); };
   auto sampled = [] { return static_cast<std::int64_t>(collect_heap().sampled_allocations); };
-  register_route_set({"heap",
-                      [max_delta_seconds](httplib::Server& s, const std::string& prefix) {
-                        mount_heap_routes(s, prefix, max_delta_seconds);
-                      },
-                      {{"allocs", "allocs?debug=1", "A sampling of all past memory allocations.", sampled},
-                       {"heap", "heap?debug=1", "A sampling of memory allocations of live objects.", live_samples}},
-                      [] { return heap_metrics_text(); }});
+  return {"heap",
+          [max_delta_seconds](httplib::Server& s, const std::string& prefix) {
+            mount_heap_routes(s, prefix, max_delta_seconds);
+          },
+          {{"allocs", "allocs?debug=1", "A sampling of all past memory allocations.", sampled},
+           {"heap", "heap?debug=1", "A sampling of memory allocations of live objects.", live_samples}},
+          [] { return heap_metrics_text(); }};
 }
+
+void register_heap_routes(int max_delta_seconds) { register_route_set(heap_route_set(max_delta_seconds)); }
 
 std::string heap_metrics_text() {
   if (!heap_profiler_available()) return {};

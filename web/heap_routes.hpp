@@ -16,14 +16,20 @@
 
 #include <string>
 
+#include "web/route_set.hpp"
+
 namespace fiberleak::detail {
 
 inline constexpr const char* kHeapUsage = "usage: /debug/pprof/heap|allocs?debug=0|1&seconds=N (1..max, debug=0 only)&gc=0|1";
 
-// Registers the routes above as the "heap" route set (web/route_set.hpp):
-// every later fiberleak::serve()/mount() serves them under its prefix, lists
-// heap and allocs on /debug/pprof/ and appends heap_metrics_text() to
-// /metrics. Call once at startup, before serve()/mount().
+// The routes above as a route set named "heap" (web/route_set.hpp): the
+// routes, heap and allocs on /debug/pprof/, heap_metrics_text() on /metrics.
+// Every serve()/mount() adds it by itself when the heap profiler is present
+// (linked fiberleak::heap, or the preloaded libfiberleak_heap.so).
+RouteSet heap_route_set(int max_delta_seconds);
+
+// Registers heap_route_set() with an explicit ?seconds= limit, for servers
+// that must serve it whether or not the profiler is present yet.
 void register_heap_routes(int max_delta_seconds = 300);
 
 // Adds the routes above to `server` under `prefix`.

@@ -140,9 +140,8 @@ TEST_CASE("debug=1 text lists the known stack with its counts and bad parameters
   CHECK(bad2->status == 400);
 }
 
-TEST_CASE("after register_heap_routes serve() serves the heap profile, lists it and adds the heap metrics", "[heap]") {
-  run_workload();
-  fiberleak::detail::register_heap_routes();
+TEST_CASE("with the heap profiler linked serve() serves the heap profile, lists it and adds the heap metrics", "[heap]") {
+  run_workload();  // no registration: linking fiberleak::heap is enough
   fiberleak::ServeOptions options;
   options.port = 0;
   options.endpoint.watchdog_interval = std::chrono::milliseconds(0);
