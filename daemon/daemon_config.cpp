@@ -9,6 +9,7 @@
 
 #include "web/json_fields.hpp"
 #include "web/server_setup.hpp"
+#include "web/url.hpp"
 
 namespace fiberleak::detail {
 namespace {
@@ -54,10 +55,6 @@ void read_rules(const json& obj, const std::string& path, LeakRules& rules, std:
   f.integer("growing_evaluations", rules.growing_evaluations, 1, 1000, "expected a whole number from 1 to 1000");
 }
 
-bool valid_base_url(const std::string& url) {
-  return (url.rfind("http://", 0) == 0 && url.size() > 7) && url.find(' ') == std::string::npos;
-}
-
 }  // namespace
 
 ConfigResult parse_daemon_config(const std::string& text) {
@@ -78,7 +75,7 @@ ConfigResult parse_daemon_config(const std::string& text) {
   static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error", "off"};
   if (kLevels.count(r.config.log_level) == 0) top.problem("log_level", "expected trace, debug, info, warn, error or off");
   top.string("webhook_url", r.config.webhook_url);
-  if (!r.config.webhook_url.empty() && !valid_base_url(r.config.webhook_url)) top.problem("webhook_url", "expected an http:// URL");
+  if (!r.config.webhook_url.empty() && !parse_http_url(r.config.webhook_url)) top.problem("webhook_url", "expected an http:// URL");
   top.integer("max_body_bytes", r.config.max_body_bytes, std::size_t{1024}, std::numeric_limits<std::size_t>::max(),
               "expected a byte count of at least 1024");
 
@@ -106,7 +103,7 @@ ConfigResult parse_daemon_config(const std::string& text) {
     if (t.name.empty()) f.problem(f.at("name"), "required");
     else if (!names.insert(t.name).second) f.problem(f.at("name"), "duplicate target name \"" + t.name + "\"");
     f.string("url", t.url);
-    if (!valid_base_url(t.url)) f.problem(f.at("url"), "expected an http:// URL like \"http://127.0.0.1:6060\"");
+    if (!parse_http_url(t.url)) f.problem(f.at("url"), "expected an http:// URL like \"http://127.0.0.1:6060\"");
     std::string kind = "auto";
     f.string("kind", kind);
     if (kind == "fiberleak") t.kind = TargetKind::fiberleak;

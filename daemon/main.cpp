@@ -33,6 +33,7 @@
 #include "web/heap_routes.hpp"
 #include "web/fiber_json.hpp"
 #include "web/server_setup.hpp"
+#include "web/url.hpp"
 #include "web/watchdog.hpp"
 
 namespace {
@@ -215,20 +216,6 @@ int run_scrape(Args& args) {
   return 0;
 }
 
-// Splits http://host:port/anything into a client base and the path prefix
-// in front of /debug (for mounted endpoints).
-bool split_url(const std::string& url, std::string& base, std::string& prefix) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string::npos || url.compare(0, scheme, "http") != 0) return false;
-  const auto path_start = url.find('/', scheme + 3);
-  base = url.substr(0, path_start);
-  std::string path = path_start == std::string::npos ? "" : url.substr(path_start);
-  const auto debug = path.find("/debug/");
-  prefix = debug == std::string::npos ? path : path.substr(0, debug);
-  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-  return base.size() > scheme + 3;
-}
-
 // `check --baseline`: parked fibers per park site, saved as JSON.
 int compare_baseline(const std::string& path, const std::map<std::string, std::size_t>& sites, long max_growth) {
   std::ifstream in(path);
@@ -312,10 +299,10 @@ int run_check(Args& args) {
       return usage_error("check: one URL only");
     }
   }
-  std::string base, prefix;
   if (url.empty()) return usage_error("check: which target? (a URL like http://127.0.0.1:6060)");
-  if (!split_url(url, base, prefix)) return usage_error("check: not an http:// URL: \"" + url + "\"");
-  target.url = base + prefix;
+  const std::optional<fiberleak::detail::HttpUrl> parsed = fiberleak::detail::parse_http_url(url);
+  if (!parsed) return usage_error("check: not an http:// URL: \"" + url + "\"");
+  target.url = parsed->origin + fiberleak::detail::endpoint_prefix(parsed->path);
   if (!config_path.empty()) {
     const fiberleak::detail::ConfigResult loaded = fiberleak::detail::load_daemon_config(config_path);
     if (!loaded.errors.empty()) {

@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 
 #include "daemon/go_dump_parser.hpp"
 #include "web/fiber_json.hpp"
+#include "web/url.hpp"
 
 namespace fiberleak::detail {
 namespace {
@@ -16,14 +18,6 @@ constexpr std::size_t kResolvedKept = 200;
 std::int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// Splits "http://host:port/prefix" into client base and path prefix.
-void split(const std::string& url, std::string& base, std::string& prefix) {
-  const auto path = url.find('/', 7);
-  base = url.substr(0, path);
-  prefix = path == std::string::npos ? "" : url.substr(path);
-  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
 }
 
 struct Fetched {
@@ -102,9 +96,10 @@ void TargetMonitor::scrape_once() {
   const auto start = std::chrono::steady_clock::now();
   const std::int64_t now_ms = unix_ms();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
-  std::string base, prefix;
-  split(config_.url, base, prefix);
-  httplib::Client client(base);
+  const std::optional<HttpUrl> url = parse_http_url(config_.url);
+  if (!url) return fail("not an http:// URL: \"" + config_.url + "\"", elapsed(), now_ms);
+  const std::string prefix = endpoint_prefix(url->path);
+  httplib::Client client(url->origin);
   const auto timeout = config_.timeout;
   client.set_connection_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
   client.set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
