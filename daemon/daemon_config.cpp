@@ -104,11 +104,9 @@ ConfigResult parse_daemon_config(const std::string& text) {
     else if (!names.insert(t.name).second) f.problem(f.at("name"), "duplicate target name \"" + t.name + "\"");
     f.string("url", t.url);
     if (!parse_http_url(t.url)) f.problem(f.at("url"), "expected an http:// URL like \"http://127.0.0.1:6060\"");
-    std::string kind = "auto";
+    std::string kind = to_string(t.kind);
     f.string("kind", kind);
-    if (kind == "fiberleak") t.kind = TargetKind::fiberleak;
-    else if (kind == "go") t.kind = TargetKind::go;
-    else if (kind != "auto") f.problem(f.at("kind"), "expected fiberleak, go or auto");
+    if (!parse_target_kind(kind, t.kind)) f.problem(f.at("kind"), std::string("expected ") + kTargetKinds);
     if (const json* labels = f.object("labels", "expected an object of strings")) {
       JsonFields l = fields(*labels, f.at("labels"), r.errors);
       for (auto it = labels->begin(); it != labels->end(); ++it) l.string(it.key(), t.labels[it.key()]);

@@ -11,11 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "daemon/target_kind.hpp"
 #include "profiler/leak_rules.hpp"
 
 namespace fiberleak::detail {
-
-enum class TargetKind { auto_detect, fiberleak, go };
 
 struct TargetConfig {
   std::string name;

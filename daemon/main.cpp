@@ -256,7 +256,7 @@ int run_check(Args& args) {
   target.interval = target.timeout;
   fiberleak::LeakRules& rules = target.rules;
   std::vector<std::string> extra_ignores[3];  // names, top functions, any functions (added to --config's)
-  std::string url, kind = "auto", config_path, baseline;
+  std::string url, config_path, baseline;
   std::int64_t interval_ns = 0, threshold_ns = rules.threshold.count();
   long max_growth = 0;
   bool json = false, threshold_set = false;
@@ -271,10 +271,9 @@ int run_check(Args& args) {
     } else if (item == "--kind") {
       auto v = args.value(item);
       if (!v) return 2;
-      if (*v == "auto") target.kind = fiberleak::detail::TargetKind::auto_detect;
-      else if (*v == "fiberleak") target.kind = fiberleak::detail::TargetKind::fiberleak;
-      else if (*v == "go") target.kind = fiberleak::detail::TargetKind::go;
-      else return usage_error("--kind takes auto, fiberleak or go");
+      if (!fiberleak::detail::parse_target_kind(*v, target.kind)) {
+        return usage_error(std::string("--kind takes ") + fiberleak::detail::kTargetKinds);
+      }
     } else if (item == "--ignore-name" || item == "--ignore-top" || item == "--ignore-function") {
       auto v = args.value(item);
       if (!v) return 2;

@@ -78,7 +78,7 @@ TargetMonitor::TargetMonitor(TargetConfig config, std::size_t max_body_bytes, st
   status_.name = config_.name;
   status_.url = config_.url;
   status_.labels = config_.labels;
-  status_.kind = config_.kind == TargetKind::go ? "go" : config_.kind == TargetKind::fiberleak ? "fiberleak" : "unknown";
+  status_.kind = config_.kind == TargetKind::auto_detect ? "unknown" : to_string(config_.kind);  // until detected
 }
 
 void TargetMonitor::fail(const std::string& why, double seconds, std::int64_t now_ms) {
@@ -179,7 +179,7 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
   const LeakDetector::Result result = detector_.evaluate(dump);
   status_.up = true;
   status_.error.clear();
-  status_.kind = from_go ? "go" : "fiberleak";
+  status_.kind = to_string(from_go ? TargetKind::go : TargetKind::fiberleak);
   status_.last_scrape_ms = now_ms;
   ++status_.scrapes;
   status_.fibers_by_state.clear();
