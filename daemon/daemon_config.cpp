@@ -28,6 +28,13 @@ void read_interval(JsonFields& f, const char* key, std::chrono::milliseconds& ou
 }
 
 // Adds the rules in `obj` (global or per target) to `rules`.
+// spdlog's level names (spdlog::level::from_str() maps anything else to off).
+constexpr const char* kLogLevels = "expected trace, debug, info, warn, error or off";
+bool valid_log_level(const std::string& level) {
+  static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error", "off"};
+  return kLevels.count(level) != 0;
+}
+
 void read_rules(const json& obj, const std::string& path, LeakRules& rules, std::vector<std::string>& errors) {
   JsonFields f = fields(obj, path, errors);
   f.reject_unknown({"threshold", "threshold_by_wait", "ignore_top_functions", "ignore_any_functions",
@@ -57,7 +64,7 @@ void read_rules(const json& obj, const std::string& path, LeakRules& rules, std:
 
 }  // namespace
 
-ConfigResult parse_daemon_config(const std::string& text) {
+ConfigResult parse_daemon_config(const std::string& text, ConfigUse use, const ConfigOverrides& overrides) {
   ConfigResult r;
   const json doc = json::parse(text, nullptr, false);
   if (doc.is_discarded()) {
@@ -71,9 +78,15 @@ ConfigResult parse_daemon_config(const std::string& text) {
   if (!listen.empty() && !parse_listen_address(listen, r.config.listen_host, r.config.listen_port)) {
     top.problem("listen", "expected HOST:PORT like \"127.0.0.1:6070\"");
   }
+  if (!overrides.listen.empty() && !parse_listen_address(overrides.listen, r.config.listen_host, r.config.listen_port)) {
+    top.problem("--listen", "expected HOST:PORT, got \"" + overrides.listen + "\"");
+  }
   top.string("log_level", r.config.log_level);
-  static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error", "off"};
-  if (kLevels.count(r.config.log_level) == 0) top.problem("log_level", "expected trace, debug, info, warn, error or off");
+  if (!valid_log_level(r.config.log_level)) top.problem("log_level", kLogLevels);
+  if (!overrides.log_level.empty()) {
+    r.config.log_level = overrides.log_level;
+    if (!valid_log_level(overrides.log_level)) top.problem("--log-level", kLogLevels);
+  }
   top.string("webhook_url", r.config.webhook_url);
   if (!r.config.webhook_url.empty() && !parse_http_url(r.config.webhook_url)) top.problem("webhook_url", "expected an http:// URL");
   top.integer("max_body_bytes", r.config.max_body_bytes, std::size_t{1024}, std::numeric_limits<std::size_t>::max(),
@@ -91,9 +104,11 @@ ConfigResult parse_daemon_config(const std::string& text) {
   r.global_rules = global;
 
   const json* targets = top.array("targets", "expected an array of targets");
-  if (targets == nullptr) return r;  // `check --config` needs only the rules; `scrape` requires targets
+  if (use == ConfigUse::scrape && (targets == nullptr ? top.find("targets") == nullptr : targets->empty())) {
+    top.problem("targets", "expected a non-empty array of targets");
+  }
+  if (targets == nullptr) return r;
   std::set<std::string> names;
-  r.global_rules = global;
   for (std::size_t i = 0; i < targets->size(); ++i) {
     TargetConfig t = defaults;
     t.rules = global;
@@ -120,7 +135,7 @@ ConfigResult parse_daemon_config(const std::string& text) {
   return r;
 }
 
-ConfigResult load_daemon_config(const std::string& path) {
+ConfigResult load_daemon_config(const std::string& path, ConfigUse use, const ConfigOverrides& overrides) {
   std::ifstream in(path);
   if (!in) {
     ConfigResult r;
@@ -129,7 +144,7 @@ ConfigResult load_daemon_config(const std::string& path) {
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_daemon_config(ss.str());
+  return parse_daemon_config(ss.str(), use, overrides);
 }
 
 }  // namespace fiberleak::detail

@@ -181,16 +181,9 @@ int run_scrape(Args& args) {
     *into = *v;
   }
   if (config_path.empty()) return usage_error("scrape needs --config FILE");
-  fiberleak::detail::ConfigResult loaded = fiberleak::detail::load_daemon_config(config_path);
-  fiberleak::detail::DaemonConfig& config = loaded.config;
-  if (!listen.empty() && !fiberleak::detail::parse_listen_address(listen, config.listen_host, config.listen_port)) {
-    loaded.errors.push_back("--listen: expected HOST:PORT, got \"" + listen + "\"");
-  }
-  if (config.targets.empty()) loaded.errors.push_back("targets: expected a non-empty array of targets");
-  if (!log_level.empty()) config.log_level = log_level;
-  if (spdlog::level::from_str(config.log_level) == spdlog::level::off && config.log_level != "off") {
-    loaded.errors.push_back("log level: expected trace, debug, info, warn, error or off");
-  }
+  const fiberleak::detail::ConfigResult loaded =
+      fiberleak::detail::load_daemon_config(config_path, fiberleak::detail::ConfigUse::scrape, {listen, log_level});
+  const fiberleak::detail::DaemonConfig& config = loaded.config;
   if (!loaded.errors.empty()) {
     std::fprintf(stderr, "fiberleakd: %s: %zu problem%s, nothing started:\n", config_path.c_str(), loaded.errors.size(),
                  loaded.errors.size() == 1 ? "" : "s");
@@ -303,7 +296,8 @@ int run_check(Args& args) {
   if (!parsed) return usage_error("check: not an http:// URL: \"" + url + "\"");
   target.url = parsed->origin + fiberleak::detail::endpoint_prefix(parsed->path);
   if (!config_path.empty()) {
-    const fiberleak::detail::ConfigResult loaded = fiberleak::detail::load_daemon_config(config_path);
+    const fiberleak::detail::ConfigResult loaded =
+        fiberleak::detail::load_daemon_config(config_path, fiberleak::detail::ConfigUse::rules);
     if (!loaded.errors.empty()) {
       std::fprintf(stderr, "fiberleakd: %s:\n", config_path.c_str());
       for (const auto& e : loaded.errors) std::fprintf(stderr, "  %s\n", e.c_str());
