@@ -18,9 +18,11 @@
 #include <cstring>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "daemon/baseline.hpp"
 #include "daemon/demo_service.hpp"
 #include "daemon/daemon_config.hpp"
 #include "daemon/go_dump_parser.hpp"
@@ -209,13 +211,12 @@ int run_scrape(Args& args) {
   return 0;
 }
 
-// `check --baseline`: parked fibers per park site, saved as JSON.
-int compare_baseline(const std::string& path, const std::map<std::string, std::size_t>& sites, long max_growth) {
+// `check --baseline`: writes a missing file, else compares with it.
+int compare_baseline(const std::string& path, const fiberleak::detail::SiteCounts& sites, std::size_t max_growth) {
   std::ifstream in(path);
   if (!in) {
-    nlohmann::json doc = {{"schema", "fiberleak.baseline/v1"}, {"sites", sites}};
     std::ofstream out(path);
-    out << doc.dump(2) << "\n";
+    out << fiberleak::detail::baseline_to_json(sites).dump(2) << "\n";
     if (!out) {
       std::fprintf(stderr, "fiberleakd: cannot write baseline %s\n", path.c_str());
       return 2;
@@ -223,23 +224,24 @@ int compare_baseline(const std::string& path, const std::map<std::string, std::s
     std::printf("baseline written to %s (%zu park sites)\n", path.c_str(), sites.size());
     return 0;
   }
-  const nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
-  if (doc.is_discarded() || !doc.contains("sites") || !doc["sites"].is_object()) {
-    std::fprintf(stderr, "fiberleakd: %s: not a baseline written by fiberleakd check --baseline\n", path.c_str());
+  std::stringstream text;
+  text << in.rdbuf();
+  fiberleak::detail::SiteCounts before;
+  try {
+    before = fiberleak::detail::baseline_from_json_text(text.str());
+  } catch (const fiberleak::detail::JsonSchemaError& e) {
+    std::fprintf(stderr, "fiberleakd: %s: not a baseline written by fiberleakd check --baseline (%s)\n", path.c_str(),
+                 e.what());
     return 2;
   }
-  int grown = 0;
-  for (const auto& [site, count] : sites) {
-    const auto it = doc["sites"].find(site);
-    const long before = it != doc["sites"].end() && it->is_number_unsigned() ? it->get<long>() : 0;
-    const long growth = static_cast<long>(count) - before;
-    if (growth > max_growth) {
-      if (grown++ == 0) std::printf("park sites that grew by more than %ld since the baseline:\n", max_growth);
-      std::printf("  %+ld (%ld -> %zu)  %s\n", growth, before, count, site.c_str());
-    }
+  const auto grown = fiberleak::detail::grown_sites(before, sites, max_growth);
+  if (grown.empty()) {
+    std::printf("no park site grew by more than %zu since the baseline %s\n", max_growth, path.c_str());
+    return 0;
   }
-  if (grown == 0) std::printf("no park site grew by more than %ld since the baseline %s\n", max_growth, path.c_str());
-  return grown == 0 ? 0 : 1;
+  std::printf("park sites that grew by more than %zu since the baseline:\n", max_growth);
+  for (const auto& g : grown) std::printf("  +%zu (%zu -> %zu)  %s\n", g.now - g.before, g.before, g.now, g.site.c_str());
+  return 1;
 }
 
 int run_check(Args& args) {
@@ -354,7 +356,7 @@ int run_check(Args& args) {
     }
   }
   int rc = findings.empty() ? 0 : 1;
-  if (!baseline.empty()) rc = std::max(rc, compare_baseline(baseline, status.site_counts, max_growth));
+  if (!baseline.empty()) rc = std::max(rc, compare_baseline(baseline, status.site_counts, static_cast<std::size_t>(max_growth)));
   return rc;
 }
 
