@@ -1,0 +1,36 @@
+// What fiberleakd's commands share: argument cursor, parse results and the
+// exit codes docs/fiberleakd.md promises.
+#include <catch2/catch.hpp>
+
+#include "daemon/command_line.hpp"
+
+using fiberleak::detail::ArgList;
+using fiberleak::detail::ExitCode;
+using fiberleak::detail::Parsed;
+
+TEST_CASE("the exit codes are 0 ok, 1 leaks found and 2 errors", "[daemon]") {
+  CHECK(to_int(ExitCode::ok) == 0);
+  CHECK(to_int(ExitCode::leaks) == 1);
+  CHECK(to_int(ExitCode::error) == 2);
+}
+
+TEST_CASE("a flag's value is the argument after it, and a flag at the end has none", "[daemon]") {
+  ArgList list({"--listen", "127.0.0.1:0", "--threads"});
+  CHECK(list.take() == "--listen");
+  CHECK(list.value() == "127.0.0.1:0");
+  CHECK(list.take() == "--threads");
+  CHECK(list.done());
+  CHECK_FALSE(list.value().has_value());
+}
+
+TEST_CASE("a command runs only when its arguments parsed; a usage error exits 2", "[daemon]") {
+  static int runs = 0;
+  auto run = [](const int& n) {
+    runs += n;
+    return ExitCode::leaks;
+  };
+  CHECK(run_parsed(Parsed<int>{5, ""}, +run) == ExitCode::leaks);
+  CHECK(runs == 5);
+  CHECK(run_parsed(fiberleak::detail::parse_error<int>("--x needs a value"), +run) == ExitCode::error);
+  CHECK(runs == 5);
+}
