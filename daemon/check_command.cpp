@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -20,14 +21,6 @@
 
 namespace fiberleak::detail {
 namespace {
-
-// A whole number >= 0 of at most 18 digits (no sign, no overflow), or false.
-bool parse_count(const std::string& text, std::size_t& out) {
-  if (text.empty() || text.size() > 18) return false;
-  if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
-  out = static_cast<std::size_t>(std::stoull(text));
-  return true;
-}
 
 void print_table(const std::vector<LeakFinding>& findings, std::size_t fibers, const TargetStatus& status,
                  std::int64_t threshold_ns) {
@@ -124,7 +117,11 @@ Parsed<CheckArgs> parse_check_args(std::vector<std::string> items) {
     } else if (item == "--kind") {
       if (!parse_target_kind(*v, args.kind)) return parse_error<CheckArgs>(std::string("--kind takes ") + kTargetKinds);
     } else if (item == "--max-growth") {
-      if (!parse_count(*v, args.max_growth)) return parse_error<CheckArgs>("--max-growth takes a whole number >= 0");
+      std::uint64_t n = 0;
+      if (!parse_whole_number(*v, 0, std::numeric_limits<std::size_t>::max(), n)) {
+        return parse_error<CheckArgs>("--max-growth takes a whole number >= 0");
+      }
+      args.max_growth = static_cast<std::size_t>(n);
     } else {
       (item == "--config" ? args.config_path : args.baseline_path) = *v;
     }

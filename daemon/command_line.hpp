@@ -8,6 +8,7 @@
 // ExitCode::error. Not thread-safe (an ArgList is one parser's cursor).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,10 @@ Parsed<Args> parse_error(std::string message) {
   return Parsed<Args>{Args{}, std::move(message)};
 }
 inline std::string missing_value(const std::string& flag) { return flag + " needs a value"; }
+
+// A flag's whole number: decimal digits only (no sign, no spaces), in
+// [min, max]; false, `out` untouched, otherwise (overflow included).
+bool parse_whole_number(const std::string& text, std::uint64_t min, std::uint64_t max, std::uint64_t& out);
 
 // Prints "fiberleakd: MESSAGE" and where to look on stderr; ExitCode::error.
 ExitCode usage_error(const std::string& message);

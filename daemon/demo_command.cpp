@@ -15,19 +15,6 @@
 #include "web/server_setup.hpp"
 
 namespace fiberleak::detail {
-namespace {
-
-// 1..64, or false.
-bool parse_threads(const std::string& text, int& out) {
-  char* end = nullptr;
-  const long n = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || n < 1 || n > 64) return false;
-  out = static_cast<int>(n);
-  return true;
-}
-
-}  // namespace
-
 Parsed<DemoArgs> parse_demo_args(std::vector<std::string> items) {
   DemoArgs args;
   ArgList list(std::move(items));
@@ -44,8 +31,12 @@ Parsed<DemoArgs> parse_demo_args(std::vector<std::string> items) {
     if (flag == "--threshold" && !parse_duration(*v, args.threshold_ns)) {
       return parse_error<DemoArgs>("--threshold takes a duration, got \"" + *v + "\"");
     }
-    if (flag == "--threads" && !parse_threads(*v, args.threads)) {
-      return parse_error<DemoArgs>("--threads takes 1..64, got \"" + *v + "\"");
+    if (flag == "--threads") {
+      std::uint64_t threads = 0;
+      if (!parse_whole_number(*v, 1, 64, threads)) {
+        return parse_error<DemoArgs>("--threads takes 1..64, got \"" + *v + "\"");
+      }
+      args.threads = static_cast<int>(threads);
     }
   }
   return {args, ""};

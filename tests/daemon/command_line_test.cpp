@@ -2,6 +2,8 @@
 // exit codes docs/fiberleakd.md promises.
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+
 #include "daemon/command_line.hpp"
 
 using fiberleak::detail::ArgList;
@@ -21,6 +23,22 @@ TEST_CASE("a flag's value is the argument after it, and a flag at the end has no
   CHECK(list.take() == "--threads");
   CHECK(list.done());
   CHECK_FALSE(list.value().has_value());
+}
+
+TEST_CASE("a whole number is decimal digits within its range, nothing else", "[daemon]") {
+  using fiberleak::detail::parse_whole_number;
+  std::uint64_t n = 0;
+  CHECK(parse_whole_number("64", 1, 64, n));
+  CHECK(n == 64);
+  CHECK(parse_whole_number("18446744073709551615", 0, UINT64_MAX, n));
+  CHECK(n == UINT64_MAX);
+  n = 7;
+  for (const char* bad : {"", "0", "65", "3x", "-1", "+3", " 3", "1.5"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_whole_number(bad, 1, 64, n));
+  }
+  CHECK_FALSE(parse_whole_number("18446744073709551616", 0, UINT64_MAX, n));  // overflow
+  CHECK(n == 7);
 }
 
 TEST_CASE("a command runs only when its arguments parsed; a usage error exits 2", "[daemon]") {
