@@ -5,9 +5,7 @@
 
 namespace fiberleak::detail {
 
-nlohmann::json baseline_to_json(const SiteCounts& sites) {
-  return {{"schema", kBaselineSchema}, {"sites", sites}};
-}
+nlohmann::json baseline_to_json(const SiteCounts& sites) { return {{"schema", kBaselineSchema}, {"sites", sites}}; }
 
 SiteCounts baseline_from_json(const nlohmann::json& doc) {
   JsonFields top(doc, "", nullptr);

@@ -113,7 +113,7 @@ Parsed<CheckArgs> parse_check_args(std::vector<std::string> items) {
         return parse_error<CheckArgs>(item + " takes a duration like 90s or 2m, got \"" + *v + "\"");
       }
       if (item == "--threshold") args.threshold_ns = ns;
-      else args.interval_ns = ns;
+      if (item == "--interval") args.interval_ns = ns;
     } else if (item == "--kind") {
       if (!parse_target_kind(*v, args.kind)) return parse_error<CheckArgs>(std::string("--kind takes ") + kTargetKinds);
     } else if (item == "--max-growth") {
@@ -174,8 +174,11 @@ ExitCode run_check(const CheckArgs& args) {
   std::sort(findings.begin(), findings.end(), [](const auto& a, const auto& b) { return a.blocked_ns > b.blocked_ns; });
   std::size_t fibers = 0;
   for (const auto& [state, n] : status.fibers_by_state) fibers += n;
-  if (args.json) std::cout << findings_to_json(findings, status.growing).dump(2) << "\n";
-  else print_table(findings, fibers, status, rules.threshold.count());
+  if (args.json) {
+    std::cout << findings_to_json(findings, status.growing).dump(2) << "\n";
+  } else {
+    print_table(findings, fibers, status, rules.threshold.count());
+  }
 
   const ExitCode leaks = findings.empty() ? ExitCode::ok : ExitCode::leaks;
   if (args.baseline_path.empty()) return leaks;

@@ -15,18 +15,18 @@
 namespace fiberleak::detail {
 
 struct CheckArgs {
-  std::string url;         // URL as given (for messages)
-  std::string target_url;  // its origin and endpoint prefix: what is scraped
-  TargetKind kind = TargetKind::auto_detect;     // --kind
-  std::optional<std::int64_t> threshold_ns;      // --threshold; else the config's, else 30s
-  std::int64_t interval_ns = 0;                  // --interval: 0 looks once
-  std::vector<std::string> ignore_names;         // --ignore-name, added to the config's
-  std::vector<std::string> ignore_top_functions; // --ignore-top
-  std::vector<std::string> ignore_any_functions; // --ignore-function
-  std::string config_path;                       // --config: its "rules" apply
-  std::string baseline_path;                     // --baseline (baseline.hpp)
-  std::size_t max_growth = 0;                    // --max-growth: fibers a site may gain
-  bool json = false;                             // --json: fiberleak.leaks/v1 on stdout
+  std::string url;                                // URL as given (for messages)
+  std::string target_url;                         // its origin and endpoint prefix: what is scraped
+  TargetKind kind = TargetKind::auto_detect;      // --kind
+  std::optional<std::int64_t> threshold_ns;       // --threshold; else the config's, else 30s
+  std::int64_t interval_ns = 0;                   // --interval: 0 looks once
+  std::vector<std::string> ignore_names;          // --ignore-name, added to the config's
+  std::vector<std::string> ignore_top_functions;  // --ignore-top
+  std::vector<std::string> ignore_any_functions;  // --ignore-function
+  std::string config_path;                        // --config: its "rules" apply
+  std::string baseline_path;                      // --baseline (baseline.hpp)
+  std::size_t max_growth = 0;                     // --max-growth: fibers a site may gain
+  bool json = false;                              // --json: fiberleak.leaks/v1 on stdout
 };
 
 inline constexpr const char* kCheckUsage =

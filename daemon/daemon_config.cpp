@@ -78,7 +78,8 @@ ConfigResult parse_daemon_config(const std::string& text, ConfigUse use, const C
   if (!listen.empty() && !parse_listen_address(listen, r.config.listen_host, r.config.listen_port)) {
     top.problem("listen", "expected HOST:PORT like \"127.0.0.1:6070\"");
   }
-  if (!overrides.listen.empty() && !parse_listen_address(overrides.listen, r.config.listen_host, r.config.listen_port)) {
+  if (!overrides.listen.empty() &&
+      !parse_listen_address(overrides.listen, r.config.listen_host, r.config.listen_port)) {
     top.problem("--listen", "expected HOST:PORT, got \"" + overrides.listen + "\"");
   }
   top.string("log_level", r.config.log_level);
@@ -88,7 +89,9 @@ ConfigResult parse_daemon_config(const std::string& text, ConfigUse use, const C
     if (!valid_log_level(overrides.log_level)) top.problem("--log-level", kLogLevels);
   }
   top.string("webhook_url", r.config.webhook_url);
-  if (!r.config.webhook_url.empty() && !parse_http_url(r.config.webhook_url)) top.problem("webhook_url", "expected an http:// URL");
+  if (!r.config.webhook_url.empty() && !parse_http_url(r.config.webhook_url)) {
+    top.problem("webhook_url", "expected an http:// URL");
+  }
   top.integer("max_body_bytes", r.config.max_body_bytes, std::size_t{1024}, std::numeric_limits<std::size_t>::max(),
               "expected a byte count of at least 1024");
 
@@ -115,8 +118,11 @@ ConfigResult parse_daemon_config(const std::string& text, ConfigUse use, const C
     JsonFields f = fields((*targets)[i], JsonFields::item("targets", i), r.errors);
     f.reject_unknown({"name", "url", "kind", "labels", "interval", "timeout", "rules"});
     f.string("name", t.name);
-    if (t.name.empty()) f.problem(f.at("name"), "required");
-    else if (!names.insert(t.name).second) f.problem(f.at("name"), "duplicate target name \"" + t.name + "\"");
+    if (t.name.empty()) {
+      f.problem(f.at("name"), "required");
+    } else if (!names.insert(t.name).second) {
+      f.problem(f.at("name"), "duplicate target name \"" + t.name + "\"");
+    }
     f.string("url", t.url);
     if (!parse_http_url(t.url)) f.problem(f.at("url"), "expected an http:// URL like \"http://127.0.0.1:6060\"");
     std::string kind = to_string(t.kind);

@@ -38,7 +38,7 @@ struct DaemonConfig {
 
 struct ConfigResult {
   DaemonConfig config;
-  LeakRules global_rules;  // the "rules" section alone (what `check --config` applies)
+  LeakRules global_rules;           // the "rules" section alone (what `check --config` applies)
   std::vector<std::string> errors;  // empty: valid
 };
 

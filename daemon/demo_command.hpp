@@ -11,10 +11,10 @@
 namespace fiberleak::detail {
 
 struct DemoArgs {
-  std::string host = "127.0.0.1";       // --listen HOST:PORT
-  int port = 6060;                      //   (0: any free port)
+  std::string host = "127.0.0.1";              // --listen HOST:PORT
+  int port = 6060;                             //   (0: any free port)
   std::int64_t threshold_ns = 10'000'000'000;  // --threshold: blocked longer is a leak
-  int threads = 3;                      // --threads: work_stealing threads, 1..64
+  int threads = 3;                             // --threads: work_stealing threads, 1..64
 };
 
 inline constexpr const char* kDemoUsage =

@@ -48,15 +48,15 @@ void JsonFields::schema(const char* expected) {
 
 void JsonFields::string(std::string_view key, std::string& out) {
   if (const json* v = find(key)) {
-    if (v->is_string()) out = v->get<std::string>();
-    else problem(at(key), "expected a string");
+    if (!v->is_string()) return problem(at(key), "expected a string");
+    out = v->get<std::string>();
   }
 }
 
 void JsonFields::boolean(std::string_view key, bool& out) {
   if (const json* v = find(key)) {
-    if (v->is_boolean()) out = v->get<bool>();
-    else problem(at(key), "expected true or false");
+    if (!v->is_boolean()) return problem(at(key), "expected true or false");
+    out = v->get<bool>();
   }
 }
 
@@ -64,16 +64,19 @@ void JsonFields::strings(std::string_view key, std::vector<std::string>& out) {
   const json* arr = array(key, "expected an array of strings");
   if (arr == nullptr) return;
   for (std::size_t i = 0; i < arr->size(); ++i) {
-    if ((*arr)[i].is_string()) out.push_back((*arr)[i].get<std::string>());
-    else problem(item(at(key), i), "expected a string");
+    if (!(*arr)[i].is_string()) {
+      problem(item(at(key), i), "expected a string");
+      continue;
+    }
+    out.push_back((*arr)[i].get<std::string>());
   }
 }
 
 void JsonFields::duration(std::string_view key, std::int64_t& out_ns, const char* expected, std::int64_t min_ns) {
   if (const json* v = find(key)) {
     std::int64_t ns = 0;
-    if (!v->is_string() || !parse_duration(v->get<std::string>(), ns) || ns < min_ns) problem(at(key), expected);
-    else out_ns = ns;
+    if (!v->is_string() || !parse_duration(v->get<std::string>(), ns) || ns < min_ns) return problem(at(key), expected);
+    out_ns = ns;
   }
 }
 

@@ -1,7 +1,8 @@
 // The `check --baseline` document and the growth it reports.
+#include "daemon/baseline.hpp"
+
 #include <catch2/catch.hpp>
 
-#include "daemon/baseline.hpp"
 #include "web/json_fields.hpp"
 
 using fiberleak::detail::baseline_from_json_text;

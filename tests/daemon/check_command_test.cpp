@@ -1,22 +1,23 @@
 // `fiberleakd check`'s arguments, parsed without fetching anything, and
 // the errors it exits 2 on before looking at a target.
+#include "daemon/check_command.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstdio>
 #include <fstream>
 #include <string>
 
-#include "daemon/check_command.hpp"
-
 using fiberleak::detail::ExitCode;
 using fiberleak::detail::parse_check_args;
 using fiberleak::detail::TargetKind;
 
 TEST_CASE("check scrapes the endpoint a URL belongs to: its origin and the prefix before /debug/", "[daemon]") {
-  for (const auto& [url, target] : {std::pair<const char*, const char*>{"http://127.0.0.1:6060", "http://127.0.0.1:6060"},
-                                    {"http://127.0.0.1:6060/", "http://127.0.0.1:6060"},
-                                    {"http://h:1/debug/pprof/", "http://h:1"},
-                                    {"http://h:1/admin/debug/leaks", "http://h:1/admin"}}) {
+  for (const auto& [url, target] :
+       {std::pair<const char*, const char*>{"http://127.0.0.1:6060", "http://127.0.0.1:6060"},
+        {"http://127.0.0.1:6060/", "http://127.0.0.1:6060"},
+        {"http://h:1/debug/pprof/", "http://h:1"},
+        {"http://h:1/admin/debug/leaks", "http://h:1/admin"}}) {
     CAPTURE(url);
     const auto parsed = parse_check_args({url});
     REQUIRE(parsed.error.empty());
@@ -37,10 +38,17 @@ TEST_CASE("check without flags uses auto, the config's or default threshold, one
 }
 
 TEST_CASE("check takes every flag, before or after the URL, ignores repeatable", "[daemon]") {
-  const auto parsed = parse_check_args({"--kind", "go", "--threshold", "90s", "http://h:1", "--interval", "2m",
-                                        "--ignore-name", "demo-main", "--ignore-name", "scheduler-*", "--ignore-top",
-                                        "accept", "--ignore-function", "poll", "--config", "c.json", "--baseline",
-                                        "b.json", "--max-growth", "12", "--json"});
+  const auto parsed = parse_check_args({"--kind",      "go",
+                                        "--threshold", "90s",
+                                        "http://h:1",  "--interval",
+                                        "2m",          "--ignore-name",
+                                        "demo-main",   "--ignore-name",
+                                        "scheduler-*", "--ignore-top",
+                                        "accept",      "--ignore-function",
+                                        "poll",        "--config",
+                                        "c.json",      "--baseline",
+                                        "b.json",      "--max-growth",
+                                        "12",          "--json"});
   REQUIRE(parsed.error.empty());
   const auto& a = parsed.args;
   CHECK(a.kind == TargetKind::go);

@@ -1,10 +1,10 @@
 // What fiberleakd's commands share: argument cursor, parse results and the
 // exit codes docs/fiberleakd.md promises.
+#include "daemon/command_line.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstdint>
-
-#include "daemon/command_line.hpp"
 
 using fiberleak::detail::ArgList;
 using fiberleak::detail::ExitCode;

@@ -1,11 +1,11 @@
 // load_daemon_config(): the one validator of fiberleakd's config, for
 // `scrape` and for `check --config`.
+#include "daemon/daemon_config.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
-
-#include "daemon/daemon_config.hpp"
 
 using fiberleak::detail::ConfigOverrides;
 using fiberleak::detail::ConfigUse;
@@ -49,7 +49,8 @@ TEST_CASE("scrape needs a target and check --config needs only the rules", "[dae
 }
 
 TEST_CASE("check --config checks the targets of the file it is given too", "[daemon]") {
-  const auto r = parse_daemon_config(R"({"rules": {}, "targets": [{"name": "a", "url": "ftp://x"}]})", ConfigUse::rules);
+  const auto r =
+      parse_daemon_config(R"({"rules": {}, "targets": [{"name": "a", "url": "ftp://x"}]})", ConfigUse::rules);
   CHECK(r.errors == std::vector<std::string>{"targets[0].url: expected an http:// URL like \"http://127.0.0.1:6060\""});
   CHECK(parse_daemon_config(R"({"rules": {"threshold": 5}})", ConfigUse::rules).errors ==
         std::vector<std::string>{"rules.threshold: expected a duration like \"30s\""});

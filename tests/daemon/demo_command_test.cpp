@@ -1,7 +1,7 @@
 // `fiberleakd demo`'s arguments, parsed without running the demo.
-#include <catch2/catch.hpp>
-
 #include "daemon/demo_command.hpp"
+
+#include <catch2/catch.hpp>
 
 using fiberleak::detail::parse_demo_args;
 

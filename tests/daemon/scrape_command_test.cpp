@@ -1,12 +1,12 @@
 // `fiberleakd scrape`'s arguments, and a broken config stopping it before
 // anything starts.
+#include "daemon/scrape_command.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstdio>
 #include <fstream>
 #include <string>
-
-#include "daemon/scrape_command.hpp"
 
 using fiberleak::detail::ExitCode;
 using fiberleak::detail::parse_scrape_args;

@@ -1,11 +1,11 @@
 // wait_for_stop_signal(): how demo and scrape run until Ctrl-C.
+#include "daemon/stop_signal.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <csignal>
 #include <thread>
-
-#include "daemon/stop_signal.hpp"
 
 TEST_CASE("SIGTERM ends the wait for a stop signal", "[daemon]") {
   std::thread sender([] {

@@ -1,7 +1,7 @@
 // TargetKind's one spelling, shared by the config and `check --kind`.
-#include <catch2/catch.hpp>
-
 #include "daemon/target_kind.hpp"
+
+#include <catch2/catch.hpp>
 
 using fiberleak::detail::parse_target_kind;
 using fiberleak::detail::TargetKind;

@@ -1,4 +1,6 @@
 // JsonFields: the one reader of typed JSON fields (decoders and the config).
+#include "web/json_fields.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -6,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "web/json_fields.hpp"
 #include "web/json_schemas.hpp"
 
 using fiberleak::detail::JsonFields;

@@ -1,7 +1,7 @@
 // parse_http_url() and endpoint_prefix(): the one URL parser.
-#include <catch2/catch.hpp>
-
 #include "web/url.hpp"
+
+#include <catch2/catch.hpp>
 
 using fiberleak::detail::endpoint_prefix;
 using fiberleak::detail::parse_http_url;
@@ -22,9 +22,9 @@ TEST_CASE("an http URL splits into the origin for the client and the path for th
 }
 
 TEST_CASE("anything but http://HOST[:PORT][/PATH] is not an http URL", "[web]") {
-  for (const char* bad : {"", "127.0.0.1:6060", "https://host", "ftp://x", "http:/host", "http://", "http:///debug",
-                          "http://:6060", "http://host name", "http://host/a b", "http://host\n", " http://host",
-                          "HTTP://host", "httpx://host"}) {
+  for (const char* bad :
+       {"", "127.0.0.1:6060", "https://host", "ftp://x", "http:/host", "http://", "http:///debug", "http://:6060",
+        "http://host name", "http://host/a b", "http://host\n", " http://host", "HTTP://host", "httpx://host"}) {
     CAPTURE(bad);
     CHECK_FALSE(parse_http_url(bad));
   }
