@@ -1,9 +1,10 @@
 // DaemonConfig: fiberleakd's sidecar configuration (JSON; documented in
 // docs/fiberleakd.md, example in config/fiberleakd.example.json).
 //
-// load_daemon_config() validates everything and reports every problem with
-// its field path ("targets[2].interval: expected a duration like 15s") — a
-// config is applied whole or not at all.
+// load_daemon_config() validates everything, for `scrape` and for
+// `check --config` alike, and reports every problem with its field path
+// ("targets[2].interval: expected a duration like 15s") — a config is
+// applied whole or not at all. The one validator of fiberleakd's config.
 #pragma once
 
 #include <chrono>
@@ -11,11 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "daemon/target_kind.hpp"
 #include "profiler/leak_rules.hpp"
 
 namespace fiberleak::detail {
-
-enum class TargetKind { auto_detect, fiberleak, go };
 
 struct TargetConfig {
   std::string name;
@@ -38,11 +38,24 @@ struct DaemonConfig {
 
 struct ConfigResult {
   DaemonConfig config;
-  LeakRules global_rules;  // the "rules" section alone (what `check --config` applies)
+  LeakRules global_rules;           // the "rules" section alone (what `check --config` applies)
   std::vector<std::string> errors;  // empty: valid
 };
 
-ConfigResult parse_daemon_config(const std::string& json_text);
-ConfigResult load_daemon_config(const std::string& path);
+// What the config is for. Either way every field present is checked.
+enum class ConfigUse {
+  scrape,  // `fiberleakd scrape`: at least one target is required
+  rules,   // `fiberleakd check --config`: only the rules apply; targets may be left out
+};
+
+// Command-line flags that replace a field of the file ("": not given),
+// checked as the field is and reported under the flag's name.
+struct ConfigOverrides {
+  std::string listen;     // --listen HOST:PORT
+  std::string log_level;  // --log-level LEVEL
+};
+
+ConfigResult parse_daemon_config(const std::string& json_text, ConfigUse use, const ConfigOverrides& overrides = {});
+ConfigResult load_daemon_config(const std::string& path, ConfigUse use, const ConfigOverrides& overrides = {});
 
 }  // namespace fiberleak::detail

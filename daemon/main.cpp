@@ -1,406 +1,57 @@
 // fiberleakd: the demo service, the sidecar that scrapes targets, and a
-// one-shot leak check for CI.
-//
-//   fiberleakd demo [--listen HOST:PORT] [--threshold DURATION] [--threads N]
-//   fiberleakd scrape --config FILE [--listen HOST:PORT] [--log-level LEVEL]
-//   fiberleakd check URL [--kind auto|fiberleak|go] [--threshold DURATION] [--json] [--ignore-* ...]
-//   fiberleakd --help | --version
-//
-// Exit codes: 0 ok / no leaks, 1 leaks found (check), 2 usage or runtime errors.
-#include <httplib.h>
-#include <spdlog/spdlog.h>
-
-#include <algorithm>
-#include <csignal>
-#include <cstdlib>
-#include <fstream>
+// one-shot leak check for CI (docs/fiberleakd.md). This file only
+// dispatches: each command parses and runs in its own unit
+// (daemon/demo_command.hpp, scrape_command.hpp, check_command.hpp), and
+// the exit status is an ExitCode (daemon/exit_code.hpp).
 #include <cstdio>
-#include <cstring>
-#include <iostream>
-#include <optional>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
-#include "daemon/demo_service.hpp"
-#include "daemon/daemon_config.hpp"
-#include "daemon/go_dump_parser.hpp"
-#include "daemon/sidecar.hpp"
-#include "daemon/target_monitor.hpp"
-#include "profiler/byte_size.hpp"
-#include "profiler/duration.hpp"
+#include "daemon/check_command.hpp"
+#include "daemon/command_line.hpp"
+#include "daemon/demo_command.hpp"
+#include "daemon/scrape_command.hpp"
 #include "profiler/heap_profile.hpp"
-#include <fiberleak/serve.hpp>
-#include "web/heap_routes.hpp"
-#include "web/fiber_json.hpp"
-#include "web/server_setup.hpp"
-#include "web/watchdog.hpp"
 
 namespace {
 
-constexpr const char* kVersion = "fiberleakd " FIBERLEAK_VERSION;
-constexpr const char* kUsage = R"(usage: fiberleakd <command> [options]
+using fiberleak::detail::ExitCode;
 
-commands:
-  demo     run a demo service on Boost.Fiber that leaks fibers, with the endpoint
-             --listen HOST:PORT     where to serve (default 127.0.0.1:6060)
-             --threshold DURATION   blocked longer than this is a leak (default 10s)
-             --threads N            scheduler threads (default 3)
-  scrape   the sidecar: scrape the targets of a config file, serve /metrics and /api
-             --config FILE          JSON config (see config/fiberleakd.example.json)
-             --listen HOST:PORT     overrides the config's listen address
-             --log-level LEVEL      overrides the config's log level
-  check    fetch a target once and report leak suspects
-             URL                    the target: http://host:port or any of its /debug/... URLs
-             --kind auto|fiberleak|go   fiberleak: /debug/fibers; go: net/http/pprof's
-                                    goroutine?debug=2; auto (default) tries fiberleak first
-             --threshold DURATION   default 30s (Go reports whole minutes: a lower bound)
-             --ignore-name NAME     a fiber name (or prefix*) to ignore; repeatable
-             --ignore-top FUNC      ignore fibers parked in a function containing FUNC
-             --ignore-function FUNC ignore fibers with FUNC anywhere in their stack
-             --interval DURATION    look twice, this far apart (growing sites; Go minutes)
-             --config FILE          apply the rules section of a fiberleakd config
-             --baseline FILE        compare parked fibers per site with FILE (written when missing)
-             --max-growth N         with --baseline: allowed growth per site (default 0)
-             --json                 print findings as JSON
-           exit status: 0 clean, 1 leaks found (or growth past the baseline), 2 error
+constexpr const char* kVersion = "fiberleakd " FIBERLEAK_VERSION;  // daemon/CMakeLists.txt
 
-options: --help, --version
-durations: 500ms, 30s, 2m, 1h30m
-)";
-
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "fiberleakd: %s\n(see fiberleakd --help)\n", message.c_str());
-  return 2;
+std::string usage() {
+  return std::string("usage: fiberleakd <command> [options]\n\ncommands:\n") + fiberleak::detail::kDemoUsage +
+         fiberleak::detail::kScrapeUsage + fiberleak::detail::kCheckUsage +
+         "\noptions: --help, --version\n"
+         "durations: 500ms, 30s, 2m, 1h30m\n";
 }
 
-struct Args {
-  std::vector<std::string> items;
-  std::size_t next = 0;
-  bool done() const { return next >= items.size(); }
-  const std::string& peek() const { return items[next]; }
-  // The value of a flag; nullopt (and an error printed) if missing.
-  std::optional<std::string> value(const std::string& flag) {
-    if (done()) {
-      usage_error(flag + " needs a value");
-      return std::nullopt;
-    }
-    return items[next++];
+ExitCode dispatch(const std::string& command, std::vector<std::string> args) {
+  namespace d = fiberleak::detail;
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::fputs(usage().c_str(), stdout);
+    return ExitCode::ok;
   }
-};
-
-volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
-
-int run_demo(Args& args) {
-  std::string host = "127.0.0.1";
-  int port = 6060;
-  std::int64_t threshold = 10'000'000'000;
-  int threads = 3;
-  while (!args.done()) {
-    const std::string flag = args.items[args.next++];
-    if (flag == "--listen") {
-      auto v = args.value(flag);
-      if (!v) return 2;
-      if (!fiberleak::detail::parse_listen_address(*v, host, port)) return usage_error("--listen takes HOST:PORT, got \"" + *v + "\"");
-    } else if (flag == "--threshold") {
-      auto v = args.value(flag);
-      if (!v) return 2;
-      if (!fiberleak::detail::parse_duration(*v, threshold)) return usage_error("--threshold takes a duration, got \"" + *v + "\"");
-    } else if (flag == "--threads") {
-      auto v = args.value(flag);
-      if (!v) return 2;
-      try {
-        threads = std::stoi(*v);
-      } catch (const std::exception&) {
-        threads = 0;
-      }
-      if (threads < 1 || threads > 64) return usage_error("--threads takes 1..64, got \"" + *v + "\"");
-    } else {
-      return usage_error("demo: unknown option \"" + flag + "\"");
-    }
+  if (command == "--version") {
+    std::puts(kVersion);
+    return ExitCode::ok;
   }
-
-  fiberleak::ServeOptions serve_options;
-  serve_options.host = host;
-  serve_options.port = port;
-  serve_options.endpoint.rules.threshold = std::chrono::nanoseconds(threshold);
-  // Each scheduler thread's main fiber waits for shutdown by design: the
-  // ignore rule every service with such threads wants (goleak's IgnoreCurrent).
-  serve_options.endpoint.rules.ignore_names = {"demo-main", "scheduler-main"};
-  serve_options.endpoint.watchdog_interval = std::chrono::seconds(2);
-  // The heap profiler is linked in: /debug/pprof/heap and per-fiber live
-  // bytes. Every 4 KiB on average, so a single leaked fiber's bytes show
-  // steadily (FIBERLEAK_HEAP_RATE overrides).
-  if (std::getenv("FIBERLEAK_HEAP_RATE") == nullptr) fiberleak::detail::set_heap_sampling(4096);
-  fiberleak::detail::register_heap_routes();
-  fiberleak::ServeHandle server;
-  try {
-    server = fiberleak::serve(serve_options);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "fiberleakd: %s\n", e.what());
-    return 2;
-  }
-  fiberleak::demo::DemoService service({threads, std::chrono::milliseconds(500)});
-  service.start();
-
-  const std::string url = server.url();
-  std::printf(
-      "fiberleakd demo: a Boost.Fiber service on %d threads that leaks fibers, served at %s\n\n"
-      "try:\n"
-      "  curl %s/debug/goroutine                        every fiber, Go's debug=2 layout\n"
-      "  curl '%s/debug/pprof/goroutine?debug=1'        grouped by stack, with counts\n"
-      "  go tool pprof -top %s/debug/pprof/goroutine\n"
-      "  go tool pprof -top %s/debug/pprof/heap         live heap by allocation site\n"
-      "  curl %s/debug/leaks                            leak suspects (blocked > %s), what each holds\n"
-      "  curl '%s/debug/fibers?state=blocked'           JSON, exact durations\n"
-      "  curl %s/metrics                                Prometheus\n\n"
-      "leak findings are logged below as they appear. Ctrl-C stops.\n\n",
-      threads, url.c_str(), url.c_str(), url.c_str(), url.c_str(), url.c_str(), url.c_str(),
-      fiberleak::detail::format_duration(threshold).c_str(), url.c_str(), url.c_str());
-  std::fflush(stdout);
-
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  std::printf("\nfiberleakd demo: stopping (%llu requests served)\n",
-              static_cast<unsigned long long>(service.requests_served()));
-  server.stop();
-  service.stop();
-  return 0;
-}
-
-int run_scrape(Args& args) {
-  std::string config_path, listen, log_level;
-  while (!args.done()) {
-    const std::string flag = args.items[args.next++];
-    std::string* into = flag == "--config" ? &config_path : flag == "--listen" ? &listen : flag == "--log-level" ? &log_level : nullptr;
-    if (into == nullptr) return usage_error("scrape: unknown option \"" + flag + "\"");
-    auto v = args.value(flag);
-    if (!v) return 2;
-    *into = *v;
-  }
-  if (config_path.empty()) return usage_error("scrape needs --config FILE");
-  fiberleak::detail::ConfigResult loaded = fiberleak::detail::load_daemon_config(config_path);
-  fiberleak::detail::DaemonConfig& config = loaded.config;
-  if (!listen.empty() && !fiberleak::detail::parse_listen_address(listen, config.listen_host, config.listen_port)) {
-    loaded.errors.push_back("--listen: expected HOST:PORT, got \"" + listen + "\"");
-  }
-  if (config.targets.empty()) loaded.errors.push_back("targets: expected a non-empty array of targets");
-  if (!log_level.empty()) config.log_level = log_level;
-  if (spdlog::level::from_str(config.log_level) == spdlog::level::off && config.log_level != "off") {
-    loaded.errors.push_back("log level: expected trace, debug, info, warn, error or off");
-  }
-  if (!loaded.errors.empty()) {
-    std::fprintf(stderr, "fiberleakd: %s: %zu problem%s, nothing started:\n", config_path.c_str(), loaded.errors.size(),
-                 loaded.errors.size() == 1 ? "" : "s");
-    for (const std::string& e : loaded.errors) std::fprintf(stderr, "  %s\n", e.c_str());
-    return 2;
-  }
-  auto logger = fiberleak::detail::default_logger();
-  logger->set_level(spdlog::level::from_str(config.log_level));
-  fiberleak::detail::Sidecar sidecar(config, logger);
-  try {
-    sidecar.start();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "fiberleakd: %s\n", e.what());
-    return 2;
-  }
-  logger->info("scraping {} target{}; serving http://{}:{}/metrics, /api/targets, /api/findings", config.targets.size(),
-               config.targets.size() == 1 ? "" : "s", config.listen_host, sidecar.port());
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  logger->info("stopping");
-  sidecar.stop();
-  return 0;
-}
-
-// Splits http://host:port/anything into a client base and the path prefix
-// in front of /debug (for mounted endpoints).
-bool split_url(const std::string& url, std::string& base, std::string& prefix) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string::npos || url.compare(0, scheme, "http") != 0) return false;
-  const auto path_start = url.find('/', scheme + 3);
-  base = url.substr(0, path_start);
-  std::string path = path_start == std::string::npos ? "" : url.substr(path_start);
-  const auto debug = path.find("/debug/");
-  prefix = debug == std::string::npos ? path : path.substr(0, debug);
-  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-  return base.size() > scheme + 3;
-}
-
-// `check --baseline`: parked fibers per park site, saved as JSON.
-int compare_baseline(const std::string& path, const std::map<std::string, std::size_t>& sites, long max_growth) {
-  std::ifstream in(path);
-  if (!in) {
-    nlohmann::json doc = {{"schema", "fiberleak.baseline/v1"}, {"sites", sites}};
-    std::ofstream out(path);
-    out << doc.dump(2) << "\n";
-    if (!out) {
-      std::fprintf(stderr, "fiberleakd: cannot write baseline %s\n", path.c_str());
-      return 2;
-    }
-    std::printf("baseline written to %s (%zu park sites)\n", path.c_str(), sites.size());
-    return 0;
-  }
-  const nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
-  if (doc.is_discarded() || !doc.contains("sites") || !doc["sites"].is_object()) {
-    std::fprintf(stderr, "fiberleakd: %s: not a baseline written by fiberleakd check --baseline\n", path.c_str());
-    return 2;
-  }
-  int grown = 0;
-  for (const auto& [site, count] : sites) {
-    const auto it = doc["sites"].find(site);
-    const long before = it != doc["sites"].end() && it->is_number_unsigned() ? it->get<long>() : 0;
-    const long growth = static_cast<long>(count) - before;
-    if (growth > max_growth) {
-      if (grown++ == 0) std::printf("park sites that grew by more than %ld since the baseline:\n", max_growth);
-      std::printf("  %+ld (%ld -> %zu)  %s\n", growth, before, count, site.c_str());
-    }
-  }
-  if (grown == 0) std::printf("no park site grew by more than %ld since the baseline %s\n", max_growth, path.c_str());
-  return grown == 0 ? 0 : 1;
-}
-
-int run_check(Args& args) {
-  fiberleak::detail::TargetConfig target;
-  target.name = "check";
-  target.timeout = std::chrono::seconds(30);
-  target.interval = target.timeout;
-  fiberleak::LeakRules& rules = target.rules;
-  std::vector<std::string> extra_ignores[3];  // names, top functions, any functions (added to --config's)
-  std::string url, kind = "auto", config_path, baseline;
-  std::int64_t interval_ns = 0, threshold_ns = rules.threshold.count();
-  long max_growth = 0;
-  bool json = false, threshold_set = false;
-  while (!args.done()) {
-    const std::string item = args.items[args.next++];
-    if (item == "--threshold" || item == "--interval") {
-      auto v = args.value(item);
-      if (!v) return 2;
-      std::int64_t& into = item == "--threshold" ? threshold_ns : interval_ns;
-      if (!fiberleak::detail::parse_duration(*v, into)) return usage_error(item + " takes a duration like 90s or 2m, got \"" + *v + "\"");
-      threshold_set = threshold_set || item == "--threshold";
-    } else if (item == "--kind") {
-      auto v = args.value(item);
-      if (!v) return 2;
-      if (*v == "auto") target.kind = fiberleak::detail::TargetKind::auto_detect;
-      else if (*v == "fiberleak") target.kind = fiberleak::detail::TargetKind::fiberleak;
-      else if (*v == "go") target.kind = fiberleak::detail::TargetKind::go;
-      else return usage_error("--kind takes auto, fiberleak or go");
-    } else if (item == "--ignore-name" || item == "--ignore-top" || item == "--ignore-function") {
-      auto v = args.value(item);
-      if (!v) return 2;
-      extra_ignores[item == "--ignore-name" ? 0 : item == "--ignore-top" ? 1 : 2].push_back(*v);
-    } else if (item == "--config" || item == "--baseline") {
-      auto v = args.value(item);
-      if (!v) return 2;
-      (item == "--config" ? config_path : baseline) = *v;
-    } else if (item == "--max-growth") {
-      auto v = args.value(item);
-      if (!v) return 2;
-      char* end = nullptr;
-      max_growth = std::strtol(v->c_str(), &end, 10);
-      if (v->empty() || *end != '\0' || max_growth < 0) return usage_error("--max-growth takes a whole number >= 0");
-    } else if (item == "--json") {
-      json = true;
-    } else if (item.rfind("--", 0) == 0) {
-      return usage_error("check: unknown option \"" + item + "\"");
-    } else if (url.empty()) {
-      url = item;
-    } else {
-      return usage_error("check: one URL only");
-    }
-  }
-  std::string base, prefix;
-  if (url.empty()) return usage_error("check: which target? (a URL like http://127.0.0.1:6060)");
-  if (!split_url(url, base, prefix)) return usage_error("check: not an http:// URL: \"" + url + "\"");
-  target.url = base + prefix;
-  if (!config_path.empty()) {
-    const fiberleak::detail::ConfigResult loaded = fiberleak::detail::load_daemon_config(config_path);
-    if (!loaded.errors.empty()) {
-      std::fprintf(stderr, "fiberleakd: %s:\n", config_path.c_str());
-      for (const auto& e : loaded.errors) std::fprintf(stderr, "  %s\n", e.c_str());
-      return 2;
-    }
-    rules = loaded.global_rules;
-  }
-  if (threshold_set || config_path.empty()) rules.threshold = std::chrono::nanoseconds(threshold_ns);  // flags override the config file
-  rules.ignore_names.insert(rules.ignore_names.end(), extra_ignores[0].begin(), extra_ignores[0].end());
-  rules.ignore_top_functions.insert(rules.ignore_top_functions.end(), extra_ignores[1].begin(), extra_ignores[1].end());
-  rules.ignore_any_functions.insert(rules.ignore_any_functions.end(), extra_ignores[2].begin(), extra_ignores[2].end());
-
-  // Quiet monitor: check prints its own report.
-  auto quiet = std::make_shared<spdlog::logger>("fiberleakd-check");
-  quiet->set_level(spdlog::level::off);
-  fiberleak::detail::TargetMonitor monitor(target, std::size_t{256} << 20, quiet);
-  monitor.scrape_once();
-  if (interval_ns > 0 && monitor.status().up) {
-    std::this_thread::sleep_for(std::chrono::nanoseconds(interval_ns));
-    monitor.scrape_once();
-  }
-  const fiberleak::detail::TargetStatus status = monitor.status();
-  if (!status.up) {
-    std::fprintf(stderr, "fiberleakd: %s: %s\n", url.c_str(), status.error.c_str());
-    return 2;
-  }
-  std::vector<fiberleak::LeakFinding> findings;
-  for (const auto& t : monitor.findings()) {
-    if (t.lifecycle != fiberleak::detail::TrackedFinding::Lifecycle::resolved) findings.push_back(t.finding);
-  }
-  std::sort(findings.begin(), findings.end(), [](const auto& a, const auto& b) { return a.blocked_ns > b.blocked_ns; });
-  std::size_t fibers = 0;
-  for (const auto& [state, n] : status.fibers_by_state) fibers += n;
-  if (json) {
-    std::cout << fiberleak::detail::findings_to_json(findings, status.growing).dump(2) << "\n";
-  } else if (findings.empty()) {
-    std::printf("no leak suspects among %zu fibers of a %s target (threshold %s)\n", fibers, status.kind.c_str(),
-                fiberleak::detail::format_duration(rules.threshold.count()).c_str());
-  } else {
-    std::printf("%zu leak suspects among %zu fibers of a %s target (threshold %s):\n\n", findings.size(), fibers,
-                status.kind.c_str(), fiberleak::detail::format_duration(rules.threshold.count()).c_str());
-    // STACK: reserved; HEAP: estimated live bytes it allocated ("-": unknown,
-    // e.g. Go targets, or the heap profiler is not running).
-    std::printf("%8s  %-16s  %-14s  %9s  %9s  %9s  %s\n", "FIBER", "NAME", "WAITING IN", "FOR", "STACK", "HEAP",
-                "WHERE");
-    for (const auto& f : findings) {
-      const std::string blocked = (f.blocked_exact ? "" : ">=") + fiberleak::detail::format_duration(f.blocked_ns);
-      const std::string stack =
-          f.stack_bytes == 0 ? "-" : fiberleak::detail::format_bytes(static_cast<std::int64_t>(f.stack_bytes));
-      const std::string heap = f.heap_live_bytes ? fiberleak::detail::format_bytes(*f.heap_live_bytes) : "-";
-      std::printf("%8llu  %-16s  %-14s  %9s  %9s  %9s  %s (%s:%d)\n", static_cast<unsigned long long>(f.fiber_id),
-                  f.name.empty() ? "-" : f.name.c_str(), f.wait_reason.c_str(), blocked.c_str(), stack.c_str(),
-                  heap.c_str(), f.function.c_str(), f.file.empty() ? "?" : f.file.c_str(), f.line);
-    }
-  }
-  int rc = findings.empty() ? 0 : 1;
-  if (!baseline.empty()) rc = std::max(rc, compare_baseline(baseline, status.site_counts, max_growth));
-  return rc;
+  if (command == "demo") return d::run_parsed(d::parse_demo_args(std::move(args)), d::run_demo);
+  // Only the demo serves its own heap profile: elsewhere the linked-in
+  // sampler stays off unless FIBERLEAK_HEAP_RATE asks for it.
+  if (std::getenv("FIBERLEAK_HEAP_RATE") == nullptr) d::set_heap_sampling(0);
+  if (command == "check") return d::run_parsed(d::parse_check_args(std::move(args)), d::run_check);
+  if (command == "scrape") return d::run_parsed(d::parse_scrape_args(std::move(args)), d::run_scrape);
+  return d::usage_error("unknown command \"" + command + "\"");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  Args args;
-  for (int i = 1; i < argc; ++i) args.items.emplace_back(argv[i]);
-  if (args.done()) {
-    std::fputs(kUsage, stderr);
-    return 2;
+  if (argc < 2) {
+    std::fputs(usage().c_str(), stderr);
+    return to_int(ExitCode::error);
   }
-  const std::string command = args.items[args.next++];
-  if (command == "--help" || command == "-h" || command == "help") {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (command == "--version") {
-    std::puts(kVersion);
-    return 0;
-  }
-  if (command == "demo") return run_demo(args);
-  // Only the demo serves its own heap profile: elsewhere the linked-in
-  // sampler stays off unless FIBERLEAK_HEAP_RATE asks for it.
-  if (std::getenv("FIBERLEAK_HEAP_RATE") == nullptr) fiberleak::detail::set_heap_sampling(0);
-  if (command == "check") return run_check(args);
-  if (command == "scrape") return run_scrape(args);
-  return usage_error("unknown command \"" + command + "\"");
+  return to_int(dispatch(argv[1], std::vector<std::string>(argv + 2, argv + argc)));
 }

@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "web/fiber_json.hpp"
 #include "web/prometheus_text.hpp"
+#include "web/url.hpp"
 
 namespace fiberleak::detail {
 namespace {
@@ -93,11 +95,12 @@ void Sidecar::scrape_loop(TargetMonitor& monitor) {
 
 void Sidecar::post_webhook(const TrackedFinding& finding) {
   if (config_.webhook_url.empty() || finding.lifecycle == TrackedFinding::Lifecycle::ongoing) return;
-  const auto path_start = config_.webhook_url.find('/', 7);
-  httplib::Client client(config_.webhook_url.substr(0, path_start));
+  const std::optional<HttpUrl> url = parse_http_url(config_.webhook_url);  // the config checked it
+  if (!url) return;
+  httplib::Client client(url->origin);
   client.set_connection_timeout(2);
   client.set_read_timeout(5);
-  const std::string path = path_start == std::string::npos ? "/" : config_.webhook_url.substr(path_start);
+  const std::string path = url->path.empty() ? "/" : url->path;
   auto res = client.Post(path.c_str(), finding_json(finding).dump(), "application/json");
   if (!res || res->status >= 300) {
     logger_->warn("webhook {}: {}", config_.webhook_url,

@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 
 #include "daemon/go_dump_parser.hpp"
 #include "web/fiber_json.hpp"
+#include "web/url.hpp"
 
 namespace fiberleak::detail {
 namespace {
@@ -16,14 +18,6 @@ constexpr std::size_t kResolvedKept = 200;
 std::int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// Splits "http://host:port/prefix" into client base and path prefix.
-void split(const std::string& url, std::string& base, std::string& prefix) {
-  const auto path = url.find('/', 7);
-  base = url.substr(0, path);
-  prefix = path == std::string::npos ? "" : url.substr(path);
-  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
 }
 
 struct Fetched {
@@ -84,7 +78,7 @@ TargetMonitor::TargetMonitor(TargetConfig config, std::size_t max_body_bytes, st
   status_.name = config_.name;
   status_.url = config_.url;
   status_.labels = config_.labels;
-  status_.kind = config_.kind == TargetKind::go ? "go" : config_.kind == TargetKind::fiberleak ? "fiberleak" : "unknown";
+  status_.kind = config_.kind == TargetKind::auto_detect ? "unknown" : to_string(config_.kind);  // until detected
 }
 
 void TargetMonitor::fail(const std::string& why, double seconds, std::int64_t now_ms) {
@@ -102,9 +96,10 @@ void TargetMonitor::scrape_once() {
   const auto start = std::chrono::steady_clock::now();
   const std::int64_t now_ms = unix_ms();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
-  std::string base, prefix;
-  split(config_.url, base, prefix);
-  httplib::Client client(base);
+  const std::optional<HttpUrl> url = parse_http_url(config_.url);
+  if (!url) return fail("not an http:// URL: \"" + config_.url + "\"", elapsed(), now_ms);
+  const std::string prefix = endpoint_prefix(url->path);
+  httplib::Client client(url->origin);
   const auto timeout = config_.timeout;
   client.set_connection_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
   client.set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
@@ -184,7 +179,7 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
   const LeakDetector::Result result = detector_.evaluate(dump);
   status_.up = true;
   status_.error.clear();
-  status_.kind = from_go ? "go" : "fiberleak";
+  status_.kind = to_string(from_go ? TargetKind::go : TargetKind::fiberleak);
   status_.last_scrape_ms = now_ms;
   ++status_.scrapes;
   status_.fibers_by_state.clear();

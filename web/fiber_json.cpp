@@ -1,9 +1,10 @@
 #include "web/fiber_json.hpp"
 
 #include <cinttypes>
-#include <map>
 #include <cstdio>
-#include <type_traits>
+#include <map>
+
+#include "web/json_fields.hpp"
 
 namespace fiberleak::detail {
 namespace {
@@ -28,73 +29,18 @@ json frames_to_json(const std::vector<DumpFrame>& frames) {
 json bytes_or_null(std::uint64_t bytes) { return bytes == 0 ? json(nullptr) : json(bytes); }
 json bytes_or_null(const std::optional<std::int64_t>& bytes) { return bytes ? json(*bytes) : json(nullptr); }
 
-// Reads an optional field of the expected kind; throws with the JSON path.
-class Reader {
- public:
-  Reader(const json& obj, std::string path) : obj_(obj), path_(std::move(path)) {
-    if (!obj_.is_object()) fail(path_, "expected an object");
-  }
-  [[noreturn]] static void fail(const std::string& path, const std::string& what) {
-    throw JsonSchemaError((path.empty() ? std::string("document") : path) + ": " + what);
-  }
-  const json* find(const char* key) const {
-    auto it = obj_.find(key);
-    return it == obj_.end() || it->is_null() ? nullptr : &*it;
-  }
-  std::string at(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
-  template <typename T>
-  void integer(const char* key, T& out) const {
-    if (const json* v = find(key)) {
-      if (!v->is_number_integer()) fail(at(key), "expected an integer");
-      if constexpr (std::is_unsigned_v<T>) {
-        if (!v->is_number_unsigned()) fail(at(key), "expected a non-negative integer");
-      }
-      out = v->get<T>();
-    }
-  }
-  template <typename T>
-  void optional_integer(const char* key, std::optional<T>& out) const {
-    if (find(key) == nullptr) return;
-    T v{};
-    integer(key, v);
-    out = v;
-  }
-  void string(const char* key, std::string& out) const {
-    if (const json* v = find(key)) {
-      if (!v->is_string()) fail(at(key), "expected a string");
-      out = v->get<std::string>();
-    }
-  }
-  void boolean(const char* key, bool& out) const {
-    if (const json* v = find(key)) {
-      if (!v->is_boolean()) fail(at(key), "expected true or false");
-      out = v->get<bool>();
-    }
-  }
-  const json* array(const char* key) const {
-    const json* v = find(key);
-    if (v != nullptr && !v->is_array()) fail(at(key), "expected an array");
-    return v;
-  }
-
- private:
-  const json& obj_;
-  std::string path_;
-};
-
 std::vector<DumpFrame> frames_from_json(const json* arr, const std::string& path) {
   std::vector<DumpFrame> out;
   if (arr == nullptr) return out;
   for (std::size_t i = 0; i < arr->size(); ++i) {
-    const std::string p = path + "[" + std::to_string(i) + "]";
-    Reader r((*arr)[i], p);
+    JsonFields r((*arr)[i], JsonFields::item(path, i), nullptr);
     DumpFrame f;
     std::string pc;
     r.string("pc", pc);
     if (!pc.empty()) {
       char* end = nullptr;
       f.pc = std::strtoull(pc.c_str(), &end, 16);
-      if (end == pc.c_str() || *end != '\0') Reader::fail(p + ".pc", "expected a hex address like 0x4a1f");
+      if (end == pc.c_str() || *end != '\0') r.problem(r.at("pc"), "expected a hex address like 0x4a1f");
     }
     r.string("function", f.function);
     r.string("file", f.file);
@@ -162,29 +108,27 @@ json fibers_to_json(const FiberDump& dump, const std::set<std::uint64_t>& leaked
 }
 
 FiberDump fibers_from_json(const json& doc) {
-  Reader top(doc, "");
-  std::string schema;
-  top.string("schema", schema);
-  if (schema.rfind("fiberleak.fibers/v1", 0) != 0) {
-    Reader::fail("schema", "expected \"" + std::string(kFibersSchema) + "\", got \"" + schema + "\"");
-  }
+  JsonFields top(doc, "", nullptr);
+  top.schema(kFibersSchema);
   FiberDump dump;
   top.integer("taken_at_ns", dump.taken_at_ns);
   std::vector<SharedStack> shared;  // "stacks" of the shared-stack form
   if (const json* stacks = top.array("stacks")) {
     shared.reserve(stacks->size());
     for (std::size_t i = 0; i < stacks->size(); ++i) {
-      const std::string p = "stacks[" + std::to_string(i) + "]";
-      if (!(*stacks)[i].is_array()) Reader::fail(p, "expected an array of frames");
+      const std::string p = JsonFields::item("stacks", i);
+      if (!(*stacks)[i].is_array()) top.problem(p, "expected an array of frames");
       shared.emplace_back(frames_from_json(&(*stacks)[i], p));
     }
   }
   const json* fibers = top.array("fibers");
-  if (fibers == nullptr) Reader::fail("fibers", "missing");
+  if (fibers == nullptr) {
+    top.problem("fibers", "missing");
+    return dump;
+  }
   dump.fibers.reserve(fibers->size());
   for (std::size_t i = 0; i < fibers->size(); ++i) {
-    const std::string p = "fibers[" + std::to_string(i) + "]";
-    Reader r((*fibers)[i], p);
+    JsonFields r((*fibers)[i], JsonFields::item("fibers", i), nullptr);
     DumpedFiber f;
     r.integer("id", f.id);
     r.integer("parent", f.parent);
@@ -192,8 +136,8 @@ FiberDump fibers_from_json(const json& doc) {
     std::string state = "runnable", wait = "none";
     r.string("state", state);
     r.string("wait", wait);
-    if (!parse_state(state, f.state)) Reader::fail(r.at("state"), "unknown state \"" + state + "\"");
-    if (!parse_wait_kind(wait, f.wait)) Reader::fail(r.at("wait"), "unknown wait kind \"" + wait + "\"");
+    if (!parse_state(state, f.state)) r.problem(r.at("state"), "unknown state \"" + state + "\"");
+    if (!parse_wait_kind(wait, f.wait)) r.problem(r.at("wait"), "unknown wait kind \"" + wait + "\"");
     r.string("wait_reason", f.wait_reason);
     r.integer("blocked_ns", f.blocked_ns);
     r.boolean("blocked_exact", f.blocked_exact);
@@ -213,7 +157,7 @@ FiberDump fibers_from_json(const json& doc) {
       r.integer(key, index);
       if (index == -1) continue;
       if (index < 0 || static_cast<std::size_t>(index) >= shared.size()) {
-        Reader::fail(r.at(key), "refers to no entry of \"stacks\"");
+        r.problem(r.at(key), "refers to no entry of \"stacks\"");
       }
       *into = shared[static_cast<std::size_t>(index)];
     }
@@ -254,23 +198,22 @@ json findings_to_json(const std::vector<LeakFinding>& findings, const std::vecto
 }
 
 Findings findings_from_json(const nlohmann::json& doc) {
-  Reader top(doc, "");
-  std::string schema;
-  top.string("schema", schema);
-  if (schema != kLeaksSchema) {
-    Reader::fail("schema", "expected \"" + std::string(kLeaksSchema) + "\", got \"" + schema + "\"");
-  }
+  JsonFields top(doc, "", nullptr);
+  top.schema(kLeaksSchema);
   Findings out;
   const json* leaks = top.array("leaks");
-  if (leaks == nullptr) Reader::fail("leaks", "missing");
+  if (leaks == nullptr) {
+    top.problem("leaks", "missing");
+    return out;
+  }
   for (std::size_t i = 0; i < leaks->size(); ++i) {
-    Reader r((*leaks)[i], "leaks[" + std::to_string(i) + "]");
+    JsonFields r((*leaks)[i], JsonFields::item("leaks", i), nullptr);
     LeakFinding f;
     r.integer("fiber_id", f.fiber_id);
     r.string("name", f.name);
     std::string wait = "none";
     r.string("wait", wait);
-    if (!parse_wait_kind(wait, f.wait)) Reader::fail(r.at("wait"), "unknown wait kind \"" + wait + "\"");
+    if (!parse_wait_kind(wait, f.wait)) r.problem(r.at("wait"), "unknown wait kind \"" + wait + "\"");
     r.string("wait_reason", f.wait_reason);
     r.integer("blocked_ns", f.blocked_ns);
     r.boolean("blocked_exact", f.blocked_exact);
@@ -284,8 +227,7 @@ Findings findings_from_json(const nlohmann::json& doc) {
   }
   if (const json* sites = top.array("growing_sites")) {
     for (std::size_t i = 0; i < sites->size(); ++i) {
-      const std::string path = "growing_sites[" + std::to_string(i) + "]";
-      Reader r((*sites)[i], path);
+      JsonFields r((*sites)[i], JsonFields::item("growing_sites", i), nullptr);
       GrowingSite g;
       r.string("site", g.site);
       r.string("function", g.function);
@@ -293,14 +235,7 @@ Findings findings_from_json(const nlohmann::json& doc) {
       r.integer("line", g.line);
       r.string("wait_reason", g.wait_reason);
       r.integer("fibers", g.fibers);
-      if (const json* h = r.array("history")) {
-        for (std::size_t j = 0; j < h->size(); ++j) {
-          if (!(*h)[j].is_number_unsigned()) {
-            Reader::fail(path + ".history[" + std::to_string(j) + "]", "expected a non-negative integer");
-          }
-          g.history.push_back((*h)[j].get<std::size_t>());
-        }
-      }
+      r.integers("history", g.history);
       out.growing.push_back(std::move(g));
     }
   }

@@ -11,30 +11,23 @@
 //          live heap it allocated; null unless the heap profiler runs),
 //          stack: [Frame], creation_stack: [Frame]
 //   Frame: pc ("0x…"), function, file, line, inlined
-// Unknown fields are ignored (newer producers); a different schema major
-// version is rejected. Stateless functions: thread-safe.
+// Unknown fields are ignored (newer producers); any schema but exactly this
+// one is rejected (web/json_schemas.hpp). Stateless functions: thread-safe.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include <set>
-#include <stdexcept>
 #include <string>
+
+#include <fiberleak/snapshot.hpp>
 
 #include "profiler/fiber_dump.hpp"
 #include "profiler/leak_rules.hpp"
-#include <fiberleak/snapshot.hpp>
+#include "web/json_fields.hpp"  // JsonSchemaError: what the decoders throw
+#include "web/json_schemas.hpp"
 
 namespace fiberleak::detail {
-
-inline constexpr const char* kFibersSchema = "fiberleak.fibers/v1";
-inline constexpr const char* kLeaksSchema = "fiberleak.leaks/v1";
-
-// Decoding failed: what() names the JSON path ("fibers[3].stack[0].line: expected an integer").
-class JsonSchemaError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 // shared_stacks (`/debug/fibers?stacks=shared`, what fiberleakd asks for):
 // each distinct stack is written once in a top-level "stacks" array and

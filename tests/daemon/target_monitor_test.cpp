@@ -93,12 +93,3 @@ TEST_CASE("a target whose clock goes back has restarted: its history starts over
   CHECK(changes[1].lifecycle == TrackedFinding::Lifecycle::resolved);
   CHECK(changes[2].lifecycle == TrackedFinding::Lifecycle::fresh);
 }
-
-TEST_CASE("the example config in config/ is valid", "[daemon]") {
-  const auto r = fiberleak::detail::load_daemon_config(std::string(FIBERLEAK_CONFIG_DIR) + "/fiberleakd.example.json");
-  INFO(r.errors.size() << " errors, first: " << (r.errors.empty() ? "" : r.errors[0]));
-  CHECK(r.errors.empty());
-  CHECK(r.config.targets.size() == 2);
-  CHECK(r.config.targets[0].rules.threshold == std::chrono::nanoseconds(30'000'000'000));   // per-target override
-  CHECK(r.config.targets[1].rules.threshold == std::chrono::nanoseconds(120'000'000'000));  // the global rule
-}

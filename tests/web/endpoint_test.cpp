@@ -298,6 +298,8 @@ TEST_CASE("the JSON codec rejects bad documents with the path of the problem", "
   using fiberleak::detail::JsonSchemaError;
   CHECK_THROWS_WITH(fibers_from_json_text("{not json"), Catch::Contains("not valid JSON"));
   CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"other/v9","fibers":[]})"), Catch::Contains("schema"));
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v10","fibers":[]})"),
+                    Catch::Contains("schema: expected \"fiberleak.fibers/v1\""));
   CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"id":"x"}]})"),
                     Catch::Contains("fibers[0].id: expected an integer"));
   CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"state":"zombie"}]})"),
@@ -447,6 +449,8 @@ TEST_CASE("the JSON codec round-trips leak findings and rejects bad ones", "[web
   CHECK_THROWS_WITH(findings_from_json_text(""), Catch::Contains("not valid JSON"));
   CHECK_THROWS_WITH(findings_from_json_text(R"({"schema":"fiberleak.fibers/v1","leaks":[]})"),
                     Catch::Contains("schema"));
+  CHECK_THROWS_WITH(findings_from_json_text(R"({"schema":"fiberleak.leaks/v10","leaks":[]})"),
+                    Catch::Contains("schema: expected \"fiberleak.leaks/v1\""));
   CHECK_THROWS_WITH(findings_from_json_text(R"({"schema":"fiberleak.leaks/v1"})"), Catch::Contains("leaks: missing"));
   CHECK_THROWS_WITH(findings_from_json_text(R"({"schema":"fiberleak.leaks/v1","leaks":[{"fiber_id":-3}]})"),
                     Catch::Contains("leaks[0].fiber_id: expected a non-negative integer"));

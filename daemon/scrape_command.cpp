@@ -1,0 +1,53 @@
+#include "daemon/scrape_command.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "daemon/sidecar.hpp"
+#include "daemon/stop_signal.hpp"
+#include "web/watchdog.hpp"
+
+namespace fiberleak::detail {
+
+Parsed<ScrapeArgs> parse_scrape_args(std::vector<std::string> items) {
+  ScrapeArgs args;
+  ArgList list(std::move(items));
+  while (!list.done()) {
+    const std::string flag = list.take();
+    std::string* into = flag == "--config"      ? &args.config_path
+                        : flag == "--listen"    ? &args.overrides.listen
+                        : flag == "--log-level" ? &args.overrides.log_level
+                                                : nullptr;
+    if (into == nullptr) return parse_error<ScrapeArgs>("scrape: unknown option \"" + flag + "\"");
+    const std::optional<std::string> v = list.value();
+    if (!v) return parse_error<ScrapeArgs>(missing_value(flag));
+    *into = *v;
+  }
+  if (args.config_path.empty()) return parse_error<ScrapeArgs>("scrape needs --config FILE");
+  return {args, ""};
+}
+
+ExitCode run_scrape(const ScrapeArgs& args) {
+  const ConfigResult loaded = load_daemon_config(args.config_path, ConfigUse::scrape, args.overrides);
+  if (!loaded.errors.empty()) return config_error(args.config_path, loaded.errors);
+  const DaemonConfig& config = loaded.config;
+  auto logger = default_logger();
+  logger->set_level(spdlog::level::from_str(config.log_level));
+  Sidecar sidecar(config, logger);
+  try {
+    sidecar.start();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fiberleakd: %s\n", e.what());
+    return ExitCode::error;
+  }
+  logger->info("scraping {} target{}; serving http://{}:{}/metrics, /api/targets, /api/findings", config.targets.size(),
+               config.targets.size() == 1 ? "" : "s", config.listen_host, sidecar.port());
+  wait_for_stop_signal();
+  logger->info("stopping");
+  sidecar.stop();
+  return ExitCode::ok;
+}
+
+}  // namespace fiberleak::detail

@@ -1,0 +1,21 @@
+#include "daemon/stop_signal.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <thread>
+
+namespace fiberleak::detail {
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void on_stop_signal(int) { g_stop = 1; }
+
+}  // namespace
+
+void wait_for_stop_signal() {
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
+}  // namespace fiberleak::detail

@@ -1,0 +1,105 @@
+// load_daemon_config(): the one validator of fiberleakd's config, for
+// `scrape` and for `check --config`.
+#include "daemon/daemon_config.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+using fiberleak::detail::ConfigOverrides;
+using fiberleak::detail::ConfigUse;
+using fiberleak::detail::parse_daemon_config;
+
+namespace {
+
+const char* kOneTarget = R"({"targets": [{"name": "a", "url": "http://127.0.0.1:6060"}]})";
+
+bool has(const std::vector<std::string>& errors, const std::string& text) {
+  for (const auto& e : errors) {
+    if (e.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("the example config in config/ is valid", "[daemon]") {
+  const auto r = fiberleak::detail::load_daemon_config(std::string(FIBERLEAK_CONFIG_DIR) + "/fiberleakd.example.json",
+                                                       ConfigUse::scrape);
+  INFO(r.errors.size() << " errors, first: " << (r.errors.empty() ? "" : r.errors[0]));
+  CHECK(r.errors.empty());
+  CHECK(r.config.targets.size() == 2);
+  CHECK(r.config.targets[0].rules.threshold == std::chrono::nanoseconds(30'000'000'000));   // per-target override
+  CHECK(r.config.targets[1].rules.threshold == std::chrono::nanoseconds(120'000'000'000));  // the global rule
+}
+
+TEST_CASE("scrape needs a target and check --config needs only the rules", "[daemon]") {
+  const char* rules_only = R"({"rules": {"threshold": "1h"}})";
+  CHECK(parse_daemon_config(rules_only, ConfigUse::rules).errors.empty());
+  CHECK(parse_daemon_config(rules_only, ConfigUse::rules).global_rules.threshold == std::chrono::hours(1));
+  CHECK(parse_daemon_config(rules_only, ConfigUse::scrape).errors ==
+        std::vector<std::string>{"targets: expected a non-empty array of targets"});
+  CHECK(parse_daemon_config(R"({"targets": []})", ConfigUse::scrape).errors ==
+        std::vector<std::string>{"targets: expected a non-empty array of targets"});
+  // Not an array: one problem, not two.
+  CHECK(parse_daemon_config(R"({"targets": {}})", ConfigUse::scrape).errors ==
+        std::vector<std::string>{"targets: expected an array of targets"});
+  CHECK(parse_daemon_config(kOneTarget, ConfigUse::scrape).errors.empty());
+}
+
+TEST_CASE("check --config checks the targets of the file it is given too", "[daemon]") {
+  const auto r =
+      parse_daemon_config(R"({"rules": {}, "targets": [{"name": "a", "url": "ftp://x"}]})", ConfigUse::rules);
+  CHECK(r.errors == std::vector<std::string>{"targets[0].url: expected an http:// URL like \"http://127.0.0.1:6060\""});
+  CHECK(parse_daemon_config(R"({"rules": {"threshold": 5}})", ConfigUse::rules).errors ==
+        std::vector<std::string>{"rules.threshold: expected a duration like \"30s\""});
+}
+
+TEST_CASE("the flags --listen and --log-level replace the file's fields and are checked as they are", "[daemon]") {
+  ConfigOverrides good;
+  good.listen = "0.0.0.0:0";
+  good.log_level = "debug";
+  auto r = parse_daemon_config(R"({"listen": "127.0.0.1:7000", "log_level": "warn", "targets": [{"name": "a",
+                                   "url": "http://127.0.0.1:6060"}]})",
+                               ConfigUse::scrape, good);
+  CHECK(r.errors.empty());
+  CHECK(r.config.listen_host == "0.0.0.0");
+  CHECK(r.config.listen_port == 0);
+  CHECK(r.config.log_level == "debug");
+
+  ConfigOverrides bad;
+  bad.listen = "host:80x";
+  bad.log_level = "loud";
+  r = parse_daemon_config(kOneTarget, ConfigUse::scrape, bad);
+  CHECK(r.errors == std::vector<std::string>{"--listen: expected HOST:PORT, got \"host:80x\"",
+                                             "--log-level: expected trace, debug, info, warn, error or off"});
+}
+
+TEST_CASE("every problem of a broken config is reported once with its path", "[daemon]") {
+  const auto r = parse_daemon_config(
+      R"({"listen": "nowhere", "log_level": "loud", "webhook_url": null, "max_body_bytes": 10,
+          "rules": {"threshold_by_wait": {"nap": "1s", "mutex": 3}, "growing_evaluations": 0},
+          "targets": [{"name": "a", "url": "http://:1", "kind": "rust", "interval": "1s", "timeout": "5s",
+                       "labels": {"x": 1}},
+                      {"name": "a", "url": "http://127.0.0.1:1", "extra": true}]})",
+      ConfigUse::scrape);
+  CHECK(r.errors == std::vector<std::string>{
+                        "listen: expected HOST:PORT like \"127.0.0.1:6070\"",
+                        "log_level: expected trace, debug, info, warn, error or off",
+                        "webhook_url: expected a string",
+                        "max_body_bytes: expected a byte count of at least 1024",
+                        "rules.threshold_by_wait.mutex: expected a duration like \"2m\"",
+                        "rules.threshold_by_wait.nap: unknown wait kind (mutex, channel_pop, sleep, ...)",
+                        "rules.growing_evaluations: expected a whole number from 1 to 1000",
+                        "targets[0].url: expected an http:// URL like \"http://127.0.0.1:6060\"",
+                        "targets[0].kind: expected auto, fiberleak or go",
+                        "targets[0].labels.x: expected a string",
+                        "targets[0].timeout: must not be longer than the interval",
+                        "targets[1].extra: unknown field",
+                        "targets[1].name: duplicate target name \"a\"",
+                    });
+  CHECK(has(parse_daemon_config("{not json", ConfigUse::rules).errors, "document: not valid JSON"));
+  CHECK(has(fiberleak::detail::load_daemon_config("/nonexistent/fiberleakd.json", ConfigUse::rules).errors,
+            "/nonexistent/fiberleakd.json: cannot be read"));
+}
