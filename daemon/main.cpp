@@ -1,7 +1,8 @@
 // fiberleakd: the demo service, the sidecar that scrapes targets, and a
 // one-shot leak check for CI (docs/fiberleakd.md). This file only
 // dispatches: each command parses and runs in its own unit
-// (daemon/demo_command.hpp, scrape_command.hpp, check_command.hpp), and
+// (daemon/demo_command.hpp, scrape_command.hpp, check_command.hpp,
+// healthcheck_command.hpp), and
 // the exit status is an ExitCode (daemon/exit_code.hpp).
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include "daemon/check_command.hpp"
 #include "daemon/command_line.hpp"
 #include "daemon/demo_command.hpp"
+#include "daemon/healthcheck_command.hpp"
 #include "daemon/scrape_command.hpp"
 #include "profiler/heap_profile.hpp"
 
@@ -23,6 +25,7 @@ constexpr const char* kVersion = "fiberleakd " FIBERLEAK_VERSION;  // daemon/CMa
 std::string usage() {
   return std::string("usage: fiberleakd <command> [options]\n\ncommands:\n") + fiberleak::detail::kDemoUsage +
          fiberleak::detail::kScrapeUsage + fiberleak::detail::kCheckUsage +
+         fiberleak::detail::kHealthcheckUsage +
          "\noptions: --help, --version\n"
          "durations: 500ms, 30s, 2m, 1h30m\n";
 }
@@ -36,6 +39,10 @@ ExitCode dispatch(const std::string& command, std::vector<std::string> args) {
   if (command == "--version") {
     std::puts(kVersion);
     return ExitCode::ok;
+  }
+  if (command == "healthcheck") {
+    return d::run_parsed(d::parse_healthcheck_args(std::move(args), std::getenv("FIBERLEAKD_HEALTH_URL")),
+                         d::run_healthcheck);
   }
   if (command == "demo") return d::run_parsed(d::parse_demo_args(std::move(args)), d::run_demo);
   // Only the demo serves its own heap profile: elsewhere the linked-in

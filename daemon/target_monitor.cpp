@@ -8,6 +8,7 @@
 
 #include "daemon/go_dump_parser.hpp"
 #include "web/fiber_json.hpp"
+#include "web/http_error.hpp"
 #include "web/url.hpp"
 
 namespace fiberleak::detail {
@@ -26,17 +27,6 @@ struct Fetched {
   std::string error;
 };
 
-std::string describe(httplib::Error e) {
-  switch (e) {
-    case httplib::Error::Connection: return "cannot connect (refused or unreachable)";
-    case httplib::Error::Read: return "read failed or timed out";
-    case httplib::Error::Write: return "write failed";
-    case httplib::Error::ConnectionTimeout: return "connection timed out";
-    case httplib::Error::Canceled: return "canceled";
-    default: return "request failed (" + httplib::to_string(e) + ")";
-  }
-}
-
 Fetched fetch(httplib::Client& client, const std::string& path, std::size_t max_body) {
   Fetched f;
   bool too_big = false;
@@ -51,7 +41,7 @@ Fetched fetch(httplib::Client& client, const std::string& path, std::size_t max_
   if (too_big) {
     f.error = "response larger than " + std::to_string(max_body >> 20) + " MiB";
   } else if (!res) {
-    f.error = describe(res.error());
+    f.error = describe_http_error(res.error());
   } else {
     f.status = res->status;
     if (f.status != 200 && f.status != 404) f.error = "HTTP " + std::to_string(f.status) + " from " + path;

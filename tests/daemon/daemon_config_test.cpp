@@ -34,6 +34,16 @@ TEST_CASE("the example config in config/ is valid", "[daemon]") {
   CHECK(r.config.targets[1].rules.threshold == std::chrono::nanoseconds(120'000'000'000));  // the global rule
 }
 
+TEST_CASE("the container sidecar config in config/ is valid and listens on every address", "[daemon]") {
+  const auto r = fiberleak::detail::load_daemon_config(std::string(FIBERLEAK_CONFIG_DIR) + "/fiberleakd.sidecar.json",
+                                                       ConfigUse::scrape);
+  INFO(r.errors.size() << " errors, first: " << (r.errors.empty() ? "" : r.errors[0]));
+  CHECK(r.errors.empty());
+  CHECK(r.config.listen_host == "0.0.0.0");
+  REQUIRE(r.config.targets.size() == 1);
+  CHECK(r.config.targets[0].url == "http://127.0.0.1:6060");
+}
+
 TEST_CASE("scrape needs a target and check --config needs only the rules", "[daemon]") {
   const char* rules_only = R"({"rules": {"threshold": "1h"}})";
   CHECK(parse_daemon_config(rules_only, ConfigUse::rules).errors.empty());
