@@ -29,19 +29,25 @@ json frames_to_json(const std::vector<DumpFrame>& frames) {
 json bytes_or_null(std::uint64_t bytes) { return bytes == 0 ? json(nullptr) : json(bytes); }
 json bytes_or_null(const std::optional<std::int64_t>& bytes) { return bytes ? json(*bytes) : json(nullptr); }
 
+// An address written by hex(): "0x" and 1 to 16 hex digits; untouched and a
+// problem otherwise (no sign, no spaces, no overflow).
+void read_hex(JsonFields& r, std::string_view key, std::uint64_t& out) {
+  std::string text;
+  r.string(key, text);
+  if (text.empty()) return;
+  const bool shape = text.size() > 2 && text.size() <= 18 && text[0] == '0' && text[1] == 'x' &&
+                     text.find_first_not_of("0123456789abcdefABCDEF", 2) == std::string::npos;
+  if (!shape) return r.problem(r.at(key), "expected a hex address like 0x4a1f");
+  out = std::strtoull(text.c_str() + 2, nullptr, 16);
+}
+
 std::vector<DumpFrame> frames_from_json(const json* arr, const std::string& path) {
   std::vector<DumpFrame> out;
   if (arr == nullptr) return out;
   for (std::size_t i = 0; i < arr->size(); ++i) {
     JsonFields r((*arr)[i], JsonFields::item(path, i), nullptr);
     DumpFrame f;
-    std::string pc;
-    r.string("pc", pc);
-    if (!pc.empty()) {
-      char* end = nullptr;
-      f.pc = std::strtoull(pc.c_str(), &end, 16);
-      if (end == pc.c_str() || *end != '\0') r.problem(r.at("pc"), "expected a hex address like 0x4a1f");
-    }
+    read_hex(r, "pc", f.pc);
     r.string("function", f.function);
     r.string("file", f.file);
     r.integer("line", f.line);
@@ -84,6 +90,9 @@ json fibers_to_json(const FiberDump& dump, const std::set<std::uint64_t>& leaked
         {"leak", leaked.count(f.id) != 0},
         {"stack_bytes", bytes_or_null(f.stack_bytes)},
         {"heap_live_bytes", bytes_or_null(f.heap_live_bytes)},
+        {"waits_on", f.waits_on == 0 ? json(nullptr) : json(hex(f.waits_on))},
+        {"waits_for", f.waits_for},
+        {"owner_ended", f.owner_ended},
     });
     json& out = fibers.back();
     if (shared_stacks) {
@@ -94,14 +103,17 @@ json fibers_to_json(const FiberDump& dump, const std::set<std::uint64_t>& leaked
       out["creation_stack"] = frames_to_json(f.creation_stack.frames());
     }
   }
-  json doc = {{"schema", kFibersSchema}, {"taken_at_ns", dump.taken_at_ns}, {"fibers", std::move(fibers)}};
+  json doc = {{"schema", kFibersSchema},
+              {"taken_at_ns", dump.taken_at_ns},
+              {"waits_on_recorded", dump.waits_on_recorded},
+              {"fibers", std::move(fibers)}};
   if (shared_stacks) doc["stacks"] = std::move(stacks);
   if (counters != nullptr) {
     doc["counters"] = {
         {"fibers_created", counters->fibers_created},     {"fibers_destroyed", counters->fibers_destroyed},
         {"fibers_live", counters->fibers_live},           {"records_dropped", counters->records_dropped},
         {"stacks_dropped", counters->stacks_dropped},     {"stack_table_size", counters->stack_table_size},
-        {"threads_installed", counters->threads_installed},
+        {"threads_installed", counters->threads_installed}, {"threads_uninstalled", counters->threads_uninstalled},
     };
   }
   return doc;
@@ -112,6 +124,7 @@ FiberDump fibers_from_json(const json& doc) {
   top.schema(kFibersSchema);
   FiberDump dump;
   top.integer("taken_at_ns", dump.taken_at_ns);
+  top.boolean("waits_on_recorded", dump.waits_on_recorded);
   std::vector<SharedStack> shared;  // "stacks" of the shared-stack form
   if (const json* stacks = top.array("stacks")) {
     shared.reserve(stacks->size());
@@ -149,6 +162,9 @@ FiberDump fibers_from_json(const json& doc) {
     r.integer("thread", f.thread);
     r.integer("stack_bytes", f.stack_bytes);
     r.optional_integer("heap_live_bytes", f.heap_live_bytes);
+    read_hex(r, "waits_on", f.waits_on);
+    r.integer("waits_for", f.waits_for);
+    r.boolean("owner_ended", f.owner_ended);
     f.stack = frames_from_json(r.array("stack"), r.at("stack"));
     f.creation_stack = frames_from_json(r.array("creation_stack"), r.at("creation_stack"));
     for (auto [key, into] : {std::pair<const char*, SharedStack*>{"stack_ref", &f.stack},
@@ -178,7 +194,9 @@ json finding_to_json(const LeakFinding& f) {
           {"blocked_ns", f.blocked_ns}, {"blocked_exact", f.blocked_exact},
           {"function", f.function},     {"file", f.file},
           {"line", f.line},             {"site", f.site},
-          {"stack_bytes", bytes_or_null(f.stack_bytes)}, {"heap_live_bytes", bytes_or_null(f.heap_live_bytes)}};
+          {"stack_bytes", bytes_or_null(f.stack_bytes)}, {"heap_live_bytes", bytes_or_null(f.heap_live_bytes)},
+          {"verdict", to_string(f.verdict)},  {"reason", f.reason},
+          {"chain", f.chain},                 {"cycle", f.cycle}};
 }
 
 json findings_to_json(const std::vector<LeakFinding>& findings, const std::vector<GrowingSite>& growing) {
@@ -223,6 +241,16 @@ Findings findings_from_json(const nlohmann::json& doc) {
     r.string("site", f.site);
     r.integer("stack_bytes", f.stack_bytes);
     r.optional_integer("heap_live_bytes", f.heap_live_bytes);
+    std::string verdict = "suspect";  // producers before verdicts: every finding was a suspect
+    r.string("verdict", verdict);
+    if (verdict == "definite") {
+      f.verdict = Verdict::definite;
+    } else if (verdict != "suspect") {
+      r.problem(r.at("verdict"), "expected \"suspect\" or \"definite\"");
+    }
+    r.string("reason", f.reason);
+    r.integers("chain", f.chain);
+    r.integers("cycle", f.cycle);
     out.leaks.push_back(std::move(f));
   }
   if (const json* sites = top.array("growing_sites")) {
