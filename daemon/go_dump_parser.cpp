@@ -127,7 +127,9 @@ FiberDump parse_go_dump(std::string_view text) {
       std::string_view id_text = line.substr(10, open - 10);
       id_text = id_text.substr(0, id_text.find(' '));
       DumpedFiber fresh;
-      if (!parse_u64(id_text, fresh.id)) fail(line_no, "bad goroutine id \"" + std::string(id_text) + "\"");
+      std::uint64_t id = 0;
+      if (!parse_u64(id_text, id)) fail(line_no, "bad goroutine id \"" + std::string(id_text) + "\"");
+      fresh.id = static_cast<FiberId>(id);
       apply_status(line.substr(open + 2, close - open - 2), fresh);
       dump.fibers.push_back(std::move(fresh));
       g = &dump.fibers.back();
@@ -140,7 +142,9 @@ FiberDump parse_go_dump(std::string_view text) {
     std::string_view name = creator ? line.substr(11) : line;
     if (creator) {
       if (const auto in = name.find(" in goroutine "); in != std::string_view::npos) {
-        if (!parse_u64(name.substr(in + 14), g->parent)) fail(line_no, "bad 'in goroutine' id");
+        std::uint64_t parent = 0;
+        if (!parse_u64(name.substr(in + 14), parent)) fail(line_no, "bad 'in goroutine' id");
+        g->parent = static_cast<FiberId>(parent);
         name = name.substr(0, in);
       }
     } else {

@@ -126,7 +126,7 @@ void TargetMonitor::scrape_once() {
 
 void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) {
   std::uint64_t max_id = 0;
-  for (const DumpedFiber& f : dump.fibers) max_id = std::max(max_id, f.id);
+  for (const DumpedFiber& f : dump.fibers) max_id = std::max(max_id, to_integer(f.id));
   std::unique_lock<std::mutex> lock(mutex_);
 
   // A restarted target: its clock went back (fiberleak), or (Go, whose ids
@@ -153,7 +153,7 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
   last_max_id_ = max_id;
 
   if (from_go) {
-    std::map<std::uint64_t, GoObservation> seen;
+    std::map<FiberId, GoObservation> seen;
     for (DumpedFiber& f : dump.fibers) {
       if (f.state != FiberState::blocked && f.state != FiberState::sleeping) continue;
       const std::string site = park_site(f);
@@ -192,7 +192,7 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
     appeared.push_back(tracked(t));
   }
   for (const Tracked<LeakFinding>& t : resolved) {
-    logger_->info("target {}: resolved: fiber {} is no longer a leak suspect{}", config_.name, t.finding.fiber_id,
+    logger_->info("target {}: resolved: fiber {} is no longer a leak suspect{}", config_.name, to_integer(t.finding.fiber_id),
                   restarted ? " (target restarted)" : "");
     changes.push_back(tracked(t));
     resolved_.push_back(tracked(t));

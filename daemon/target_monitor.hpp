@@ -91,7 +91,7 @@ class TargetMonitor {
     std::int64_t bound_ns;
     std::int64_t at_ms;
   };
-  std::map<std::uint64_t, GoObservation> go_seen_;
+  std::map<FiberId, GoObservation> go_seen_;
   std::int64_t last_taken_at_ns_ = 0;
   std::uint64_t last_max_id_ = 0;
 };

@@ -41,8 +41,8 @@ FiberDump build_dump(const Snapshot& snapshot, Symbolizer& symbolizer) {
   dump.fibers.reserve(snapshot.fibers.size());
   for (const FiberSnapshot& s : snapshot.fibers) {
     DumpedFiber f;
-    f.id = static_cast<std::uint64_t>(s.id);
-    f.parent = static_cast<std::uint64_t>(s.parent);
+    f.id = s.id;
+    f.parent = s.parent;
     f.name = s.name;
     f.state = s.state;
     f.wait = s.wait;
@@ -60,7 +60,7 @@ FiberDump build_dump(const Snapshot& snapshot, Symbolizer& symbolizer) {
     f.parks = s.parks;
     f.stack_bytes = s.stack_bytes;
     f.waits_on = s.waits_on;
-    f.waits_for = static_cast<std::uint64_t>(s.waits_for);
+    f.waits_for = s.waits_for;
     f.owner_ended = s.owner_ended;
     f.is_main = s.is_main;
     f.thread = s.thread;

@@ -79,8 +79,8 @@ class StackKeys {
 };
 
 struct DumpedFiber {
-  std::uint64_t id = 0;
-  std::uint64_t parent = 0;  // 0: none/unknown
+  FiberId id = kNoFiber;
+  FiberId parent = kNoFiber;  // kNoFiber: none/unknown
   std::string name;
   FiberState state = FiberState::runnable;
   WaitKind wait = WaitKind::none;
@@ -103,7 +103,7 @@ struct DumpedFiber {
   // What it waits on and for whom (FiberSnapshot's fields of the same
   // names; 0 / false where the source does not record them, e.g. Go).
   std::uint64_t waits_on = 0;
-  std::uint64_t waits_for = 0;
+  FiberId waits_for = kNoFiber;
   bool owner_ended = false;
   SharedStack stack;           // park stack (or current stack), innermost first
   SharedStack creation_stack;  // where it was created, innermost first

@@ -3,7 +3,7 @@
 namespace fiberleak::detail {
 namespace {
 
-std::uint64_t key_of(const LeakFinding& f) { return f.fiber_id; }
+FiberId key_of(const LeakFinding& f) { return f.fiber_id; }
 const std::string& key_of(const GrowingSite& g) { return g.site; }
 
 // Moves `open` on by one evaluation that reported `seen`: appends the seen

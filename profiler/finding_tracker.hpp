@@ -60,7 +60,7 @@ class FindingTracker {
   std::vector<Tracked<GrowingSite>> open_sites() const;
 
  private:
-  std::map<std::uint64_t, Tracked<LeakFinding>> leaks_;
+  std::map<FiberId, Tracked<LeakFinding>> leaks_;
   std::map<std::string, Tracked<GrowingSite>> sites_;
 };
 

@@ -126,7 +126,7 @@ std::string render_debug2(const FiberDump& dump, Symbolizer* symbolizer) {
   std::size_t total = 0;
   for (const DumpedFiber& f : dump.fibers) {
     total += 96 + text_of(f.stack).size();
-    if (f.parent != 0 || !f.creation_stack.empty()) {
+    if (f.parent != kNoFiber || !f.creation_stack.empty()) {
       const auto& [name, location] = creator_of(f.creation_stack);
       total += 40 + name.size() + location.size();
     }
@@ -137,13 +137,13 @@ std::string render_debug2(const FiberDump& dump, Symbolizer* symbolizer) {
   for (const DumpedFiber& f : dump.fibers) {
     if (!first) out += '\n';
     first = false;
-    appendf(out, "goroutine %" PRIu64 " [%s]:\n", f.id, status(f).c_str());
+    appendf(out, "goroutine %" PRIu64 " [%s]:\n", to_integer(f.id), status(f).c_str());
     out += text_of(f.stack);
-    if (f.parent != 0 || !f.creation_stack.empty()) {
+    if (f.parent != kNoFiber || !f.creation_stack.empty()) {
       const auto& [name, location] = creator_of(f.creation_stack);
       out += "created by ";
       out += name;
-      if (f.parent != 0) appendf(out, " in goroutine %" PRIu64, f.parent);
+      if (f.parent != kNoFiber) appendf(out, " in goroutine %" PRIu64, to_integer(f.parent));
       out += '\n';
       out += location;
     }

@@ -231,7 +231,7 @@ void attach_heap_live_bytes(FiberDump& dump) {
   std::map<std::uint64_t, std::int64_t> by;
   for (const auto& [id, bytes] : heap_live_bytes_by_fiber(collect_heap())) by.emplace(id, bytes);
   for (DumpedFiber& f : dump.fibers) {
-    auto it = by.find(f.id);
+    auto it = by.find(to_integer(f.id));
     f.heap_live_bytes = it == by.end() ? 0 : it->second;
   }
 }

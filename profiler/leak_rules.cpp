@@ -66,7 +66,7 @@ std::optional<std::string> ignored_by(const LeakRules& rules, const DumpedFiber&
 }
 
 std::string describe(const LeakFinding& f) {
-  std::string out = "fiber " + std::to_string(f.fiber_id);
+  std::string out = "fiber " + std::to_string(to_integer(f.fiber_id));
   if (!f.name.empty()) out += " \"" + f.name + "\"";
   out += " blocked in " + f.wait_reason + " for " + (f.blocked_exact ? "" : "at least ") + format_duration(f.blocked_ns);
   out += " at " + f.function + " (" + (f.file.empty() ? "?" : f.file) + ":" + std::to_string(f.line) + ")";

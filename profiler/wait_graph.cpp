@@ -12,7 +12,7 @@ bool untimed_wait_for_a_fiber(const DumpedFiber& f) {
 }
 
 std::string who(const DumpedFiber& f) {
-  std::string s = "fiber " + std::to_string(f.id);
+  std::string s = "fiber " + std::to_string(to_integer(f.id));
   if (!f.name.empty()) s += " \"" + f.name + "\"";
   return s;
 }
@@ -25,33 +25,33 @@ WaitGraph::WaitGraph(const FiberDump& dump) : dump_(dump) {
 
   // Cycles: every fiber has at most one outgoing edge, so walking from each
   // fiber either ends or enters a cycle; each cycle is found once.
-  std::unordered_map<std::uint64_t, int> state;  // 1: on the current walk, 2: done
+  std::unordered_map<FiberId, int> state;  // 1: on the current walk, 2: done
   for (const DumpedFiber& start : dump.fibers) {
-    std::vector<std::uint64_t> walk;
-    std::uint64_t at = start.id;
-    while (at != 0 && state[at] == 0) {
+    std::vector<FiberId> walk;
+    FiberId at = start.id;
+    while (at != kNoFiber && state[at] == 0) {
       state[at] = 1;
       walk.push_back(at);
       const DumpedFiber* f = fiber(at);
-      at = f == nullptr ? 0 : edge(*f);
+      at = f == nullptr ? kNoFiber : edge(*f);
     }
-    if (at != 0 && state[at] == 1) {  // closed a cycle on this walk
+    if (at != kNoFiber && state[at] == 1) {  // closed a cycle on this walk
       auto first = std::find(walk.begin(), walk.end(), at);
-      std::vector<std::uint64_t> cycle(first, walk.end());
+      std::vector<FiberId> cycle(first, walk.end());
       std::string members, waits;
       for (std::size_t i = 0; i < cycle.size(); ++i) {
         const DumpedFiber& m = *fiber(cycle[i]);
         members += (i == 0 ? "" : i + 1 == cycle.size() ? " and " : ", ") + who(m);
         waits += (i == 0 ? "" : ", ") + m.wait_reason;
       }
-      for (std::uint64_t id : cycle) {
+      for (FiberId id : cycle) {
         DefiniteLeak& d = definite_[id];
         d.kind = "deadlock";
         d.reason = "deadlock: " + members + " wait for each other (" + waits + ")";
         d.cycle = cycle;
       }
     }
-    for (std::uint64_t id : walk) state[id] = 2;
+    for (FiberId id : walk) state[id] = 2;
   }
 
   for (const DumpedFiber& f : dump.fibers) {
@@ -64,8 +64,8 @@ WaitGraph::WaitGraph(const FiberDump& dump) : dump_(dump) {
     grew = false;
     for (const DumpedFiber& f : dump.fibers) {
       if (definite_.count(f.id)) continue;
-      const std::uint64_t target = edge(f);
-      auto it = target == 0 ? definite_.end() : definite_.find(target);
+      const FiberId target = edge(f);
+      auto it = target == kNoFiber ? definite_.end() : definite_.find(target);
       if (it == definite_.end()) continue;
       definite_[f.id] = {"waits on a leaked fiber",
                          "waits in " + f.wait_reason + " for " + who(*fiber(target)) + ", which never wakes (" +
@@ -76,23 +76,23 @@ WaitGraph::WaitGraph(const FiberDump& dump) : dump_(dump) {
   }
 }
 
-const DumpedFiber* WaitGraph::fiber(std::uint64_t id) const {
+const DumpedFiber* WaitGraph::fiber(FiberId id) const {
   auto it = index_.find(id);
   return it == index_.end() ? nullptr : &dump_.fibers[it->second];
 }
 
-std::uint64_t WaitGraph::edge(const DumpedFiber& f) const {
-  if (!untimed_wait_for_a_fiber(f) || f.waits_for == 0 || fiber(f.waits_for) == nullptr) return 0;
+FiberId WaitGraph::edge(const DumpedFiber& f) const {
+  if (!untimed_wait_for_a_fiber(f) || f.waits_for == kNoFiber || fiber(f.waits_for) == nullptr) return kNoFiber;
   return f.waits_for;
 }
 
-std::vector<std::uint64_t> WaitGraph::chain(std::uint64_t id) const {
-  std::vector<std::uint64_t> out;
-  std::unordered_set<std::uint64_t> seen{id};
+std::vector<FiberId> WaitGraph::chain(FiberId id) const {
+  std::vector<FiberId> out;
+  std::unordered_set<FiberId> seen{id};
   const DumpedFiber* f = fiber(id);
   // Any parked wait with a target counts here, timed ones too: it explains.
-  while (f != nullptr && f->waits_for != 0 && f->parked_wait_for_target()) {
-    const std::uint64_t next = f->waits_for;
+  while (f != nullptr && f->waits_for != kNoFiber && f->parked_wait_for_target()) {
+    const FiberId next = f->waits_for;
     out.push_back(next);
     if (!seen.insert(next).second) break;
     f = fiber(next);
@@ -100,16 +100,16 @@ std::vector<std::uint64_t> WaitGraph::chain(std::uint64_t id) const {
   return out;
 }
 
-std::string WaitGraph::describe_chain(std::uint64_t id) const {
+std::string WaitGraph::describe_chain(FiberId id) const {
   const DumpedFiber* f = fiber(id);
   std::string out;
-  for (std::uint64_t next : chain(id)) {
+  for (FiberId next : chain(id)) {
     const DumpedFiber* n = fiber(next);
     if (f == nullptr || n == nullptr) break;
     out += (out.empty() ? "waits in " : ", which waits in ") + f->wait_reason + " for " + who(*n);
     f = n;
   }
-  if (f != nullptr && !out.empty() && f->waits_for == 0) {
+  if (f != nullptr && !out.empty() && f->waits_for == kNoFiber) {
     const bool parked = f->state == FiberState::blocked || f->state == FiberState::sleeping;
     out += (parked ? ", which waits in " : ", which is ") + f->wait_reason;
   }

@@ -31,7 +31,7 @@ struct DefiniteLeak {
   std::string kind;
   // One sentence: "deadlock: fibers 3 and 5 wait for each other (mutex lock, mutex lock)".
   std::string reason;
-  std::vector<std::uint64_t> cycle;  // the deadlock's members in wait order, when kind is "deadlock"
+  std::vector<FiberId> cycle;  // the deadlock's members in wait order, when kind is "deadlock"
 };
 
 class WaitGraph {
@@ -39,21 +39,21 @@ class WaitGraph {
   explicit WaitGraph(const FiberDump& dump);
 
   // The definite leaks, by fiber id.
-  const std::unordered_map<std::uint64_t, DefiniteLeak>& definite() const { return definite_; }
+  const std::unordered_map<FiberId, DefiniteLeak>& definite() const { return definite_; }
   // The fibers `id` waits for, transitively, in order (stops at a repeat or
   // a fiber that waits for nobody); empty when it waits for nobody.
-  std::vector<std::uint64_t> chain(std::uint64_t id) const;
+  std::vector<FiberId> chain(FiberId id) const;
   // "waits on mutex lock held by fiber 7 \"writer\", which waits in chan send"
   // (empty when it waits for nobody).
-  std::string describe_chain(std::uint64_t id) const;
+  std::string describe_chain(FiberId id) const;
 
  private:
-  const DumpedFiber* fiber(std::uint64_t id) const;
-  std::uint64_t edge(const DumpedFiber& f) const;  // the fiber f waits for, or 0
+  const DumpedFiber* fiber(FiberId id) const;
+  FiberId edge(const DumpedFiber& f) const;  // the fiber f waits for, or kNoFiber
 
   const FiberDump& dump_;
-  std::unordered_map<std::uint64_t, std::size_t> index_;  // id -> dump_.fibers index
-  std::unordered_map<std::uint64_t, DefiniteLeak> definite_;
+  std::unordered_map<FiberId, std::size_t> index_;  // id -> dump_.fibers index
+  std::unordered_map<FiberId, DefiniteLeak> definite_;
 };
 
 }  // namespace fiberleak::detail

@@ -1,9 +1,13 @@
 #include <fiberleak/fiber_state.hpp>
 
 #include <array>
+#include <ostream>
 #include <utility>
 
 namespace fiberleak {
+
+std::ostream& operator<<(std::ostream& out, FiberId id) { return out << to_integer(id); }
+
 namespace {
 
 constexpr std::array<std::pair<WaitKind, std::string_view>, 11> kWaitNames{{

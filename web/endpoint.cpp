@@ -200,7 +200,7 @@ void Endpoint::fibers(const httplib::Request& req, httplib::Response& res) {
   timed(ProfileFormat::fibers_json, [&] {
     RuntimeCounters counters;
     FiberDump all = dump_with_heap(&counters);
-    std::set<std::uint64_t> leaked;
+    std::set<FiberId> leaked;
     for (const LeakFinding& f : find_leaks(all, options_.rules)) leaked.insert(f.fiber_id);
     FiberDump selected;
     selected.taken_at_ns = all.taken_at_ns;

@@ -25,6 +25,12 @@ json frames_to_json(const std::vector<DumpFrame>& frames) {
   return out;
 }
 
+json ids_to_json(const std::vector<FiberId>& ids) {
+  json out = json::array();
+  for (FiberId id : ids) out.push_back(to_integer(id));
+  return out;
+}
+
 // Byte counts that may be unknown: null in JSON (0 stack bytes: unknown).
 json bytes_or_null(std::uint64_t bytes) { return bytes == 0 ? json(nullptr) : json(bytes); }
 json bytes_or_null(const std::optional<std::int64_t>& bytes) { return bytes ? json(*bytes) : json(nullptr); }
@@ -59,7 +65,7 @@ std::vector<DumpFrame> frames_from_json(const json* arr, const std::string& path
 
 }  // namespace
 
-json fibers_to_json(const FiberDump& dump, const std::set<std::uint64_t>& leaked, const RuntimeCounters* counters,
+json fibers_to_json(const FiberDump& dump, const std::set<FiberId>& leaked, const RuntimeCounters* counters,
                     bool shared_stacks) {
   json fibers = json::array();
   json stacks = json::array();
@@ -73,8 +79,8 @@ json fibers_to_json(const FiberDump& dump, const std::set<std::uint64_t>& leaked
   };
   for (const DumpedFiber& f : dump.fibers) {
     fibers.push_back({
-        {"id", f.id},
-        {"parent", f.parent},
+        {"id", to_integer(f.id)},
+        {"parent", to_integer(f.parent)},
         {"name", f.name},
         {"state", to_string(f.state)},
         {"wait", to_string(f.wait)},
@@ -91,7 +97,7 @@ json fibers_to_json(const FiberDump& dump, const std::set<std::uint64_t>& leaked
         {"stack_bytes", bytes_or_null(f.stack_bytes)},
         {"heap_live_bytes", bytes_or_null(f.heap_live_bytes)},
         {"waits_on", f.waits_on == 0 ? json(nullptr) : json(hex(f.waits_on))},
-        {"waits_for", f.waits_for},
+        {"waits_for", to_integer(f.waits_for)},
         {"owner_ended", f.owner_ended},
     });
     json& out = fibers.back();
@@ -143,8 +149,8 @@ FiberDump fibers_from_json(const json& doc) {
   for (std::size_t i = 0; i < fibers->size(); ++i) {
     JsonFields r((*fibers)[i], JsonFields::item("fibers", i), nullptr);
     DumpedFiber f;
-    r.integer("id", f.id);
-    r.integer("parent", f.parent);
+    r.id("id", f.id);
+    r.id("parent", f.parent);
     r.string("name", f.name);
     std::string state = "runnable", wait = "none";
     r.string("state", state);
@@ -163,7 +169,7 @@ FiberDump fibers_from_json(const json& doc) {
     r.integer("stack_bytes", f.stack_bytes);
     r.optional_integer("heap_live_bytes", f.heap_live_bytes);
     read_hex(r, "waits_on", f.waits_on);
-    r.integer("waits_for", f.waits_for);
+    r.id("waits_for", f.waits_for);
     r.boolean("owner_ended", f.owner_ended);
     f.stack = frames_from_json(r.array("stack"), r.at("stack"));
     f.creation_stack = frames_from_json(r.array("creation_stack"), r.at("creation_stack"));
@@ -189,14 +195,14 @@ FiberDump fibers_from_json_text(const std::string& text) {
 }
 
 json finding_to_json(const LeakFinding& f) {
-  return {{"fiber_id", f.fiber_id},     {"name", f.name},
+  return {{"fiber_id", to_integer(f.fiber_id)},     {"name", f.name},
           {"wait", to_string(f.wait)},  {"wait_reason", f.wait_reason},
           {"blocked_ns", f.blocked_ns}, {"blocked_exact", f.blocked_exact},
           {"function", f.function},     {"file", f.file},
           {"line", f.line},             {"site", f.site},
           {"stack_bytes", bytes_or_null(f.stack_bytes)}, {"heap_live_bytes", bytes_or_null(f.heap_live_bytes)},
           {"verdict", to_string(f.verdict)},  {"reason", f.reason},
-          {"chain", f.chain},                 {"cycle", f.cycle}};
+          {"chain", ids_to_json(f.chain)},      {"cycle", ids_to_json(f.cycle)}};
 }
 
 json findings_to_json(const std::vector<LeakFinding>& findings, const std::vector<GrowingSite>& growing) {
@@ -227,7 +233,7 @@ Findings findings_from_json(const nlohmann::json& doc) {
   for (std::size_t i = 0; i < leaks->size(); ++i) {
     JsonFields r((*leaks)[i], JsonFields::item("leaks", i), nullptr);
     LeakFinding f;
-    r.integer("fiber_id", f.fiber_id);
+    r.id("fiber_id", f.fiber_id);
     r.string("name", f.name);
     std::string wait = "none";
     r.string("wait", wait);
@@ -249,8 +255,8 @@ Findings findings_from_json(const nlohmann::json& doc) {
       r.problem(r.at("verdict"), "expected \"suspect\" or \"definite\"");
     }
     r.string("reason", f.reason);
-    r.integers("chain", f.chain);
-    r.integers("cycle", f.cycle);
+    r.ids("chain", f.chain);
+    r.ids("cycle", f.cycle);
     out.leaks.push_back(std::move(f));
   }
   if (const json* sites = top.array("growing_sites")) {

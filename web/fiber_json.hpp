@@ -35,7 +35,7 @@ namespace fiberleak::detail {
 // none) instead of carrying "stack"/"creation_stack" arrays. A pile of 10k
 // fibers at one site then costs one stack, not 10k copies. Additive to v1:
 // decoders read both forms.
-nlohmann::json fibers_to_json(const FiberDump& dump, const std::set<std::uint64_t>& leaked,
+nlohmann::json fibers_to_json(const FiberDump& dump, const std::set<FiberId>& leaked,
                               const RuntimeCounters* counters = nullptr, bool shared_stacks = false);
 // Throws JsonSchemaError.
 FiberDump fibers_from_json(const nlohmann::json& doc);

@@ -27,6 +27,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <fiberleak/fiber_state.hpp>
+
 namespace fiberleak::detail {
 
 // A document did not decode: what() is "path: problem".
@@ -71,6 +73,18 @@ class JsonFields {
   // An integer in [min, max]; any problem is reported as `expected`.
   template <typename T>
   void integer(std::string_view key, T& out, T min, T max, const char* expected);
+  // A fiber id (a non-negative integer), and an array of them.
+  void id(std::string_view key, FiberId& out) {
+    std::uint64_t v = to_integer(out);
+    integer(key, v);
+    out = static_cast<FiberId>(v);
+  }
+  void ids(std::string_view key, std::vector<FiberId>& out) {
+    std::vector<std::uint64_t> v;
+    integers(key, v);
+    out.clear();
+    for (std::uint64_t id : v) out.push_back(static_cast<FiberId>(id));
+  }
   // An array of integers that fit T; an element's problem names its index.
   template <typename T>
   void integers(std::string_view key, std::vector<T>& out);

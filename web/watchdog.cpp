@@ -107,7 +107,7 @@ void Watchdog::evaluate_now() {
     call_back(callbacks_.on_leak, t.finding);
   }
   for (const Tracked<LeakFinding>& t : changes.resolved_leaks) {
-    logger_->info("leak resolved: fiber {} woke up or ended", t.finding.fiber_id);
+    logger_->info("leak resolved: fiber {} woke up or ended", to_integer(t.finding.fiber_id));
   }
   for (const Tracked<GrowingSite>& t : changes.sites) {
     if (t.lifecycle != FindingLifecycle::fresh) continue;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <string_view>
 
 namespace fiberleak {
@@ -11,6 +12,10 @@ namespace fiberleak {
 // reused address). 0 means "none" (e.g. no parent).
 enum class FiberId : std::uint64_t {};
 inline constexpr FiberId kNoFiber{0};
+// The number of a fiber id, for printing and wire formats.
+constexpr std::uint64_t to_integer(FiberId id) noexcept { return static_cast<std::uint64_t>(id); }
+// Prints the number ("12").
+std::ostream& operator<<(std::ostream& out, FiberId id);
 
 // Index+1 into a StackTable; 0 means "no stack recorded".
 enum class StackId : std::uint32_t {};

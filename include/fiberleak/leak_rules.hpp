@@ -68,7 +68,7 @@ std::string_view to_string(Verdict verdict) noexcept;
 
 // One leak finding.
 struct LeakFinding {
-  std::uint64_t fiber_id = 0;
+  FiberId fiber_id = kNoFiber;
   std::string name;
   WaitKind wait = WaitKind::none;
   std::string wait_reason;
@@ -87,8 +87,8 @@ struct LeakFinding {
   // threshold", followed by whom it waits for where known ("; waits in
   // mutex lock for fiber 7, which waits in chan send").
   std::string reason;
-  std::vector<std::uint64_t> chain;  // the fibers it waits for, transitively, in order
-  std::vector<std::uint64_t> cycle;  // a deadlock's members in wait order (definite deadlocks)
+  std::vector<FiberId> chain;  // the fibers it waits for, transitively, in order
+  std::vector<FiberId> cycle;  // a deadlock's members in wait order (definite deadlocks)
 };
 
 // A park site whose population keeps growing.

@@ -45,7 +45,7 @@ TEST_CASE("a real Go 1.19 dump parses into every goroutine with states, frames a
   CHECK(count_top(dump, "main.lockForever") == 3);
   CHECK(count_top(dump, "main.ticker") == 1);
   for (const auto& g : dump.fibers) {
-    CHECK(g.id > 0);
+    CHECK(g.id != fiberleak::kNoFiber);
     CHECK_FALSE(g.stack.empty());
     CHECK_FALSE(g.blocked_exact);
     for (const auto& f : g.stack) {
@@ -102,11 +102,11 @@ TEST_CASE("newer Go layouts: 'in goroutine N', locked to thread, elided frames, 
       "\t/src/deep.go:5 +0x10\n");
   REQUIRE(dump.fibers.size() == 2);
   const auto& a = dump.fibers[0];
-  CHECK(a.id == 1);
+  CHECK(a.id == fiberleak::FiberId{1});
   CHECK(a.wait_reason == "select");
   CHECK(a.blocked_ns == 300'000'000'000);
   CHECK(a.locked_to_thread);
-  CHECK(a.parent == 7);
+  CHECK(a.parent == fiberleak::FiberId{7});
   REQUIRE(a.stack.size() == 2);
   CHECK(a.stack[0].function == "main.(*Server).loop");
   CHECK(a.stack[1].function == "main.helper");

@@ -18,7 +18,7 @@ constexpr std::int64_t kMinute = 60'000'000'000;
 
 FiberDump one_parked(std::uint64_t id, std::int64_t blocked_ns, std::int64_t taken_at = 1000, bool exact = true) {
   DumpedFiber f;
-  f.id = id;
+  f.id = fiberleak::FiberId{id};
   f.state = FiberState::blocked;
   f.wait = fiberleak::WaitKind::channel_pop;
   f.wait_reason = "chan receive";
@@ -66,7 +66,7 @@ TEST_CASE("findings go from new to ongoing to resolved and are reported once eac
   m.evaluate(one_parked(8, 0, 3000), false, 3000);  // fiber 7 is gone
   REQUIRE(changes.size() == 2);
   CHECK(changes[1].lifecycle == TrackedFinding::Lifecycle::resolved);
-  CHECK(changes[1].finding.fiber_id == 7);
+  CHECK(changes[1].finding.fiber_id == fiberleak::FiberId{7});
   CHECK(m.status().leak_suspects == 0);
 }
 

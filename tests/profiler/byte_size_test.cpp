@@ -12,7 +12,7 @@ TEST_CASE("byte counts read in binary units and a finding says what its fiber ho
   CHECK(fiberleak::detail::format_bytes(-2048) == "-2 KiB");
 
   fiberleak::LeakFinding f;
-  f.fiber_id = 12;
+  f.fiber_id = fiberleak::FiberId{12};
   f.name = "conn";
   f.wait_reason = "chan receive";
   f.blocked_ns = 185'000'000'000;

@@ -11,7 +11,7 @@ namespace {
 
 LeakFinding leak(std::uint64_t id, std::int64_t blocked_ns = 1) {
   LeakFinding f;
-  f.fiber_id = id;
+  f.fiber_id = fiberleak::FiberId{id};
   f.blocked_ns = blocked_ns;
   f.site = "chan receive @ f() at a.cpp:1";
   return f;
@@ -46,18 +46,18 @@ TEST_CASE("a leak finding is new, then ongoing while reported, then resolved onc
   c = tracker.update({leak(8)}, {}, 3000);
   REQUIRE(c.resolved_leaks.size() == 1);
   const auto& gone = c.resolved_leaks[0];
-  CHECK(gone.finding.fiber_id == 7);
+  CHECK(gone.finding.fiber_id == fiberleak::FiberId{7});
   CHECK(gone.lifecycle == FindingLifecycle::resolved);
   CHECK(gone.finding.blocked_ns == 20);  // as last seen
   CHECK(gone.last_seen_ms == 2000);
   CHECK(gone.resolved_ms == 3000);
   REQUIRE(c.leaks.size() == 1);
-  CHECK(c.leaks[0].finding.fiber_id == 8);
+  CHECK(c.leaks[0].finding.fiber_id == fiberleak::FiberId{8});
   CHECK(c.leaks[0].lifecycle == FindingLifecycle::fresh);
 
   c = tracker.update({}, {}, 4000);  // resolved once, not again
   CHECK(c.resolved_leaks.size() == 1);
-  CHECK(c.resolved_leaks[0].finding.fiber_id == 8);
+  CHECK(c.resolved_leaks[0].finding.fiber_id == fiberleak::FiberId{8});
   CHECK(tracker.update({}, {}, 5000).resolved_leaks.empty());
   CHECK(tracker.open_leaks().empty());
 }
@@ -67,17 +67,17 @@ TEST_CASE("findings keep the evaluation's order; resolutions come by fiber id", 
   tracker.update({leak(9), leak(3), leak(5)}, {}, 1);
   auto c = tracker.update({leak(4), leak(3)}, {}, 2);
   REQUIRE(c.leaks.size() == 2);
-  CHECK(c.leaks[0].finding.fiber_id == 4);
+  CHECK(c.leaks[0].finding.fiber_id == fiberleak::FiberId{4});
   CHECK(c.leaks[0].lifecycle == FindingLifecycle::fresh);
-  CHECK(c.leaks[1].finding.fiber_id == 3);
+  CHECK(c.leaks[1].finding.fiber_id == fiberleak::FiberId{3});
   CHECK(c.leaks[1].lifecycle == FindingLifecycle::ongoing);
   REQUIRE(c.resolved_leaks.size() == 2);
-  CHECK(c.resolved_leaks[0].finding.fiber_id == 5);
-  CHECK(c.resolved_leaks[1].finding.fiber_id == 9);
+  CHECK(c.resolved_leaks[0].finding.fiber_id == fiberleak::FiberId{5});
+  CHECK(c.resolved_leaks[1].finding.fiber_id == fiberleak::FiberId{9});
   const auto open = tracker.open_leaks();
   REQUIRE(open.size() == 2);
-  CHECK(open[0].finding.fiber_id == 3);
-  CHECK(open[1].finding.fiber_id == 4);
+  CHECK(open[0].finding.fiber_id == fiberleak::FiberId{3});
+  CHECK(open[1].finding.fiber_id == fiberleak::FiberId{4});
 }
 
 TEST_CASE("growing sites have the same life cycle, keyed by site", "[profiler]") {

@@ -113,7 +113,7 @@ TEST_CASE("a delta profile counts what grew and shrank per stack and leaves the 
   after.taken_at_ns += 5'000'000'000;
   after.fibers.erase(after.fibers.begin() + 2);  // one order worker (id 8) finished
   fiberleak::detail::DumpedFiber newcomer;               // and a fiber parked at a new site
-  newcomer.id = 10;
+  newcomer.id = fiberleak::FiberId{10};
   newcomer.state = fiberleak::FiberState::blocked;
   newcomer.wait = fiberleak::WaitKind::sleep;
   newcomer.wait_reason = "sleep";

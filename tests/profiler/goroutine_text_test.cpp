@@ -84,7 +84,7 @@ TEST_CASE("an independent debug=2 parser reads back every fiber, status and fram
   for (std::size_t i = 0; i < parsed.size(); ++i) {
     const auto& want = dump.fibers[i];
     const auto& got = parsed[i];
-    CHECK(got.id == want.id);
+    CHECK(got.id == fiberleak::to_integer(want.id));
     CHECK(got.status.rfind(want.wait_reason, 0) == 0);
     REQUIRE(got.frames.size() == want.stack.size());
     for (std::size_t k = 0; k < got.frames.size(); ++k) {
@@ -93,7 +93,7 @@ TEST_CASE("an independent debug=2 parser reads back every fiber, status and fram
         CHECK(got.frames[k].second == want.stack[k].file + ":" + std::to_string(want.stack[k].line));
       }
     }
-    CHECK(got.created_in == want.parent);
+    CHECK(got.created_in == fiberleak::to_integer(want.parent));
   }
   CHECK(parsed[1].status == "chan receive, 3 minutes");
   CHECK(parsed[2].status == "chan receive");

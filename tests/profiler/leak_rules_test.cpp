@@ -15,11 +15,11 @@ TEST_CASE("fibers blocked past the threshold are flagged, longest first", "[prof
   rules.threshold = std::chrono::nanoseconds(60'000'000'000);
   const auto findings = find_leaks(fiberleak::detail::testing::sample_dump(), rules);
   REQUIRE(findings.size() == 2);
-  CHECK(findings[0].fiber_id == 7);
+  CHECK(findings[0].fiber_id == fiberleak::FiberId{7});
   CHECK(findings[0].function == "app::wait_for_orders(boost::fibers::buffered_channel<int>&)");
   CHECK(findings[0].file == "/src/app/orders.cpp");
   CHECK(findings[0].line == 42);
-  CHECK(findings[1].fiber_id == 9);
+  CHECK(findings[1].fiber_id == fiberleak::FiberId{9});
   CHECK(findings[1].function == "app::update_ledger()");
 }
 
@@ -29,7 +29,7 @@ TEST_CASE("per-wait-kind thresholds replace the default", "[profiler]") {
   rules.threshold_by_wait[fiberleak::WaitKind::mutex] = std::chrono::nanoseconds(120'000'000'000);
   const auto findings = find_leaks(fiberleak::detail::testing::sample_dump(), rules);
   REQUIRE(findings.size() == 1);
-  CHECK(findings[0].fiber_id == 7);
+  CHECK(findings[0].fiber_id == fiberleak::FiberId{7});
 }
 
 TEST_CASE("ignore rules by name, top function, any function and creator keep fibers out", "[profiler]") {
@@ -49,7 +49,7 @@ TEST_CASE("ignore rules by name, top function, any function and creator keep fib
   by_creator.ignore_created_by = {"app::start_workers"};
   const auto left = find_leaks(fiberleak::detail::testing::sample_dump(), by_creator);
   REQUIRE(left.size() == 1);
-  CHECK(left[0].fiber_id == 9);
+  CHECK(left[0].fiber_id == fiberleak::FiberId{9});
   CHECK(fiberleak::detail::ignored_by(by_name, fiberleak::detail::testing::sample_dump().fibers[1]).value() == "ignore_names: order-*");
 }
 
@@ -62,7 +62,7 @@ TEST_CASE("a fiber that wakes up drops its flag", "[profiler]") {
   dump.fibers[1].blocked_ns = 0;
   const auto findings = find_leaks(dump, rules);
   REQUIRE(findings.size() == 1);
-  CHECK(findings[0].fiber_id == 9);
+  CHECK(findings[0].fiber_id == fiberleak::FiberId{9});
 }
 
 TEST_CASE("a park site whose population rises across consecutive evaluations is flagged as growing", "[profiler]") {
@@ -74,7 +74,7 @@ TEST_CASE("a park site whose population rises across consecutive evaluations is 
   std::size_t flagged_at = 0;
   for (std::size_t round = 1; round <= 5; ++round) {
     auto copy = base;
-    copy.id = 100 + round;
+    copy.id = fiberleak::FiberId{100 + round};
     dump.fibers.push_back(copy);
     const auto result = detector.evaluate(dump);
     if (!result.growing.empty() && flagged_at == 0) {
@@ -99,7 +99,7 @@ TEST_CASE("a main fiber waiting for its scheduler is no leak unless main fibers 
   rules.threshold = std::chrono::seconds(60);
   auto ids = [](const std::vector<fiberleak::LeakFinding>& findings) {
     std::vector<std::uint64_t> out;
-    for (const auto& f : findings) out.push_back(f.fiber_id);
+    for (const auto& f : findings) out.push_back(fiberleak::to_integer(f.fiber_id));
     return out;
   };
   const auto without = ids(find_leaks(dump, rules));
@@ -114,9 +114,9 @@ TEST_CASE("a deadlock is a definite finding below the threshold; suspects say th
   dump.waits_on_recorded = true;
   // Two of the sample's fibers made into a deadlock parked for 1 s only.
   fiberleak::detail::DumpedFiber a = dump.fibers[1], b = dump.fibers[1];
-  a.id = 100;
+  a.id = fiberleak::FiberId{100};
   a.name = "a";
-  b.id = 101;
+  b.id = fiberleak::FiberId{101};
   b.name = "b";
   for (auto* f : {&a, &b}) {
     f->state = fiberleak::FiberState::blocked;
@@ -124,8 +124,8 @@ TEST_CASE("a deadlock is a definite finding below the threshold; suspects say th
     f->wait_reason = "mutex lock";
     f->blocked_ns = 1'000'000'000;
   }
-  a.waits_for = 101;
-  b.waits_for = 100;
+  a.waits_for = fiberleak::FiberId{101};
+  b.waits_for = fiberleak::FiberId{100};
   dump.fibers.push_back(a);
   dump.fibers.push_back(b);
   LeakRules rules;

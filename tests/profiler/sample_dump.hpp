@@ -20,7 +20,7 @@ inline FiberDump sample_dump() {
   FiberDump d;
   d.taken_at_ns = 1'000'000'000'000;
   DumpedFiber main_fiber;
-  main_fiber.id = 1;
+  main_fiber.id = fiberleak::FiberId{1};
   main_fiber.is_main = true;
   main_fiber.state = FiberState::running;
   main_fiber.wait_reason = "running";
@@ -38,8 +38,8 @@ inline FiberDump sample_dump() {
   };
   for (std::uint64_t id : {7, 8}) {
     DumpedFiber f;
-    f.id = id;
-    f.parent = 1;
+    f.id = fiberleak::FiberId{id};
+    f.parent = fiberleak::FiberId{1};
     f.name = "order-worker";
     f.state = FiberState::blocked;
     f.wait = WaitKind::channel_pop;
@@ -50,8 +50,8 @@ inline FiberDump sample_dump() {
     d.fibers.push_back(f);
   }
   DumpedFiber locker;
-  locker.id = 9;
-  locker.parent = 7;
+  locker.id = fiberleak::FiberId{9};
+  locker.parent = fiberleak::FiberId{7};
   locker.state = FiberState::blocked;
   locker.wait = WaitKind::mutex;
   locker.wait_reason = "mutex lock";

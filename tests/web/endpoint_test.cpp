@@ -317,7 +317,7 @@ TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
   dump.fibers[0].locked_to_thread = true;  // not produced by the runtime; the codec still carries it
   dump.fibers[1].heap_live_bytes = 4096;    // as attach_heap_live_bytes() would
   dump.fibers[2].heap_live_bytes = 0;
-  const std::set<std::uint64_t> leaked{dump.fibers[1].id};
+  const std::set<fiberleak::FiberId> leaked{dump.fibers[1].id};
   const std::string text = fiberleak::detail::fibers_to_json(dump, leaked).dump();
   const fiberleak::detail::FiberDump back = fiberleak::detail::fibers_from_json_text(text);
   CHECK(back.taken_at_ns == dump.taken_at_ns);
@@ -400,7 +400,7 @@ TEST_CASE("a registered route set is mounted, listed on the index and adds its m
 TEST_CASE("the JSON codec round-trips leak findings and rejects bad ones", "[web]") {
   using fiberleak::detail::findings_from_json_text;
   fiberleak::LeakFinding f;
-  f.fiber_id = 7;
+  f.fiber_id = fiberleak::FiberId{7};
   f.name = "conn-handler";
   f.wait = fiberleak::WaitKind::channel_pop;
   f.wait_reason = "chan receive";
@@ -428,7 +428,7 @@ TEST_CASE("the JSON codec round-trips leak findings and rejects bad ones", "[web
   CHECK(back.leaks[1].stack_bytes == 0);
   CHECK_FALSE(back.leaks[1].heap_live_bytes.has_value());
   const auto& b = back.leaks[0];
-  CHECK(b.fiber_id == 7);
+  CHECK(b.fiber_id == fiberleak::FiberId{7});
   CHECK(b.name == f.name);
   CHECK(b.wait == f.wait);
   CHECK(b.wait_reason == f.wait_reason);
@@ -470,7 +470,7 @@ TEST_CASE("stacks=shared writes each distinct stack once and decodes to the same
   const auto b = fiberleak::detail::fibers_from_json_text(shared_body);
   CHECK(shared_body.size() * 2 < inline_body.size());  // the pile of 5 shares one stack
   REQUIRE(a.fibers.size() == b.fibers.size());
-  std::map<std::uint64_t, const fiberleak::detail::DumpedFiber*> by_id;
+  std::map<fiberleak::FiberId, const fiberleak::detail::DumpedFiber*> by_id;
   for (const auto& f : a.fibers) by_id[f.id] = &f;
   for (const auto& f : b.fibers) {
     REQUIRE(by_id.count(f.id) == 1);

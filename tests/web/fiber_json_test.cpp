@@ -17,17 +17,17 @@ FiberDump one_waiter() {
   d.taken_at_ns = 5;
   d.waits_on_recorded = true;
   DumpedFiber f;
-  f.id = 12;
+  f.id = fiberleak::FiberId{12};
   f.state = fiberleak::FiberState::blocked;
   f.wait = fiberleak::WaitKind::mutex;
   f.wait_reason = "mutex lock";
   f.waits_on = 0x7ffd12345678;
-  f.waits_for = 7;
+  f.waits_for = fiberleak::FiberId{7};
   f.owner_ended = false;
   d.fibers.push_back(f);
-  f.id = 13;
+  f.id = fiberleak::FiberId{13};
   f.waits_on = 0xffffffffffffffff;
-  f.waits_for = 0;
+  f.waits_for = fiberleak::FiberId{0};
   f.owner_ended = true;
   d.fibers.push_back(f);
   return d;
@@ -42,7 +42,7 @@ TEST_CASE("fibers/v1 carries what each fiber waits on and for whom, both stack f
     CHECK(back.waits_on_recorded);
     REQUIRE(back.fibers.size() == 2);
     CHECK(back.fibers[0].waits_on == 0x7ffd12345678);
-    CHECK(back.fibers[0].waits_for == 7);
+    CHECK(back.fibers[0].waits_for == fiberleak::FiberId{7});
     CHECK_FALSE(back.fibers[0].owner_ended);
     CHECK(back.fibers[1].waits_on == 0xffffffffffffffff);
     CHECK(back.fibers[1].owner_ended);
@@ -69,11 +69,11 @@ TEST_CASE("fibers/v1 rejects addresses that are not 0x and 1 to 16 hex digits", 
 
 TEST_CASE("leaks/v1 carries each finding's verdict, reason, chain and cycle", "[web][json]") {
   fiberleak::LeakFinding f;
-  f.fiber_id = 3;
+  f.fiber_id = fiberleak::FiberId{3};
   f.verdict = fiberleak::Verdict::definite;
   f.reason = "deadlock: fiber 3 and fiber 5 wait for each other (mutex lock, mutex lock)";
-  f.chain = {5, 3};
-  f.cycle = {3, 5};
+  f.chain = {fiberleak::FiberId{5}, fiberleak::FiberId{3}};
+  f.cycle = {fiberleak::FiberId{3}, fiberleak::FiberId{5}};
   const auto doc = fiberleak::detail::findings_to_json({f}, {});
   CHECK(doc["leaks"][0]["verdict"] == "definite");
   const auto back = fiberleak::detail::findings_from_json(doc);

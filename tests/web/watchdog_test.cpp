@@ -17,7 +17,7 @@ namespace {
 
 DumpedFiber parked(std::uint64_t id) {
   DumpedFiber f;
-  f.id = id;
+  f.id = fiberleak::FiberId{id};
   f.state = fiberleak::FiberState::blocked;
   f.wait = fiberleak::WaitKind::channel_pop;
   f.wait_reason = "chan receive";
@@ -55,7 +55,7 @@ TEST_CASE("the watchdog logs a leak when it appears and when it resolves, once e
   std::ostringstream log;
   std::vector<std::uint64_t> called;
   auto w = watchdog_over({dump_of({parked(7)}), dump_of({parked(7)}), dump_of({}), dump_of({})}, log,
-                         {[&](const fiberleak::LeakFinding& f) { called.push_back(f.fiber_id); }, {}});
+                         {[&](const fiberleak::LeakFinding& f) { called.push_back(fiberleak::to_integer(f.fiber_id)); }, {}});
   for (int i = 0; i < 4; ++i) w->evaluate_now();
   CHECK(w->evaluations() == 4);
   CHECK(called == std::vector<std::uint64_t>{7});
