@@ -108,7 +108,7 @@ __attribute__((always_inline)) inline StackId TrackingAlgorithm::caller_stack(Pa
   return id;
 }
 
-boost::fibers::fiber_properties* TrackingAlgorithm::new_properties(context* ctx) noexcept {
+__attribute__((noinline)) boost::fibers::fiber_properties* TrackingAlgorithm::new_properties(context* ctx) noexcept {
   FiberRecord* record = new_record(ctx);
   if (properties_hooks_ == nullptr) return record;
   // The program's P, made as its algorithm would (a throwing P ends the
@@ -117,7 +117,7 @@ boost::fibers::fiber_properties* TrackingAlgorithm::new_properties(context* ctx)
   return properties_hooks_->make(ctx, record);
 }
 
-__attribute__((noinline)) FiberRecord* TrackingAlgorithm::new_record(context* ctx) noexcept {
+inline FiberRecord* TrackingAlgorithm::new_record(context* ctx) noexcept {
   if (ctx->is_context(type::dispatcher_context)) return new (FiberRecord::Untracked{}) FiberRecord(ctx);
   auto* record = new FiberRecord(ctx);
   if (record == nullptr || !record->tracked()) return record;
@@ -197,7 +197,7 @@ void TrackingAlgorithm::awakened(context* ctx) noexcept {
   // properties would notify is this thread's (a program's P is pointed at
   // the program's algorithm by its own awakened(), below).
   props->set_algorithm(this);
-  awakened(ctx, record_of(ctx));
+  awakened(ctx, record_from(props));
 }
 
 inline void TrackingAlgorithm::awakened(context* ctx, FiberRecord* record) noexcept {

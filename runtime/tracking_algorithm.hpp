@@ -74,8 +74,11 @@ class TrackingAlgorithm final : public boost::fibers::algo::algorithm_with_prope
   enum class Caller : std::uint8_t { unknown, suspend, wait_until, yield, terminate, dispatch };
   Caller caller_of_pick_next(const void* return_address) noexcept;
   FiberRecord* record_of(boost::fibers::context* ctx) noexcept {
-    boost::fibers::fiber_properties* props = ctx->get_properties();  // inline, unlike the base class helper
-    if (properties_hooks_ == nullptr || props == nullptr) return static_cast<FiberRecord*>(props);
+    return record_from(ctx->get_properties());  // inline, unlike the base class helper
+  }
+  // The record of a fiber's properties object (nullptr for nullptr).
+  FiberRecord* record_from(boost::fibers::fiber_properties* props) noexcept {
+    if (__builtin_expect(properties_hooks_ == nullptr, 1) || props == nullptr) return static_cast<FiberRecord*>(props);
     return static_cast<FiberRecord*>(
         reinterpret_cast<RecordLink*>(reinterpret_cast<unsigned char*>(props) + properties_hooks_->link_offset)->record);
   }
