@@ -578,6 +578,21 @@ HeapOptions options() noexcept {
   return {g_rate.load(std::memory_order_relaxed), g_seed.load(std::memory_order_relaxed)};
 }
 
+// The one place a bucket leaves the sampler: snapshot() converts the
+// record (to_heap_bucket), as the profiler does.
+void read_bucket(const Bucket& b, FiberleakHeapBucketRecord& out) noexcept {
+  out.fiber_id = b.fiber_id;
+  std::memcpy(out.fiber_name, b.name, kFiberNameCap);
+  out.fiber_name[kFiberNameCap - 1] = '\0';
+  out.depth = b.depth;
+  std::memcpy(out.pcs, b.pcs, b.depth * sizeof(std::uintptr_t));
+  const Counts c = b.counts();
+  out.alloc_objects = c.alloc_objects;
+  out.alloc_bytes = c.alloc_bytes;
+  out.free_objects = c.free_objects;
+  out.free_bytes = c.free_bytes;
+}
+
 std::vector<HeapBucket> snapshot() {
   std::vector<HeapBucket> out;
   if (!ensure_init()) return out;
@@ -585,18 +600,10 @@ std::vector<HeapBucket> snapshot() {
   t_state.busy = true;
   const std::uint32_t n = g_bucket_count.load(std::memory_order_acquire);
   out.reserve(n);
+  FiberleakHeapBucketRecord record{};
   for (std::uint32_t i = 0; i < n; ++i) {
-    const Bucket& b = g_buckets[i];
-    HeapBucket hb;
-    hb.stack.assign(b.pcs, b.pcs + b.depth);
-    hb.fiber_id = b.fiber_id;
-    hb.fiber_name.assign(b.name, strnlen(b.name, kFiberNameCap));
-    const Counts c = b.counts();
-    hb.alloc_objects = c.alloc_objects;
-    hb.alloc_bytes = c.alloc_bytes;
-    hb.free_objects = c.free_objects;
-    hb.free_bytes = c.free_bytes;
-    out.push_back(std::move(hb));
+    read_bucket(g_buckets[i], record);
+    out.push_back(to_heap_bucket(record));
   }
   t_state.busy = was_busy;
   return out;
@@ -621,28 +628,14 @@ HeapStats stats() noexcept {
 
 }  // namespace fiberleak::heap
 
-static_assert(fiberleak::heap::kMaxHeapStackDepth == 48 && fiberleak::heap::kFiberNameCap == 32,
-              "FiberleakHeapBucketRecord mirrors these");
-
 extern "C" __attribute__((visibility("default"))) std::size_t fiberleak_heap_bucket_count() noexcept {
   return fiberleak::heap::ensure_init() ? fiberleak::heap::g_bucket_count.load(std::memory_order_acquire) : 0;
 }
 
 extern "C" __attribute__((visibility("default"))) int fiberleak_heap_read_bucket(
     std::size_t i, FiberleakHeapBucketRecord* out) noexcept {
-  using namespace fiberleak::heap;
   if (i >= fiberleak_heap_bucket_count()) return 0;
-  const Bucket& b = g_buckets[i];
-  out->fiber_id = b.fiber_id;
-  std::memcpy(out->fiber_name, b.name, kFiberNameCap);
-  out->fiber_name[kFiberNameCap - 1] = '\0';
-  out->depth = b.depth;
-  std::memcpy(out->pcs, b.pcs, b.depth * sizeof(std::uintptr_t));
-  const Counts c = b.counts();
-  out->alloc_objects = c.alloc_objects;
-  out->alloc_bytes = c.alloc_bytes;
-  out->free_objects = c.free_objects;
-  out->free_bytes = c.free_bytes;
+  fiberleak::heap::read_bucket(fiberleak::heap::g_buckets[i], *out);
   return 1;
 }
 
