@@ -2,8 +2,8 @@
 // preload/preload_bootstrap.cpp) starts its companion server library
 // (libfiberleak_heap_server.so, preload/heap_server_library.cpp): it
 // dlopens the library by this file name, next to itself, and calls this
-// one function. Written once here for both sides; internal to the preload
-// product.
+// one function, which is all the server library exports. Written once here
+// for both sides; internal to the preload product.
 #pragma once
 
 namespace fiberleak::detail {

@@ -2,9 +2,10 @@
 // give a program run under LD_PRELOAD=libfiberleak_heap.so. The preload
 // library's bootstrap (preload/preload_bootstrap.cpp) loads this library
 // and calls fiberleak_heap_server_start() once, before main, in the process
-// FIBERLEAK_PROCESS picks (preload/heap_server_interface.hpp). Problems
-// are reported on stderr, one line starting "fiberleak:", and never thrown
-// into (or abort) the host program.
+// FIBERLEAK_PROCESS picks (preload/heap_server_interface.hpp); that function
+// is all it exports (preload/libfiberleak_heap_server.map). Problems are
+// reported on stderr, one line starting "fiberleak:", and never thrown into
+// (or abort) the host program.
 #include <errno.h>
 #include <unistd.h>
 

@@ -91,7 +91,8 @@ bool active() noexcept;
 
 // C entry points, so that code which finds the sampler at run time (the
 // profiler's routes, with a weak reference or dlsym, when the sampler is
-// LD_PRELOADed) needs no link dependency on it.
+// LD_PRELOADed) needs no link dependency on it. With the allocation
+// functions, the only symbols the LD_PRELOAD library exports.
 extern "C" {
 // One bucket as the C interface copies it out; to_heap_bucket() below
 // makes the HeapBucket of it.
@@ -106,11 +107,12 @@ struct FiberleakHeapStatsRecord {
   std::int64_t rate;
   std::uint64_t sampled_allocations, dropped_samples, live_samples, buckets, own_memory_bytes;
 };
-std::size_t fiberleak_heap_bucket_count() noexcept;
+__attribute__((visibility("default"))) std::size_t fiberleak_heap_bucket_count() noexcept;
 // Copies bucket i (i < fiberleak_heap_bucket_count()); returns 0 when out of range.
-int fiberleak_heap_read_bucket(std::size_t i, FiberleakHeapBucketRecord* out) noexcept;
-void fiberleak_heap_read_stats(FiberleakHeapStatsRecord* out) noexcept;
-void fiberleak_heap_configure(std::int64_t rate, std::uint64_t seed) noexcept;
+__attribute__((visibility("default"))) int fiberleak_heap_read_bucket(std::size_t i,
+                                                                      FiberleakHeapBucketRecord* out) noexcept;
+__attribute__((visibility("default"))) void fiberleak_heap_read_stats(FiberleakHeapStatsRecord* out) noexcept;
+__attribute__((visibility("default"))) void fiberleak_heap_configure(std::int64_t rate, std::uint64_t seed) noexcept;
 }
 
 namespace fiberleak::heap {
