@@ -11,7 +11,6 @@
 #include <tuple>
 
 #include "profiler/pprof_writer.hpp"
-#include <fiberleak/heap.hpp>
 
 // Weak: defined when the program links fiberleak::heap.
 extern "C" std::size_t fiberleak_heap_bucket_count() noexcept __attribute__((weak));
@@ -90,7 +89,20 @@ std::vector<DumpFrame> symbolize(const std::vector<std::uintptr_t>& stack) {
   return out;
 }
 
-std::string fiber_label(const HeapRecord& r) {
+// A bucket's counters as the arithmetic below wants them: signed, since in
+// a delta the live part (allocations minus frees in the window) can be
+// negative.
+struct SignedCounts {
+  std::int64_t alloc_objects, alloc_bytes, inuse_objects, inuse_bytes;
+};
+SignedCounts signed_counts(const heap::HeapBucket& r) {
+  const auto alloc_objects = static_cast<std::int64_t>(r.alloc_objects);
+  const auto alloc_bytes = static_cast<std::int64_t>(r.alloc_bytes);
+  return {alloc_objects, alloc_bytes, alloc_objects - static_cast<std::int64_t>(r.free_objects),
+          alloc_bytes - static_cast<std::int64_t>(r.free_bytes)};
+}
+
+std::string fiber_label(const heap::HeapBucket& r) {
   if (r.fiber_id == 0) return {};
   if (!r.fiber_name.empty()) return r.fiber_name;
   return "fiber-" + std::to_string(r.fiber_id);
@@ -123,26 +135,18 @@ HeapData collect_heap() {
   FiberleakHeapBucketRecord b{};
   for (std::size_t i = 0; i < n; ++i) {
     if (a.read_bucket(i, &b) == 0) break;
-    HeapRecord r;
-    r.stack.assign(b.pcs, b.pcs + b.depth);
-    r.fiber_id = b.fiber_id;
-    r.fiber_name = b.fiber_name;
-    r.alloc_objects = static_cast<std::int64_t>(b.alloc_objects);
-    r.alloc_bytes = static_cast<std::int64_t>(b.alloc_bytes);
-    r.free_objects = static_cast<std::int64_t>(b.free_objects);
-    r.free_bytes = static_cast<std::int64_t>(b.free_bytes);
-    d.records.push_back(std::move(r));
+    d.records.push_back(heap::to_heap_bucket(b));
   }
   return d;
 }
 
 HeapData heap_delta(const HeapData& before, const HeapData& after) {
-  std::map<std::pair<std::vector<std::uintptr_t>, std::uint64_t>, const HeapRecord*> old;
-  for (const HeapRecord& r : before.records) old[{r.stack, r.fiber_id}] = &r;
+  std::map<std::pair<std::vector<std::uintptr_t>, std::uint64_t>, const heap::HeapBucket*> old;
+  for (const heap::HeapBucket& r : before.records) old[{r.stack, r.fiber_id}] = &r;
   HeapData d = after;
   d.records.clear();
-  for (const HeapRecord& r : after.records) {
-    HeapRecord x = r;
+  for (const heap::HeapBucket& r : after.records) {
+    heap::HeapBucket x = r;
     if (auto it = old.find({r.stack, r.fiber_id}); it != old.end()) {
       x.alloc_objects -= it->second->alloc_objects;
       x.alloc_bytes -= it->second->alloc_bytes;
@@ -162,9 +166,10 @@ std::string heap_profile(const HeapData& data, HeapProfileKind kind, const std::
   b.set_mappings(mappings);
   b.set_time(data.taken_at_ns, duration_ns);
   b.set_default_sample_type(kind == HeapProfileKind::heap ? "inuse_space" : "alloc_space");
-  for (const HeapRecord& r : data.records) {
-    const auto [ao, ab] = scaled(r.alloc_objects, r.alloc_bytes, data.rate);
-    const auto [io, ib] = scaled(r.alloc_objects - r.free_objects, r.alloc_bytes - r.free_bytes, data.rate);
+  for (const heap::HeapBucket& r : data.records) {
+    const SignedCounts c = signed_counts(r);
+    const auto [ao, ab] = scaled(c.alloc_objects, c.alloc_bytes, data.rate);
+    const auto [io, ib] = scaled(c.inuse_objects, c.inuse_bytes, data.rate);
     if (ao == 0 && io == 0) continue;
     std::vector<SampleLabel> labels;
     if (const std::string f = fiber_label(r); !f.empty()) {
@@ -178,11 +183,12 @@ std::string heap_profile(const HeapData& data, HeapProfileKind kind, const std::
 
 std::string heap_text(const HeapData& data) {
   HeapTotals raw;
-  for (const HeapRecord& r : data.records) {
-    raw.inuse_objects += r.alloc_objects - r.free_objects;
-    raw.inuse_bytes += r.alloc_bytes - r.free_bytes;
-    raw.alloc_objects += r.alloc_objects;
-    raw.alloc_bytes += r.alloc_bytes;
+  for (const heap::HeapBucket& r : data.records) {
+    const SignedCounts c = signed_counts(r);
+    raw.inuse_objects += c.inuse_objects;
+    raw.inuse_bytes += c.inuse_bytes;
+    raw.alloc_objects += c.alloc_objects;
+    raw.alloc_bytes += c.alloc_bytes;
   }
   std::string out;
   char line[256];
@@ -190,10 +196,11 @@ std::string heap_text(const HeapData& data) {
                 raw.inuse_objects, raw.inuse_bytes, raw.alloc_objects, raw.alloc_bytes, 2 * data.rate);
   out += line;
   Symbolizer& sym = Symbolizer::instance();
-  for (const HeapRecord& r : data.records) {
+  for (const heap::HeapBucket& r : data.records) {
     if (r.alloc_objects == 0) continue;
-    std::snprintf(line, sizeof line, "%" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64 "] @", r.alloc_objects - r.free_objects,
-                  r.alloc_bytes - r.free_bytes, r.alloc_objects, r.alloc_bytes);
+    const SignedCounts c = signed_counts(r);
+    std::snprintf(line, sizeof line, "%" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64 "] @", c.inuse_objects,
+                  c.inuse_bytes, c.alloc_objects, c.alloc_bytes);
     out += line;
     for (std::uintptr_t pc : r.stack) {
       std::snprintf(line, sizeof line, " %#" PRIxPTR, pc);
@@ -218,9 +225,10 @@ std::string heap_text(const HeapData& data) {
 
 std::vector<std::pair<std::uint64_t, std::int64_t>> heap_live_bytes_by_fiber(const HeapData& data) {
   std::map<std::uint64_t, std::int64_t> by;
-  for (const HeapRecord& r : data.records) {
+  for (const heap::HeapBucket& r : data.records) {
     if (r.fiber_id == 0) continue;
-    const auto [o, bytes] = scaled(r.alloc_objects - r.free_objects, r.alloc_bytes - r.free_bytes, data.rate);
+    const SignedCounts c = signed_counts(r);
+    const auto [o, bytes] = scaled(c.inuse_objects, c.inuse_bytes, data.rate);
     if (bytes > 0) by[r.fiber_id] += bytes;
   }
   return {by.begin(), by.end()};
@@ -238,9 +246,10 @@ void attach_heap_live_bytes(FiberDump& dump) {
 
 HeapTotals heap_totals(const HeapData& data) {
   HeapTotals t;
-  for (const HeapRecord& r : data.records) {
-    const auto [ao, ab] = scaled(r.alloc_objects, r.alloc_bytes, data.rate);
-    const auto [io, ib] = scaled(r.alloc_objects - r.free_objects, r.alloc_bytes - r.free_bytes, data.rate);
+  for (const heap::HeapBucket& r : data.records) {
+    const SignedCounts c = signed_counts(r);
+    const auto [ao, ab] = scaled(c.alloc_objects, c.alloc_bytes, data.rate);
+    const auto [io, ib] = scaled(c.inuse_objects, c.inuse_bytes, data.rate);
     t.alloc_objects += ao;
     t.alloc_bytes += ab;
     t.inuse_objects += io;

@@ -1,5 +1,5 @@
 // Heap profiles in Go's formats from the heap sampler's buckets
-// (runtime/heap/heap_sampler.hpp): /debug/pprof/heap (default sample type
+// (fiberleak::heap::HeapBucket, <fiberleak/heap.hpp>): /debug/pprof/heap (default sample type
 // inuse_space) and /debug/pprof/allocs (alloc_space), both with Go's four
 // sample types alloc_objects/alloc_space/inuse_objects/inuse_space,
 // period_type space/bytes, period = the sampling rate, values multiplied by
@@ -17,22 +17,16 @@
 #include <string>
 #include <vector>
 
+#include <fiberleak/heap.hpp>
 #include "profiler/fiber_dump.hpp"
 #include "profiler/symbolizer.hpp"
 
 namespace fiberleak::detail {
 
-struct HeapRecord {
-  std::vector<std::uintptr_t> stack;  // return addresses, innermost first (the allocation function's caller first)
-  std::uint64_t fiber_id = 0;
-  std::string fiber_name;
-  std::int64_t alloc_objects = 0, alloc_bytes = 0, free_objects = 0, free_bytes = 0;
-};
-
 struct HeapData {
   std::int64_t rate = 0;
   std::int64_t taken_at_ns = 0;  // wall clock
-  std::vector<HeapRecord> records;
+  std::vector<heap::HeapBucket> records;  // for deltas, each counter is after's minus before's
   // Sampler statistics at collection time.
   std::uint64_t sampled_allocations = 0, dropped_samples = 0, live_samples = 0, own_memory_bytes = 0;
 };

@@ -32,11 +32,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
 namespace fiberleak::heap {
 
+// Stacks are cut at this many frames; fiber names at kFiberNameCap - 1
+// bytes. The C record below is sized by both.
 inline constexpr std::size_t kMaxHeapStackDepth = 48;
 inline constexpr std::size_t kFiberNameCap = 32;
 
@@ -51,7 +54,8 @@ struct HeapOptions {
   std::uint64_t seed = 0;
 };
 
-// One stack/fiber's cumulative counters (sampled, not scaled).
+// One stack/fiber's cumulative counters (sampled, not scaled): what
+// snapshot() returns and what the profiler builds profiles from.
 struct HeapBucket {
   std::vector<std::uintptr_t> stack;  // return addresses, innermost first (caller of malloc first)
   std::uint64_t fiber_id = 0;         // 0: no fiber was running (or the runtime is absent)
@@ -87,22 +91,45 @@ bool active() noexcept;
 
 // C entry points, so that code which finds the sampler at run time (the
 // profiler's routes, with a weak reference or dlsym, when the sampler is
-// LD_PRELOADed) needs no link dependency on it.
+// LD_PRELOADed) needs no link dependency on it. With the allocation
+// functions, the only symbols the LD_PRELOAD library exports.
 extern "C" {
+// One bucket as the C interface copies it out; to_heap_bucket() below
+// makes the HeapBucket of it.
 struct FiberleakHeapBucketRecord {
   std::uint64_t fiber_id;
-  char fiber_name[32];  // NUL-terminated
+  char fiber_name[fiberleak::heap::kFiberNameCap];  // NUL-terminated
   std::uint32_t depth;
-  std::uintptr_t pcs[48];
+  std::uintptr_t pcs[fiberleak::heap::kMaxHeapStackDepth];
   std::uint64_t alloc_objects, alloc_bytes, free_objects, free_bytes;
 };
 struct FiberleakHeapStatsRecord {
   std::int64_t rate;
   std::uint64_t sampled_allocations, dropped_samples, live_samples, buckets, own_memory_bytes;
 };
-std::size_t fiberleak_heap_bucket_count() noexcept;
+__attribute__((visibility("default"))) std::size_t fiberleak_heap_bucket_count() noexcept;
 // Copies bucket i (i < fiberleak_heap_bucket_count()); returns 0 when out of range.
-int fiberleak_heap_read_bucket(std::size_t i, FiberleakHeapBucketRecord* out) noexcept;
-void fiberleak_heap_read_stats(FiberleakHeapStatsRecord* out) noexcept;
-void fiberleak_heap_configure(std::int64_t rate, std::uint64_t seed) noexcept;
+__attribute__((visibility("default"))) int fiberleak_heap_read_bucket(std::size_t i,
+                                                                      FiberleakHeapBucketRecord* out) noexcept;
+__attribute__((visibility("default"))) void fiberleak_heap_read_stats(FiberleakHeapStatsRecord* out) noexcept;
+__attribute__((visibility("default"))) void fiberleak_heap_configure(std::int64_t rate, std::uint64_t seed) noexcept;
 }
+
+namespace fiberleak::heap {
+
+// The one conversion from the C record to the C++ bucket: snapshot() and
+// the profiler (which reads the C interface) both go through it.
+inline HeapBucket to_heap_bucket(const FiberleakHeapBucketRecord& r) {
+  HeapBucket b;
+  const std::uint32_t depth = r.depth < kMaxHeapStackDepth ? r.depth : static_cast<std::uint32_t>(kMaxHeapStackDepth);
+  b.stack.assign(r.pcs, r.pcs + depth);
+  b.fiber_id = r.fiber_id;
+  b.fiber_name.assign(r.fiber_name, strnlen(r.fiber_name, kFiberNameCap));
+  b.alloc_objects = r.alloc_objects;
+  b.alloc_bytes = r.alloc_bytes;
+  b.free_objects = r.free_objects;
+  b.free_bytes = r.free_bytes;
+  return b;
+}
+
+}  // namespace fiberleak::heap

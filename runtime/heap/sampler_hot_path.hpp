@@ -1,6 +1,8 @@
 // The sampler's per-allocation work, inlined into the interposed malloc and
-// free (runtime/heap/malloc_hooks.cpp); everything else is out of line in
-// heap_sampler.cpp. Internal to the heap library.
+// free (runtime/heap/malloc_hooks.cpp); everything else is out of line:
+// alloc_slow in heap_sampler.cpp, the realloc and free_sampled steps in
+// live_table.cpp, the filter's bitmap in free_filter.cpp. Internal to the
+// heap library.
 //
 // malloc: one thread-local subtraction and a sign test. Every state that
 // needs attention (first allocation of a thread, not initialized yet,

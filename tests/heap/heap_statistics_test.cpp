@@ -68,8 +68,11 @@ TEST_CASE("rate 0 turns sampling off and the hooks are the ones in use", "[heap]
 // Live objects of the stacks whose every allocation had `size` bytes.
 std::int64_t live_objects_of_size(const fiberleak::detail::HeapData& data, std::int64_t size) {
   std::int64_t n = 0;
-  for (const fiberleak::detail::HeapRecord& r : data.records) {
-    if (r.alloc_objects > 0 && r.alloc_bytes == r.alloc_objects * size) n += r.alloc_objects - r.free_objects;
+  for (const fiberleak::heap::HeapBucket& r : data.records) {
+    const auto objects = static_cast<std::int64_t>(r.alloc_objects);
+    if (objects > 0 && static_cast<std::int64_t>(r.alloc_bytes) == objects * size) {
+      n += objects - static_cast<std::int64_t>(r.free_objects);
+    }
   }
   return n;
 }

@@ -1,9 +1,11 @@
 // libfiberleak_heap_server.so: what FIBERLEAK_LISTEN and FIBERLEAK_HEAP_PROFILE
-// give a program run under LD_PRELOAD=libfiberleak_heap.so. The preloaded
-// sampler's constructor (runtime/heap/malloc_hooks.cpp) loads this library
+// give a program run under LD_PRELOAD=libfiberleak_heap.so. The preload
+// library's bootstrap (preload/preload_bootstrap.cpp) loads this library
 // and calls fiberleak_heap_server_start() once, before main, in the process
-// FIBERLEAK_PROCESS picks. Problems are reported on stderr, one line
-// starting "fiberleak:", and never thrown into (or abort) the host program.
+// FIBERLEAK_PROCESS picks (preload/heap_server_interface.hpp); that function
+// is all it exports (preload/libfiberleak_heap_server.map). Problems are
+// reported on stderr, one line starting "fiberleak:", and never thrown into
+// (or abort) the host program.
 #include <errno.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "preload/heap_server_interface.hpp"
 #include "profiler/heap_profile.hpp"
 #include "web/heap_routes.hpp"
 #include "web/server_setup.hpp"
@@ -118,7 +121,7 @@ int serve(const char* listen) {
 // kBindDelay later), the final profile to FIBERLEAK_HEAP_PROFILE at exit.
 // Returns 0, or -1 when something asked for could not be started (reported
 // on stderr, as is a port found in use later).
-extern "C" __attribute__((visibility("default"))) int fiberleak_heap_server_start() noexcept {
+extern "C" int fiberleak_heap_server_start() noexcept {
   int rc = 0;
   try {
     if (const char* p = std::getenv("FIBERLEAK_HEAP_PROFILE"); p != nullptr && *p != '\0') {
