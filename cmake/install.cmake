@@ -30,7 +30,7 @@ if(NOT FIBERLEAK_RUNTIME_ONLY)
   list(APPEND _fiberleak_components web)
   install(TARGETS fiberleak_web fiberleak_profiler fiberleak_fiberleak EXPORT fiberleakWebTargets
           ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT web)
-  install(TARGETS fiberleak_heap_server LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT web)
+  install(TARGETS fiberleak_heap_profile fiberleak_heap_server LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT web)
   install(EXPORT fiberleakWebTargets NAMESPACE fiberleak:: DESTINATION ${FIBERLEAK_CMAKE_DIR} COMPONENT web)
   install(TARGETS fiberleakd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT daemon)
   install(FILES ${PROJECT_SOURCE_DIR}/config/fiberleakd.example.json ${PROJECT_SOURCE_DIR}/config/fiberleakd.sidecar.json

@@ -1,8 +1,9 @@
 // The LD_PRELOAD library's bootstrap: in a preloaded program that serves
-// nothing, FIBERLEAK_LISTEN and FIBERLEAK_HEAP_PROFILE need HTTP and pprof
-// code, which live in the companion libfiberleak_heap_server.so next to
-// this library (or at FIBERLEAK_HEAP_SERVER_LIB); a constructor loads it
-// once, outside any malloc, and starts it (preload/heap_server_interface.hpp).
+// nothing, FIBERLEAK_HEAP_PROFILE needs pprof code and FIBERLEAK_LISTEN HTTP
+// too; they live in two companion libraries next to this one (or at
+// FIBERLEAK_HEAP_PROFILE_LIB / FIBERLEAK_HEAP_SERVER_LIB), each loaded only
+// when its variable is set, by a constructor, outside any malloc
+// (preload/heap_server_interface.hpp).
 // The sampler (runtime/heap/) knows nothing of this: only the preload
 // product knows the server library. Runs single-threaded, before main;
 // reports its own problems in one stderr line and never stops the program.
@@ -10,10 +11,13 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "preload/heap_server_interface.hpp"
+#include "runtime/heap/heap_sampler.hpp"
 
 namespace {
 
@@ -36,32 +40,51 @@ bool chosen_process() {
   return std::strcmp(want, slash == nullptr ? exe : slash + 1) == 0;
 }
 
-__attribute__((constructor)) void start_companion_server() {
-  const char* listen = std::getenv("FIBERLEAK_LISTEN");
-  const char* profile = std::getenv("FIBERLEAK_HEAP_PROFILE");
-  if ((listen == nullptr || *listen == '\0') && (profile == nullptr || *profile == '\0')) return;
-  if (!chosen_process()) return;
+// Loads the companion `library` from next to this library (or from
+// `override_variable`'s path) and calls its start function. Its own
+// allocations (the loader's, the companion's set-up) are no part of the
+// program's heap profile: this thread samples nothing meanwhile.
+void start_companion(const char* library, const char* start_symbol, const char* override_variable) {
+  fiberleak::heap::detail::UnsampledScope unsampled;
   char path[4096] = {};
-  if (const char* lib = std::getenv("FIBERLEAK_HEAP_SERVER_LIB"); lib != nullptr && *lib != '\0') {
+  if (const char* lib = std::getenv(override_variable); lib != nullptr && *lib != '\0') {
     std::strncpy(path, lib, sizeof path - 1);
   } else {
     Dl_info info{};
-    if (dladdr(reinterpret_cast<void*>(&start_companion_server), &info) == 0 || info.dli_fname == nullptr) return;
-    std::strncpy(path, info.dli_fname, sizeof path - sizeof fiberleak::detail::kHeapServerLibraryName);
+    if (dladdr(reinterpret_cast<void*>(&start_companion), &info) == 0 || info.dli_fname == nullptr) return;
+    std::strncpy(path, info.dli_fname, sizeof path - 64);
     char* slash = std::strrchr(path, '/');
     char* end = slash == nullptr ? path : slash + 1;
-    std::strcpy(end, fiberleak::detail::kHeapServerLibraryName);
+    std::strcpy(end, library);
   }
   void* handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
-    static const char msg[] = "fiberleak: cannot load the heap server library (FIBERLEAK_HEAP_SERVER_LIB)\n";
-    (void)!write(2, msg, sizeof msg - 1);
+    const char* why = dlerror();
+    char msg[512];
+    const int n = std::snprintf(msg, sizeof msg, "fiberleak: cannot load %s (%s): %s\n", library, override_variable,
+                                why == nullptr ? "?" : why);
+    if (n > 0) (void)!write(2, msg, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof msg - 1));
     return;
   }
-  if (auto start = reinterpret_cast<fiberleak::detail::HeapServerStartFn>(
-          dlsym(handle, fiberleak::detail::kHeapServerStartSymbol));
-      start != nullptr) {
-    start();
+  if (auto start = reinterpret_cast<fiberleak::detail::CompanionStartFn>(dlsym(handle, start_symbol))) start();
+}
+
+bool set(const char* variable) {
+  const char* v = std::getenv(variable);
+  return v != nullptr && *v != '\0';
+}
+
+__attribute__((constructor)) void start_companions() {
+  fiberleak::heap::detail::open_sampling_gate();
+  const bool profile = set("FIBERLEAK_HEAP_PROFILE"), listen = set("FIBERLEAK_LISTEN");
+  if ((!profile && !listen) || !chosen_process()) return;
+  if (profile) {
+    start_companion(fiberleak::detail::kHeapProfileLibraryName, fiberleak::detail::kHeapProfileStartSymbol,
+                    "FIBERLEAK_HEAP_PROFILE_LIB");
+  }
+  if (listen) {
+    start_companion(fiberleak::detail::kHeapServerLibraryName, fiberleak::detail::kHeapServerStartSymbol,
+                    "FIBERLEAK_HEAP_SERVER_LIB");
   }
 }
 

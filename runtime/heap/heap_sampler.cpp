@@ -1,5 +1,9 @@
 #include "runtime/heap/heap_sampler.hpp"
 
+#include <cstdio>
+
+#include <unistd.h>
+
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include <time.h>
@@ -40,12 +44,25 @@ std::atomic<std::uint64_t> g_seed{0};
 
 alignas(64) std::atomic<std::uint64_t> g_thread_counter{0};
 
-std::int64_t parse_int(const char* s, std::int64_t fallback) noexcept {
+// A variable's whole number in [0, max], or `fallback` when it is unset; a
+// value that is none (-1, abc, 1e20, beyond max) gets one "fiberleak:" line
+// on stderr and the fallback. Runs inside the first malloc: write(2), a
+// stack buffer, nothing that allocates.
+std::int64_t env_number(const char* name, std::int64_t fallback, std::int64_t max) noexcept {
+  const char* s = std::getenv(name);
   if (s == nullptr || *s == '\0') return fallback;
-  char* end = nullptr;
-  const long long v = std::strtoll(s, &end, 10);
-  if (end == s || *end != '\0' || v < 0) return fallback;
-  return v;
+  std::int64_t v = 0;
+  bool ok = true;
+  for (const char* c = s; *c != '\0' && ok; ++c) {
+    ok = *c >= '0' && *c <= '9' && v <= (max - (*c - '0')) / 10;
+    if (ok) v = v * 10 + (*c - '0');
+  }
+  if (ok) return v;
+  char msg[256];
+  const int n = std::snprintf(msg, sizeof msg, "fiberleak: %s=\"%.40s\" is not a whole number from 0 to %lld; using %lld\n",
+                              name, s, static_cast<long long>(max), static_cast<long long>(fallback));
+  if (n > 0) (void)!write(2, msg, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof msg - 1));
+  return fallback;
 }
 
 std::uint64_t next_random(ThreadState& t) noexcept {
@@ -122,14 +139,25 @@ __attribute__((noinline)) void sample(void* p, std::size_t size, std::uintptr_t 
 // destructible, so free() during a thread's TLS teardown is fine.
 __thread ThreadState t_state __attribute__((tls_model("initial-exec"))) = {0, 0, false, false, 0};
 
+#ifdef FIBERLEAK_HEAP_PRELOAD
+std::atomic<bool> g_gate_open{false};
+#else
+std::atomic<bool> g_gate_open{true};
+#endif
+void open_sampling_gate() noexcept { g_gate_open.store(true, std::memory_order_release); }
+
+UnsampledScope::UnsampledScope() noexcept : was_busy_(t_state.busy) { t_state.busy = true; }
+UnsampledScope::~UnsampledScope() { t_state.busy = was_busy_; }
+
 bool ensure_init() noexcept {
   int state = g_init.load(std::memory_order_acquire);
   if (state == 2) return true;
   if (state == 1) return false;
   if (!g_init.compare_exchange_strong(state, 1, std::memory_order_acq_rel)) return state == 2;
   t_state.busy = true;
-  g_rate.store(parse_int(std::getenv("FIBERLEAK_HEAP_RATE"), 524288), std::memory_order_relaxed);
-  g_seed.store(static_cast<std::uint64_t>(parse_int(std::getenv("FIBERLEAK_HEAP_SEED"), 0)), std::memory_order_relaxed);
+  // Rates up to 2^40 bytes (1 TiB between samples); seeds any non-negative int64.
+  g_rate.store(env_number("FIBERLEAK_HEAP_RATE", 524288, std::int64_t{1} << 40), std::memory_order_relaxed);
+  g_seed.store(static_cast<std::uint64_t>(env_number("FIBERLEAK_HEAP_SEED", 0, INT64_MAX)), std::memory_order_relaxed);
   const bool ok = g_bucket_table.map() && g_live_table.map();
   if (ok) ForkGuard::install();
   t_state.busy = false;
@@ -141,6 +169,10 @@ bool ensure_init() noexcept {
 __attribute__((noinline)) void alloc_slow(void* p, std::size_t size, std::uintptr_t caller) noexcept {
   ThreadState& t = t_state;
   if (t.busy) return;  // the countdown is redrawn when the sample in progress ends
+  if (__builtin_expect(!g_gate_open.load(std::memory_order_acquire), 0)) {
+    t.countdown = -1;  // libraries still initializing: look again at the next allocation
+    return;
+  }
   if (__builtin_expect(g_init.load(std::memory_order_acquire) != 2, 0) && !ensure_init()) {
     t.countdown = kRecheckBytes;  // another thread is initializing (or mmap failed)
     return;

@@ -21,4 +21,24 @@ namespace fiberleak::heap::detail {
 // initializes, or for good when mmap failed.
 bool ensure_init() noexcept;
 
+// Preloaded, the sampler samples nothing until the bootstrap's constructor
+// opens the gate: what the libraries it pulls into the process (libstdc++'s
+// exception pool, libunwind) allocate while they initialize is fiberleak's
+// cost, not the program's. Linked, the gate is open from the start.
+void open_sampling_gate() noexcept;
+
+// While one lives, the calling thread's allocations are not sampled (the
+// preload bootstrap loading its companions; fiberleak's own threads).
+// Nests; any thread.
+class UnsampledScope {
+ public:
+  UnsampledScope() noexcept;
+  ~UnsampledScope();
+  UnsampledScope(const UnsampledScope&) = delete;
+  UnsampledScope& operator=(const UnsampledScope&) = delete;
+
+ private:
+  bool was_busy_;
+};
+
 }  // namespace fiberleak::heap::detail

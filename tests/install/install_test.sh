@@ -48,7 +48,7 @@ check "pkg-config builds the full consumer" \
   'g++ -std=c++17 -o "$work/pc_full" "$source_dir/tests/install/consumers/full/consumer.cpp" $(pkg-config --cflags --libs fiberleak) && "$work/pc_full" >/dev/null'
 
 # The LD_PRELOAD library and its server: C symbols only.
-for so in libfiberleak_heap.so libfiberleak_heap_server.so; do
+for so in libfiberleak_heap.so libfiberleak_heap_profile.so libfiberleak_heap_server.so; do
   check "$so exports no C++ symbol" \
     '[[ -f $prefix/lib/$so ]] && ! nm -D --defined-only "$prefix/lib/$so" | grep -E " [TtWwDdBbRrVv] (_Z|.*fiberleak::)"'
 done
