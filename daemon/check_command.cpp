@@ -39,7 +39,8 @@ void print_table(const std::vector<LeakFinding>& findings, std::size_t fibers, c
     const std::string blocked = (f.blocked_exact ? "" : ">=") + format_duration(f.blocked_ns);
     const std::string stack = f.stack_bytes == 0 ? "-" : format_bytes(static_cast<std::int64_t>(f.stack_bytes));
     const std::string heap = f.heap_live_bytes ? format_bytes(*f.heap_live_bytes) : "-";
-    std::printf("%8llu  %-16s  %-14s  %9s  %9s  %9s  %s (%s:%d)\n", static_cast<unsigned long long>(fiberleak::to_integer(f.fiber_id)),
+    std::printf("%8llu  %-16s  %-14s  %9s  %9s  %9s  %s (%s:%d)\n",
+                static_cast<unsigned long long>(fiberleak::to_integer(f.fiber_id)),
                 f.name.empty() ? "-" : f.name.c_str(), f.wait_reason.c_str(), blocked.c_str(), stack.c_str(),
                 heap.c_str(), f.function.c_str(), f.file.empty() ? "?" : f.file.c_str(), f.line);
   }

@@ -18,14 +18,14 @@ using boost::fibers::unbuffered_channel;
 struct DemoService::Shared {
   std::atomic<bool> stopping{false};
   // Shutdown: closing these wakes every fiber the demo parked.
-  buffered_channel<int> orders{16};            // nobody ever sends: leak 1
-  unbuffered_channel<int> stalled_backend;     // never answers: leak 4's lock holder waits here
-  buffered_channel<int> connections{64};       // fed by the network thread: healthy
-  buffered_channel<int> jobs{64};              // fed by the ticker: healthy
+  buffered_channel<int> orders{16};                               // nobody ever sends: leak 1
+  unbuffered_channel<int> stalled_backend;                        // never answers: leak 4's lock holder waits here
+  buffered_channel<int> connections{64};                          // fed by the network thread: healthy
+  buffered_channel<int> jobs{64};                                 // fed by the ticker: healthy
   std::vector<std::unique_ptr<unbuffered_channel<int>>> replies;  // one per timed-out request: leak 2
   boost::fibers::mutex replies_mutex;
   boost::fibers::mutex ledger;
-  boost::fibers::promise<int> cache_fill;      // never set: leak 8
+  boost::fibers::promise<int> cache_fill;  // never set: leak 8
   boost::fibers::mutex done_mutex;
   boost::fibers::condition_variable_any done_cv;
   bool done = false;
@@ -42,8 +42,8 @@ __attribute__((noinline)) void consume_orders(buffered_channel<int>& orders) {
 }
 
 __attribute__((noinline)) void compute_reply(unbuffered_channel<int>& reply) {
-  std::string payload(16 * 1024, 'r');  // each leaked worker keeps its 16 KiB reply
-  boost::this_fiber::sleep_for(20ms);   // slower than the caller's 10 ms patience
+  std::string payload(16 * 1024, 'r');           // each leaked worker keeps its 16 KiB reply
+  boost::this_fiber::sleep_for(20ms);            // slower than the caller's 10 ms patience
   reply.push(static_cast<int>(payload.size()));  // the caller is gone: parks here forever
 }
 

@@ -58,7 +58,8 @@ void apply_status(std::string_view status, DumpedFiber& g) {
     }
     if (part == "locked to thread") {
       g.locked_to_thread = true;
-    } else if (const auto sp = part.find(' '); sp != std::string_view::npos && starts_with(part.substr(sp), " minute")) {
+    } else if (const auto sp = part.find(' ');
+               sp != std::string_view::npos && starts_with(part.substr(sp), " minute")) {
       std::uint64_t minutes = 0;
       if (parse_u64(part.substr(0, sp), minutes)) g.blocked_ns = static_cast<std::int64_t>(minutes) * 60'000'000'000;
     }

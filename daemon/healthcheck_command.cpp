@@ -48,7 +48,8 @@ ExitCode run_healthcheck(const HealthcheckArgs& args) {
   client.set_write_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
   const auto response = client.Get(url->path.empty() ? "/" : url->path);
   if (!response) {
-    std::fprintf(stderr, "fiberleakd: healthcheck: %s: %s\n", args.url.c_str(), describe_http_error(response.error()).c_str());
+    std::fprintf(stderr, "fiberleakd: healthcheck: %s: %s\n", args.url.c_str(),
+                 describe_http_error(response.error()).c_str());
     return ExitCode::error;
   }
   if (response->status != 200) {

@@ -24,8 +24,7 @@ constexpr const char* kVersion = "fiberleakd " FIBERLEAK_VERSION;  // daemon/CMa
 
 std::string usage() {
   return std::string("usage: fiberleakd <command> [options]\n\ncommands:\n") + fiberleak::detail::kDemoUsage +
-         fiberleak::detail::kScrapeUsage + fiberleak::detail::kCheckUsage +
-         fiberleak::detail::kHealthcheckUsage +
+         fiberleak::detail::kScrapeUsage + fiberleak::detail::kCheckUsage + fiberleak::detail::kHealthcheckUsage +
          "\noptions: --help, --version\n"
          "durations: 500ms, 30s, 2m, 1h30m\n";
 }

@@ -31,7 +31,9 @@ bool valid_label_name(const std::string& s) {
   if (s.empty() || s == "target" || s.rfind("__", 0) == 0) return false;
   for (std::size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
-    if (!(std::isalpha(static_cast<unsigned char>(c)) || c == '_' || (i > 0 && std::isdigit(static_cast<unsigned char>(c))))) return false;
+    if (!(std::isalpha(static_cast<unsigned char>(c)) || c == '_' ||
+          (i > 0 && std::isdigit(static_cast<unsigned char>(c)))))
+      return false;
   }
   return true;
 }
@@ -54,7 +56,8 @@ Sidecar::Sidecar(DaemonConfig config, std::shared_ptr<spdlog::logger> logger)
   server.Get("/api/findings", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(findings_json(), "application/json");
   });
-  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  server.Get("/healthz",
+             [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
 }
 
 Sidecar::~Sidecar() { stop(); }
@@ -127,9 +130,11 @@ std::string Sidecar::metrics_text() const {
   m.family("fiberleakd_scrapes_total", "counter", "Scrapes attempted.");
   for (const auto& s : statuses) m.sample("fiberleakd_scrapes_total", labels(s), static_cast<double>(s.scrapes));
   m.family("fiberleakd_scrape_failures_total", "counter", "Scrapes that failed (down, slow, bad answer).");
-  for (const auto& s : statuses) m.sample("fiberleakd_scrape_failures_total", labels(s), static_cast<double>(s.failures));
+  for (const auto& s : statuses)
+    m.sample("fiberleakd_scrape_failures_total", labels(s), static_cast<double>(s.failures));
   m.family("fiberleakd_target_restarts_total", "counter", "Restarts of the target noticed between scrapes.");
-  for (const auto& s : statuses) m.sample("fiberleakd_target_restarts_total", labels(s), static_cast<double>(s.restarts));
+  for (const auto& s : statuses)
+    m.sample("fiberleakd_target_restarts_total", labels(s), static_cast<double>(s.restarts));
   m.family("fiberleakd_fibers", "gauge", "Fibers (goroutines) of the target by state at the latest scrape.");
   for (const auto& s : statuses) {
     for (const auto& [state, n] : s.fibers_by_state) {
@@ -156,10 +161,19 @@ std::string Sidecar::targets_json() const {
     const TargetStatus s = mon->status();
     nlohmann::json by_state = nlohmann::json::object();
     for (const auto& [state, n] : s.fibers_by_state) by_state[std::string(to_string(state))] = n;
-    out.push_back({{"name", s.name}, {"url", s.url}, {"kind", s.kind}, {"labels", s.labels}, {"up", s.up},
-                   {"error", s.error}, {"last_scrape_ms", s.last_scrape_ms}, {"scrape_seconds", s.scrape_seconds},
-                   {"scrapes", s.scrapes}, {"failures", s.failures}, {"restarts", s.restarts},
-                   {"fibers_by_state", by_state}, {"leak_suspects", s.leak_suspects},
+    out.push_back({{"name", s.name},
+                   {"url", s.url},
+                   {"kind", s.kind},
+                   {"labels", s.labels},
+                   {"up", s.up},
+                   {"error", s.error},
+                   {"last_scrape_ms", s.last_scrape_ms},
+                   {"scrape_seconds", s.scrape_seconds},
+                   {"scrapes", s.scrapes},
+                   {"failures", s.failures},
+                   {"restarts", s.restarts},
+                   {"fibers_by_state", by_state},
+                   {"leak_suspects", s.leak_suspects},
                    {"growing_sites", s.growing.size()}});
   }
   return nlohmann::json{{"targets", out}}.dump(2);

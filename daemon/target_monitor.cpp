@@ -1,6 +1,7 @@
 #include "daemon/target_monitor.hpp"
 
 #include <httplib.h>
+
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -141,8 +142,7 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
       }
     }
   }
-  const bool restarted =
-      status_.scrapes > 0 && ((!from_go && dump.taken_at_ns < last_taken_at_ns_) || go_went_back);
+  const bool restarted = status_.scrapes > 0 && ((!from_go && dump.taken_at_ns < last_taken_at_ns_) || go_went_back);
   if (restarted) {
     ++status_.restarts;
     logger_->warn("target {}: restarted; its findings are resolved and its history starts over", config_.name);
@@ -192,8 +192,8 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
     appeared.push_back(tracked(t));
   }
   for (const Tracked<LeakFinding>& t : resolved) {
-    logger_->info("target {}: resolved: fiber {} is no longer a leak suspect{}", config_.name, to_integer(t.finding.fiber_id),
-                  restarted ? " (target restarted)" : "");
+    logger_->info("target {}: resolved: fiber {} is no longer a leak suspect{}", config_.name,
+                  to_integer(t.finding.fiber_id), restarted ? " (target restarted)" : "");
     changes.push_back(tracked(t));
     resolved_.push_back(tracked(t));
   }

@@ -34,19 +34,18 @@ int main() {
   boost::this_fiber::sleep_for(std::chrono::milliseconds(20));
 
   const fiberleak::Snapshot snap = fiberleak::snapshot();
-  std::printf("fiberleak: %zu live fibers (created %llu, destroyed %llu, distinct stacks %llu)\n",
-              snap.fibers.size(), static_cast<unsigned long long>(snap.counters.fibers_created),
+  std::printf("fiberleak: %zu live fibers (created %llu, destroyed %llu, distinct stacks %llu)\n", snap.fibers.size(),
+              static_cast<unsigned long long>(snap.counters.fibers_created),
               static_cast<unsigned long long>(snap.counters.fibers_destroyed),
               static_cast<unsigned long long>(snap.counters.stack_table_size));
   std::printf("%6s %-18s %-9s %-14s %10s %6s\n", "id", "name", "state", "wait", "blocked", "parks");
   for (const auto& f : snap.fibers) {
     std::printf("%6llu %-18s %-9s %-14s %8.1fms %6llu\n", static_cast<unsigned long long>(f.id),
                 f.name.empty() ? (f.is_main ? "(main)" : "-") : f.name.c_str(),
-                std::string(fiberleak::to_string(f.state)).c_str(),
-                std::string(fiberleak::wait_reason(f.wait)).c_str(), f.blocked_for_ns(snap.taken_at_ns) / 1e6,
-                static_cast<unsigned long long>(f.parks));
+                std::string(fiberleak::to_string(f.state)).c_str(), std::string(fiberleak::wait_reason(f.wait)).c_str(),
+                f.blocked_for_ns(snap.taken_at_ns) / 1e6, static_cast<unsigned long long>(f.parks));
   }
-  held.unlock();  // lets stuck-locker finish; the orphan receiver stays blocked
+  held.unlock();   // lets stuck-locker finish; the orphan receiver stays blocked
   orphan.close();  // wakes it so the thread can exit
   boost::this_fiber::sleep_for(std::chrono::milliseconds(5));
   return 0;

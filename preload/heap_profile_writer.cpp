@@ -10,8 +10,9 @@
 // redirect) and renamed over PATH, so a reader never sees half of it and a
 // symlink at PATH is replaced, not followed.
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdlib>

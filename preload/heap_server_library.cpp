@@ -46,9 +46,10 @@ void bind_and_serve(const std::string& listen, const std::string& host, int port
   });
   const int bound = server->bind(host, port);
   if (bound < 0) {
-    preload_report("cannot listen on FIBERLEAK_LISTEN=%s: %s (another process started under the same LD_PRELOAD? "
-           "FIBERLEAK_PROCESS=NAME picks the program that serves)",
-           listen.c_str(), fiberleak::detail::kPortUnavailable);
+    preload_report(
+        "cannot listen on FIBERLEAK_LISTEN=%s: %s (another process started under the same LD_PRELOAD? "
+        "FIBERLEAK_PROCESS=NAME picks the program that serves)",
+        listen.c_str(), fiberleak::detail::kPortUnavailable);
     return;
   }
   server->start();

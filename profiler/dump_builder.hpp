@@ -6,10 +6,11 @@
 #include <string_view>
 #include <vector>
 
+#include <fiberleak/snapshot.hpp>
+
 #include "profiler/fiber_dump.hpp"
 #include "profiler/symbolizer.hpp"
 #include "runtime/frame_info.hpp"
-#include <fiberleak/snapshot.hpp>
 
 namespace fiberleak::detail {
 

@@ -73,7 +73,8 @@ std::string format_duration(std::int64_t ns) {
     if (s < 3600) {
       std::snprintf(buf, sizeof buf, "%lldm%llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
     } else {
-      std::snprintf(buf, sizeof buf, "%lldh%lldm", static_cast<long long>(s / 3600), static_cast<long long>(s % 3600 / 60));
+      std::snprintf(buf, sizeof buf, "%lldh%lldm", static_cast<long long>(s / 3600),
+                    static_cast<long long>(s % 3600 / 60));
     }
   }
   return buf;

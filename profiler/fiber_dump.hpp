@@ -116,7 +116,7 @@ struct DumpedFiber {
 };
 
 struct FiberDump {
-  std::int64_t taken_at_ns = 0;  // steady_clock ns of the source
+  std::int64_t taken_at_ns = 0;    // steady_clock ns of the source
   bool waits_on_recorded = false;  // the source recorded waits_on/waits_for (fiberleak on Boost 1.74)
   std::vector<DumpedFiber> fibers;
 };

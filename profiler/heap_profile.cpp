@@ -160,9 +160,9 @@ HeapData heap_delta(const HeapData& before, const HeapData& after) {
 
 std::string heap_profile(const HeapData& data, HeapProfileKind kind, const std::vector<Mapping>& mappings,
                          std::int64_t duration_ns) {
-  ProfileBuilder b({{"alloc_objects", "count"}, {"alloc_space", "bytes"}, {"inuse_objects", "count"},
-                    {"inuse_space", "bytes"}},
-                   {"space", "bytes"}, data.rate);
+  ProfileBuilder b(
+      {{"alloc_objects", "count"}, {"alloc_space", "bytes"}, {"inuse_objects", "count"}, {"inuse_space", "bytes"}},
+      {"space", "bytes"}, data.rate);
   b.set_mappings(mappings);
   b.set_time(data.taken_at_ns, duration_ns);
   b.set_default_sample_type(kind == HeapProfileKind::heap ? "inuse_space" : "alloc_space");
@@ -192,7 +192,8 @@ std::string heap_text(const HeapData& data) {
   }
   std::string out;
   char line[256];
-  std::snprintf(line, sizeof line, "heap profile: %" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64 "] @ heap/%" PRId64 "\n",
+  std::snprintf(line, sizeof line,
+                "heap profile: %" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64 "] @ heap/%" PRId64 "\n",
                 raw.inuse_objects, raw.inuse_bytes, raw.alloc_objects, raw.alloc_bytes, 2 * data.rate);
   out += line;
   Symbolizer& sym = Symbolizer::instance();

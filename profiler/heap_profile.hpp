@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <fiberleak/heap.hpp>
+
 #include "profiler/fiber_dump.hpp"
 #include "profiler/symbolizer.hpp"
 
@@ -25,7 +26,7 @@ namespace fiberleak::detail {
 
 struct HeapData {
   std::int64_t rate = 0;
-  std::int64_t taken_at_ns = 0;  // wall clock
+  std::int64_t taken_at_ns = 0;           // wall clock
   std::vector<heap::HeapBucket> records;  // for deltas, each counter is after's minus before's
   // Sampler statistics at collection time.
   std::uint64_t sampled_allocations = 0, dropped_samples = 0, live_samples = 0, own_memory_bytes = 0;

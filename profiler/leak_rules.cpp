@@ -68,7 +68,8 @@ std::optional<std::string> ignored_by(const LeakRules& rules, const DumpedFiber&
 std::string describe(const LeakFinding& f) {
   std::string out = "fiber " + std::to_string(to_integer(f.fiber_id));
   if (!f.name.empty()) out += " \"" + f.name + "\"";
-  out += " blocked in " + f.wait_reason + " for " + (f.blocked_exact ? "" : "at least ") + format_duration(f.blocked_ns);
+  out +=
+      " blocked in " + f.wait_reason + " for " + (f.blocked_exact ? "" : "at least ") + format_duration(f.blocked_ns);
   out += " at " + f.function + " (" + (f.file.empty() ? "?" : f.file) + ":" + std::to_string(f.line) + ")";
   const char* sep = ", holding ";
   if (f.stack_bytes != 0) {
@@ -76,7 +77,8 @@ std::string describe(const LeakFinding& f) {
     sep = ", ";
   }
   if (f.heap_live_bytes) out += sep + ("heap " + format_bytes(*f.heap_live_bytes));
-  if (!f.reason.empty()) out += std::string(" [") + std::string(fiberleak::to_string(f.verdict)) + ": " + f.reason + "]";
+  if (!f.reason.empty())
+    out += std::string(" [") + std::string(fiberleak::to_string(f.verdict)) + ": " + f.reason + "]";
   return out;
 }
 

@@ -14,16 +14,28 @@ namespace field {
 constexpr int kSampleType = 1, kSample = 2, kMapping = 3, kLocation = 4, kFunction = 5, kStringTable = 6,
               kTimeNanos = 9, kDurationNanos = 10, kPeriodType = 11, kPeriod = 12, kComment = 13,
               kDefaultSampleType = 14;
-namespace value_type { constexpr int kType = 1, kUnit = 2; }
-namespace sample { constexpr int kLocationId = 1, kValue = 2, kLabel = 3; }
-namespace label { constexpr int kKey = 1, kStr = 2, kNum = 3, kNumUnit = 4; }
+namespace value_type {
+constexpr int kType = 1, kUnit = 2;
+}
+namespace sample {
+constexpr int kLocationId = 1, kValue = 2, kLabel = 3;
+}
+namespace label {
+constexpr int kKey = 1, kStr = 2, kNum = 3, kNumUnit = 4;
+}
 namespace mapping {
 constexpr int kId = 1, kMemoryStart = 2, kMemoryLimit = 3, kFileOffset = 4, kFilename = 5, kBuildId = 6,
               kHasFunctions = 7, kHasFilenames = 8, kHasLineNumbers = 9, kHasInlineFrames = 10;
 }
-namespace location { constexpr int kId = 1, kMappingId = 2, kAddress = 3, kLine = 4; }
-namespace line { constexpr int kFunctionId = 1, kLine = 2; }
-namespace function { constexpr int kId = 1, kName = 2, kSystemName = 3, kFilename = 4; }
+namespace location {
+constexpr int kId = 1, kMappingId = 2, kAddress = 3, kLine = 4;
+}
+namespace line {
+constexpr int kFunctionId = 1, kLine = 2;
+}
+namespace function {
+constexpr int kId = 1, kName = 2, kSystemName = 3, kFilename = 4;
+}
 }  // namespace field
 
 // Minimal protobuf wire-format encoder.
@@ -36,7 +48,9 @@ class Encoder {
     }
     out_.push_back(static_cast<char>(v));
   }
-  void tag(int field, int wire_type) { varint(static_cast<std::uint64_t>(field) << 3 | static_cast<unsigned>(wire_type)); }
+  void tag(int field, int wire_type) {
+    varint(static_cast<std::uint64_t>(field) << 3 | static_cast<unsigned>(wire_type));
+  }
   void uint_field(int field, std::uint64_t v) {
     if (v == 0) return;  // proto3 default
     tag(field, 0);

@@ -25,7 +25,7 @@ enum class LocationId : std::uint64_t {};
 
 struct SampleLabel {
   std::string key;
-  std::string str;      // string label (empty: numeric)
+  std::string str;  // string label (empty: numeric)
   std::int64_t num = 0;
   std::string num_unit;
 };

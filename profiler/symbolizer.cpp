@@ -2,11 +2,10 @@
 
 #include <elf.h>
 #include <link.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
-
-#include <unistd.h>
 
 #include "runtime/frame_info.hpp"
 

@@ -67,10 +67,10 @@ WaitGraph::WaitGraph(const FiberDump& dump) : dump_(dump) {
       const FiberId target = edge(f);
       auto it = target == kNoFiber ? definite_.end() : definite_.find(target);
       if (it == definite_.end()) continue;
-      definite_[f.id] = {"waits on a leaked fiber",
-                         "waits in " + f.wait_reason + " for " + who(*fiber(target)) + ", which never wakes (" +
-                             it->second.kind + ")",
-                         {}};
+      definite_[f.id] = {
+          "waits on a leaked fiber",
+          "waits in " + f.wait_reason + " for " + who(*fiber(target)) + ", which never wakes (" + it->second.kind + ")",
+          {}};
       grew = true;
     }
   }

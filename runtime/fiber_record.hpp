@@ -41,9 +41,7 @@ class FiberRecord final : public boost::fibers::fiber_properties {
   FiberSlot& slot() noexcept { return *reinterpret_cast<FiberSlot*>(this); }
   const FiberSlot& slot() const noexcept { return *reinterpret_cast<const FiberSlot*>(this); }
   bool tracked() const noexcept { return slot().index != FiberSlot::kHeapIndex; }
-  FiberId id() const noexcept {
-    return static_cast<FiberId>(slot().id.load(std::memory_order_relaxed));
-  }
+  FiberId id() const noexcept { return static_cast<FiberId>(slot().id.load(std::memory_order_relaxed)); }
   // The stacks of this fiber's two latest parks: ParkStackCache checks them
   // first (a fiber in a loop alternates between a few park sites). Touched
   // only by hooks, which Boost orders for a given fiber.

@@ -17,6 +17,7 @@
 #include <fiberleak/fiber_state.hpp>
 #include <fiberleak/runtime_options.hpp>
 #include <fiberleak/snapshot.hpp>
+
 #include "runtime/stack_table.hpp"
 
 namespace fiberleak::detail {
@@ -32,7 +33,7 @@ struct alignas(64) FiberSlot {
   alignas(16) unsigned char record_storage[kRecordStorageBytes];
 
   std::atomic<std::uint32_t> seq{0};
-  std::uint32_t index = 0;  // immutable; kHeapIndex for an untracked overflow slot
+  std::uint32_t index = 0;                  // immutable; kHeapIndex for an untracked overflow slot
   std::atomic<std::uint32_t> next_free{0};  // free list link: index+1 of the next free slot
   std::atomic<std::uint8_t> in_use{0};
   std::atomic<std::uint8_t> state{0};

@@ -1,8 +1,8 @@
-#include <fiberleak/fiber_state.hpp>
-
 #include <array>
 #include <ostream>
 #include <utility>
+
+#include <fiberleak/fiber_state.hpp>
 
 namespace fiberleak {
 

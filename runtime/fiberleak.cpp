@@ -1,6 +1,6 @@
-#include <fiberleak/runtime.hpp>
-
 #include <boost/fiber/context.hpp>
+
+#include <fiberleak/runtime.hpp>
 
 #include "runtime/fiber_record.hpp"
 #include "runtime/fiber_registry.hpp"

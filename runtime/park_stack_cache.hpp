@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include <fiberleak/fiber_state.hpp>
+
 #include "runtime/stack_table.hpp"
 
 namespace fiberleak::detail {

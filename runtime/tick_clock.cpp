@@ -72,8 +72,7 @@ struct Initializer {
 std::atomic<bool> TickClock::tsc_usable_{false};
 
 std::int64_t TickClock::steady_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 

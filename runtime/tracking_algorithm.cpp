@@ -2,11 +2,11 @@
 
 #include <dlfcn.h>
 
+#include <boost/fiber/context.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-
-#include <boost/fiber/context.hpp>
 
 #include "runtime/current_fiber.hpp"
 #include "runtime/fiber_stack.hpp"
@@ -76,8 +76,7 @@ void TrackingAlgorithm::make_current() noexcept {
 TrackingAlgorithm* TrackingAlgorithm::on_this_thread() noexcept { return t_current; }
 
 __attribute__((always_inline)) inline StackId TrackingAlgorithm::caller_stack(ParkStackCache& cache,
-                                                                              std::uintptr_t anchor,
-                                                                              std::size_t skip,
+                                                                              std::uintptr_t anchor, std::size_t skip,
                                                                               StackId (&hints)[2]) noexcept {
   const bool use_cache = registry_->cache_stacks();
   if (use_cache) {
@@ -209,7 +208,9 @@ inline void TrackingAlgorithm::awakened(context* ctx, FiberRecord* record) noexc
     s.begin_write();
     if (before == FiberState::blocked || before == FiberState::sleeping) {
       const std::uint64_t parked = s.parked_ticks.load(std::memory_order_relaxed);
-      if (now > parked) s.blocked_ticks.store(s.blocked_ticks.load(std::memory_order_relaxed) + (now - parked), std::memory_order_relaxed);
+      if (now > parked)
+        s.blocked_ticks.store(s.blocked_ticks.load(std::memory_order_relaxed) + (now - parked),
+                              std::memory_order_relaxed);
     }
     if (before != FiberState::yielded) set_state(s, FiberState::runnable);
     s.end_write();
@@ -237,11 +238,16 @@ TrackingAlgorithm::Caller TrackingAlgorithm::caller_of_pick_next(const void* add
     constexpr const char* kPrefix = "_ZN5boost6fibers9scheduler";
     if (std::strncmp(name, kPrefix, std::strlen(kPrefix)) == 0) {
       const char* member = name + std::strlen(kPrefix);
-      if (std::strncmp(member, "7suspend", 8) == 0) caller = Caller::suspend;
-      else if (std::strncmp(member, "10wait_until", 12) == 0) caller = Caller::wait_until;
-      else if (std::strncmp(member, "5yield", 6) == 0) caller = Caller::yield;
-      else if (std::strncmp(member, "9terminate", 10) == 0) caller = Caller::terminate;
-      else if (std::strncmp(member, "8dispatch", 9) == 0) caller = Caller::dispatch;
+      if (std::strncmp(member, "7suspend", 8) == 0)
+        caller = Caller::suspend;
+      else if (std::strncmp(member, "10wait_until", 12) == 0)
+        caller = Caller::wait_until;
+      else if (std::strncmp(member, "5yield", 6) == 0)
+        caller = Caller::yield;
+      else if (std::strncmp(member, "9terminate", 10) == 0)
+        caller = Caller::terminate;
+      else if (std::strncmp(member, "8dispatch", 9) == 0)
+        caller = Caller::dispatch;
     }
   }
   for (CallerEntry& e : callers_) {
@@ -276,8 +282,7 @@ __attribute__((noinline)) void TrackingAlgorithm::record_park(context* self, Cal
   // Frames skipped: record_park and pick_next.
   const StackId stack =
       registry_->capture_park_stacks()
-          ? caller_stack(park_stacks_, reinterpret_cast<std::uintptr_t>(__builtin_dwarf_cfa()), 2,
-                         record->recent_parks)
+          ? caller_stack(park_stacks_, reinterpret_cast<std::uintptr_t>(__builtin_dwarf_cfa()), 2, record->recent_parks)
           : kNoStack;
   const std::uint64_t now = switch_ticks_;
   s.begin_write();

@@ -80,7 +80,8 @@ class TrackingAlgorithm final : public boost::fibers::algo::algorithm_with_prope
   FiberRecord* record_from(boost::fibers::fiber_properties* props) noexcept {
     if (__builtin_expect(properties_hooks_ == nullptr, 1) || props == nullptr) return static_cast<FiberRecord*>(props);
     return static_cast<FiberRecord*>(
-        reinterpret_cast<RecordLink*>(reinterpret_cast<unsigned char*>(props) + properties_hooks_->link_offset)->record);
+        reinterpret_cast<RecordLink*>(reinterpret_cast<unsigned char*>(props) + properties_hooks_->link_offset)
+            ->record);
   }
   FiberRecord* new_record(boost::fibers::context* ctx) noexcept;
   void awakened(boost::fibers::context* ctx, FiberRecord* record) noexcept;
@@ -89,8 +90,7 @@ class TrackingAlgorithm final : public boost::fibers::algo::algorithm_with_prope
   // The stack of the hook's caller: from `cache` when it recognises it at
   // `anchor` (the calling hook's CFA), else unwound, skipping `skip` frames
   // above the caller of this function.
-  StackId caller_stack(ParkStackCache& cache, std::uintptr_t anchor, std::size_t skip,
-                       StackId (&hints)[2]) noexcept;
+  StackId caller_stack(ParkStackCache& cache, std::uintptr_t anchor, std::size_t skip, StackId (&hints)[2]) noexcept;
 
   boost::intrusive_ptr<boost::fibers::algo::algorithm> inner_;
   const PropertiesHooks* properties_hooks_;

@@ -21,12 +21,15 @@ WaitKind WaitClassifier::kind_of_function(const std::string& name) {
     }
     return WaitKind::none;
   }
-  if (contains(name, "mutex::lock") || contains(name, "mutex::try_lock_until") || contains(name, "mutex::try_lock_for")) {
+  if (contains(name, "mutex::lock") || contains(name, "mutex::try_lock_until") ||
+      contains(name, "mutex::try_lock_for")) {
     return WaitKind::mutex;
   }
   if (contains(name, "condition_variable")) return WaitKind::condition_variable;
-  if (contains(name, "future<") || contains(name, "future_base") || contains(name, "shared_state")) return WaitKind::future;
-  if (contains(name, "boost::fibers::fiber::join") || contains(name, "boost::fibers::context::join")) return WaitKind::join;
+  if (contains(name, "future<") || contains(name, "future_base") || contains(name, "shared_state"))
+    return WaitKind::future;
+  if (contains(name, "boost::fibers::fiber::join") || contains(name, "boost::fibers::context::join"))
+    return WaitKind::join;
   if (contains(name, "this_fiber::sleep_") || contains(name, "boost::fibers::context::wait_until(")) {
     return WaitKind::sleep;
   }

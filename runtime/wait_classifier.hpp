@@ -13,6 +13,7 @@
 #include <string>
 
 #include <fiberleak/fiber_state.hpp>
+
 #include "runtime/stack_table.hpp"
 
 namespace fiberleak::detail {

@@ -1,15 +1,15 @@
 #include "runtime/waits_on.hpp"
 
-#include <sys/uio.h>
 #include <unistd.h>
-
-#include <algorithm>
-#include <map>
 
 #include <boost/fiber/mutex.hpp>
 #include <boost/fiber/recursive_mutex.hpp>
 #include <boost/fiber/recursive_timed_mutex.hpp>
 #include <boost/fiber/timed_mutex.hpp>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <map>
 
 namespace fiberleak::detail {
 namespace {

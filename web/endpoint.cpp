@@ -1,17 +1,17 @@
-#include <fiberleak/mount.hpp>
-
 #include <spdlog/spdlog.h>
 
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include <fiberleak/mount.hpp>
+#include <fiberleak/runtime.hpp>
+
 #include "profiler/dump_builder.hpp"
 #include "profiler/goroutine_profile.hpp"
 #include "profiler/goroutine_text.hpp"
 #include "profiler/heap_profile.hpp"
 #include "profiler/symbolizer.hpp"
-#include <fiberleak/runtime.hpp>
 #include "web/fiber_json.hpp"
 #include "web/heap_routes.hpp"
 #include "web/metrics_page.hpp"
@@ -99,7 +99,9 @@ void Endpoint::bad_request(httplib::Response& res, const std::string& message) {
 
 void Endpoint::goroutine(const httplib::Request& req, httplib::Response& res) {
   GoroutineParams p;
-  if (auto err = parse_goroutine_params(req.params, static_cast<int>(std::clamp<std::int64_t>(options_.max_delta.count(), 0, 1 << 30)), p); !err.empty()) {
+  if (auto err = parse_goroutine_params(
+          req.params, static_cast<int>(std::clamp<std::int64_t>(options_.max_delta.count(), 0, 1 << 30)), p);
+      !err.empty()) {
     return bad_request(res, err);
   }
   if (p.seconds > 0) {
@@ -113,9 +115,8 @@ void Endpoint::goroutine(const httplib::Request& req, httplib::Response& res) {
   }
   switch (p.debug) {
     case 0:
-      timed(ProfileFormat::goroutine_proto, [&] {
-        res.set_content(goroutine_profile(dump(), Symbolizer::mappings()), "application/octet-stream");
-      });
+      timed(ProfileFormat::goroutine_proto,
+            [&] { res.set_content(goroutine_profile(dump(), Symbolizer::mappings()), "application/octet-stream"); });
       res.set_header("Content-Disposition", "attachment; filename=\"goroutine.pb.gz\"");
       break;
     case 1:
@@ -262,7 +263,8 @@ void Endpoint::register_routes(httplib::Server& server, const std::string& prefi
   const bool heap_registered =
       std::any_of(extra_.begin(), extra_.end(), [](const RouteSet& set) { return set.name == "heap"; });
   if (!heap_registered && heap_profiler_available()) {
-    extra_.push_back(heap_route_set(static_cast<int>(std::clamp<std::int64_t>(options_.max_delta.count(), 0, 1 << 30))));
+    extra_.push_back(
+        heap_route_set(static_cast<int>(std::clamp<std::int64_t>(options_.max_delta.count(), 0, 1 << 30))));
   }
   for (const RouteSet& set : extra_) {
     if (set.mount) set.mount(server, prefix);
@@ -316,9 +318,9 @@ ServeHandle serve(ServeOptions options) {
   server.set_payload_max_length(1 << 20);  // symbol lookups only: no large bodies
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {
-      res.set_content(res.status == 404 ? "404 not found: see /debug/pprof/ for the routes\n"
-                                        : std::to_string(res.status) + "\n",
-                      "text/plain");
+      res.set_content(
+          res.status == 404 ? "404 not found: see /debug/pprof/ for the routes\n" : std::to_string(res.status) + "\n",
+          "text/plain");
     }
   });
   const int port = state.http.bind(options.host, options.port);

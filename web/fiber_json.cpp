@@ -20,7 +20,8 @@ std::string hex(std::uint64_t v) {
 json frames_to_json(const std::vector<DumpFrame>& frames) {
   json out = json::array();
   for (const DumpFrame& f : frames) {
-    out.push_back({{"pc", hex(f.pc)}, {"function", f.function}, {"file", f.file}, {"line", f.line}, {"inlined", f.inlined}});
+    out.push_back(
+        {{"pc", hex(f.pc)}, {"function", f.function}, {"file", f.file}, {"line", f.line}, {"inlined", f.inlined}});
   }
   return out;
 }
@@ -116,10 +117,14 @@ json fibers_to_json(const FiberDump& dump, const std::set<FiberId>& leaked, cons
   if (shared_stacks) doc["stacks"] = std::move(stacks);
   if (counters != nullptr) {
     doc["counters"] = {
-        {"fibers_created", counters->fibers_created},     {"fibers_destroyed", counters->fibers_destroyed},
-        {"fibers_live", counters->fibers_live},           {"records_dropped", counters->records_dropped},
-        {"stacks_dropped", counters->stacks_dropped},     {"stack_table_size", counters->stack_table_size},
-        {"threads_installed", counters->threads_installed}, {"threads_uninstalled", counters->threads_uninstalled},
+        {"fibers_created", counters->fibers_created},
+        {"fibers_destroyed", counters->fibers_destroyed},
+        {"fibers_live", counters->fibers_live},
+        {"records_dropped", counters->records_dropped},
+        {"stacks_dropped", counters->stacks_dropped},
+        {"stack_table_size", counters->stack_table_size},
+        {"threads_installed", counters->threads_installed},
+        {"threads_uninstalled", counters->threads_uninstalled},
     };
   }
   return doc;
@@ -195,14 +200,22 @@ FiberDump fibers_from_json_text(const std::string& text) {
 }
 
 json finding_to_json(const LeakFinding& f) {
-  return {{"fiber_id", to_integer(f.fiber_id)},     {"name", f.name},
-          {"wait", to_string(f.wait)},  {"wait_reason", f.wait_reason},
-          {"blocked_ns", f.blocked_ns}, {"blocked_exact", f.blocked_exact},
-          {"function", f.function},     {"file", f.file},
-          {"line", f.line},             {"site", f.site},
-          {"stack_bytes", bytes_or_null(f.stack_bytes)}, {"heap_live_bytes", bytes_or_null(f.heap_live_bytes)},
-          {"verdict", to_string(f.verdict)},  {"reason", f.reason},
-          {"chain", ids_to_json(f.chain)},      {"cycle", ids_to_json(f.cycle)}};
+  return {{"fiber_id", to_integer(f.fiber_id)},
+          {"name", f.name},
+          {"wait", to_string(f.wait)},
+          {"wait_reason", f.wait_reason},
+          {"blocked_ns", f.blocked_ns},
+          {"blocked_exact", f.blocked_exact},
+          {"function", f.function},
+          {"file", f.file},
+          {"line", f.line},
+          {"site", f.site},
+          {"stack_bytes", bytes_or_null(f.stack_bytes)},
+          {"heap_live_bytes", bytes_or_null(f.heap_live_bytes)},
+          {"verdict", to_string(f.verdict)},
+          {"reason", f.reason},
+          {"chain", ids_to_json(f.chain)},
+          {"cycle", ids_to_json(f.cycle)}};
 }
 
 json findings_to_json(const std::vector<LeakFinding>& findings, const std::vector<GrowingSite>& growing) {

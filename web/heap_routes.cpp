@@ -29,9 +29,12 @@ void profile(const httplib::Request& req, httplib::Response& res, HeapProfileKin
   int debug = 0, seconds = 0, gc = 0;
   for (const auto& [k, v] : req.params) {
     bool ok = false;
-    if (k == "debug") ok = parse_int(v, 0, 2, debug);
-    else if (k == "seconds") ok = parse_int(v, 1, max_seconds, seconds);
-    else if (k == "gc") ok = parse_int(v, 0, 1, gc);
+    if (k == "debug")
+      ok = parse_int(v, 0, 2, debug);
+    else if (k == "seconds")
+      ok = parse_int(v, 1, max_seconds, seconds);
+    else if (k == "gc")
+      ok = parse_int(v, 0, 1, gc);
     if (!ok) return bad_request(res, kHeapUsage);
   }
   if (seconds > 0 && debug != 0) return bad_request(res, kHeapUsage);
@@ -50,9 +53,9 @@ void profile(const httplib::Request& req, httplib::Response& res, HeapProfileKin
     const HeapData before = collect_heap();
     std::this_thread::sleep_for(std::chrono::seconds(seconds));
     const HeapData after = collect_heap();
-    res.set_content(heap_profile(heap_delta(before, after), kind, Symbolizer::mappings(),
-                                 after.taken_at_ns - before.taken_at_ns),
-                    "application/octet-stream");
+    res.set_content(
+        heap_profile(heap_delta(before, after), kind, Symbolizer::mappings(), after.taken_at_ns - before.taken_at_ns),
+        "application/octet-stream");
     res.set_header("Content-Disposition", std::string("attachment; filename=\"") + name + "-delta.pb.gz\"");
     return;
   }
@@ -109,7 +112,8 @@ std::string heap_metrics_text() {
   metric("fiberleak_heap_dropped_samples_total", "counter", "Samples dropped because the sampler's tables were full.",
          static_cast<std::int64_t>(d.dropped_samples));
   metric("fiberleak_heap_sampling_rate_bytes", "gauge", "Mean bytes between heap samples (0: off).", d.rate);
-  metric("fiberleak_heap_profiler_memory_bytes", "gauge", "Memory the heap sampler's tables use (buckets made, live-table slots).",
+  metric("fiberleak_heap_profiler_memory_bytes", "gauge",
+         "Memory the heap sampler's tables use (buckets made, live-table slots).",
          static_cast<std::int64_t>(d.own_memory_bytes));
   return out;
 }

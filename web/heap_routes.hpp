@@ -20,7 +20,8 @@
 
 namespace fiberleak::detail {
 
-inline constexpr const char* kHeapUsage = "usage: /debug/pprof/heap|allocs?debug=0|1&seconds=N (1..max, debug=0 only)&gc=0|1";
+inline constexpr const char* kHeapUsage =
+    "usage: /debug/pprof/heap|allocs?debug=0|1&seconds=N (1..max, debug=0 only)&gc=0|1";
 
 // The routes above as a route set named "heap" (web/route_set.hpp): the
 // routes, heap and allocs on /debug/pprof/, heap_metrics_text() on /metrics.

@@ -30,8 +30,10 @@ const char* ProfileBuildTimes::name(ProfileFormat f) noexcept {
 
 std::string render_metrics(const MetricsInputs& in) {
   PrometheusText m;
-  std::map<FiberState, std::size_t> by_state{{FiberState::running, 0},  {FiberState::runnable, 0},
-                                             {FiberState::blocked, 0},  {FiberState::sleeping, 0},
+  std::map<FiberState, std::size_t> by_state{{FiberState::running, 0},
+                                             {FiberState::runnable, 0},
+                                             {FiberState::blocked, 0},
+                                             {FiberState::sleeping, 0},
                                              {FiberState::yielded, 0}};
   std::map<std::string, std::pair<std::size_t, const DumpedFiber*>> sites;
   for (const DumpedFiber& f : in.dump.fibers) {
@@ -56,7 +58,9 @@ std::string render_metrics(const MetricsInputs& in) {
 
   std::vector<std::pair<std::size_t, std::string>> top;
   for (const auto& [site, s] : sites) top.emplace_back(s.first, site);
-  std::sort(top.begin(), top.end(), [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  std::sort(top.begin(), top.end(), [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  });
   if (top.size() > kTopParkSites) top.resize(kTopParkSites);
   m.family("fiberleak_park_site_fibers", "gauge", "Fibers parked at each of the most populated park sites.");
   for (const auto& [n, site] : top) {
@@ -78,7 +82,8 @@ std::string render_metrics(const MetricsInputs& in) {
   m.family("fiberleak_profile_builds_total", "counter", "Profiles built, by format.");
   for (std::size_t i = 0; i < static_cast<std::size_t>(ProfileFormat::count); ++i) {
     const auto f = static_cast<ProfileFormat>(i);
-    m.sample("fiberleak_profile_build_seconds", {{"format", ProfileBuildTimes::name(f)}}, in.build_times.last_seconds(f));
+    m.sample("fiberleak_profile_build_seconds", {{"format", ProfileBuildTimes::name(f)}},
+             in.build_times.last_seconds(f));
   }
   for (std::size_t i = 0; i < static_cast<std::size_t>(ProfileFormat::count); ++i) {
     const auto f = static_cast<ProfileFormat>(i);

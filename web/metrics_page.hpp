@@ -8,14 +8,22 @@
 #include <chrono>
 #include <vector>
 
+#include <fiberleak/snapshot.hpp>
+
 #include "profiler/fiber_dump.hpp"
 #include "profiler/leak_rules.hpp"
-#include <fiberleak/snapshot.hpp>
 #include "web/prometheus_text.hpp"
 
 namespace fiberleak::detail {
 
-enum class ProfileFormat : std::size_t { goroutine_proto, goroutine_delta, goroutine_debug1, goroutine_debug2, fibers_json, count };
+enum class ProfileFormat : std::size_t {
+  goroutine_proto,
+  goroutine_delta,
+  goroutine_debug1,
+  goroutine_debug2,
+  fibers_json,
+  count
+};
 
 // Last build duration and build count per format. Thread-safe.
 class ProfileBuildTimes {

@@ -35,8 +35,8 @@ std::string parse_goroutine_params(const httplib::Params& params, int max_second
       }
     } else if (key == "seconds") {
       if (!parse_int(value, out.seconds) || out.seconds < 1 || out.seconds > max_seconds) {
-        return "seconds must be a whole number from 1 to " + std::to_string(max_seconds) + ", got \"" + value +
-               "\"; " + kGoroutineUsage;
+        return "seconds must be a whole number from 1 to " + std::to_string(max_seconds) + ", got \"" + value + "\"; " +
+               kGoroutineUsage;
       }
     }
   }
@@ -47,7 +47,8 @@ std::string parse_goroutine_params(const httplib::Params& params, int max_second
 }
 
 std::string parse_fibers_params(const httplib::Params& params, FibersParams& out) {
-  if (auto err = unknown_params(params, {"state", "min_blocked", "name", "leaks", "stacks"}, kFibersUsage); !err.empty()) {
+  if (auto err = unknown_params(params, {"state", "min_blocked", "name", "leaks", "stacks"}, kFibersUsage);
+      !err.empty()) {
     return err;
   }
   for (const auto& [key, value] : params) {
@@ -71,7 +72,8 @@ std::string parse_fibers_params(const httplib::Params& params, FibersParams& out
     } else if (key == "name") {
       out.name = value;
     } else if (key == "stacks") {
-      if (value != "inline" && value != "shared") return "stacks must be inline or shared, got \"" + value + "\"; " + kFibersUsage;
+      if (value != "inline" && value != "shared")
+        return "stacks must be inline or shared, got \"" + value + "\"; " + kFibersUsage;
       out.shared_stacks = value == "shared";
     } else if (key == "leaks") {
       if (value != "0" && value != "1" && value != "true" && value != "false") {

@@ -24,9 +24,9 @@ std::string parse_goroutine_params(const httplib::Params& params, int max_second
 
 // /debug/fibers
 struct FibersParams {
-  std::set<FiberState> states;       // empty: all
-  std::int64_t min_blocked_ns = 0;   // only fibers parked at least this long
-  std::string name;                  // exact name, or prefix ending in '*'
+  std::set<FiberState> states;      // empty: all
+  std::int64_t min_blocked_ns = 0;  // only fibers parked at least this long
+  std::string name;                 // exact name, or prefix ending in '*'
   bool leaks_only = false;
   bool shared_stacks = false;  // stacks=shared: each distinct stack written once (fiber_json.hpp)
 };

@@ -68,7 +68,7 @@ class Watchdog {
   bool stop_ = false;
   LeakDetector::Result latest_;
   std::uint64_t evaluations_ = 0;
-  FindingTracker tracker_;  // under evaluate_mutex_
+  FindingTracker tracker_;     // under evaluate_mutex_
   std::mutex evaluate_mutex_;  // one evaluation at a time
   std::thread thread_;
 };

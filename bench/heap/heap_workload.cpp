@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
     });
   }
   for (auto& th : ts) th.join();
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
+  const auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
   std::printf("%lld\n", static_cast<long long>(ns));
   return 0;
 }

@@ -17,18 +17,39 @@
 #include <string>
 #include <thread>
 
+#include <fiberleak/runtime.hpp>
+
 #include "profiler/dump_builder.hpp"
 #include "profiler/goroutine_profile.hpp"
 #include "profiler/goroutine_text.hpp"
-#include <fiberleak/runtime.hpp>
 
 namespace {
 
-__attribute__((noinline)) void park0(boost::fibers::buffered_channel<int>& ch) { int v; ch.pop(v); asm volatile("" ::: "memory"); }
-__attribute__((noinline)) void park1(boost::fibers::buffered_channel<int>& ch) { int v; ch.pop(v); asm volatile("" ::: "memory"); }
-__attribute__((noinline)) void park2(boost::fibers::buffered_channel<int>& ch) { int v; ch.pop(v); asm volatile("" ::: "memory"); }
-__attribute__((noinline)) void park3(boost::fibers::buffered_channel<int>& ch) { int v; ch.pop(v); asm volatile("" ::: "memory"); }
-__attribute__((noinline)) void park4(boost::fibers::buffered_channel<int>& ch) { int v; ch.pop(v); asm volatile("" ::: "memory"); }
+__attribute__((noinline)) void park0(boost::fibers::buffered_channel<int>& ch) {
+  int v;
+  ch.pop(v);
+  asm volatile("" ::: "memory");
+}
+__attribute__((noinline)) void park1(boost::fibers::buffered_channel<int>& ch) {
+  int v;
+  ch.pop(v);
+  asm volatile("" ::: "memory");
+}
+__attribute__((noinline)) void park2(boost::fibers::buffered_channel<int>& ch) {
+  int v;
+  ch.pop(v);
+  asm volatile("" ::: "memory");
+}
+__attribute__((noinline)) void park3(boost::fibers::buffered_channel<int>& ch) {
+  int v;
+  ch.pop(v);
+  asm volatile("" ::: "memory");
+}
+__attribute__((noinline)) void park4(boost::fibers::buffered_channel<int>& ch) {
+  int v;
+  ch.pop(v);
+  asm volatile("" ::: "memory");
+}
 __attribute__((noinline)) void deep(boost::fibers::buffered_channel<int>& ch, int d) {
   if (d == 0) {
     int v;
@@ -80,8 +101,8 @@ void measure(const std::string& go_binary, int n, bool distinct) {
     void (*sites[])(boost::fibers::buffered_channel<int>&) = {park0, park1, park2, park3, park4};
     for (int i = 0; i < n; ++i) {
       if (distinct) {
-        fibers.emplace_back(boost::fibers::launch::post, std::allocator_arg,
-                            boost::fibers::fixedsize_stack(128 * 1024), [&ch, i] { deep(ch, i % 300); });
+        fibers.emplace_back(boost::fibers::launch::post, std::allocator_arg, boost::fibers::fixedsize_stack(128 * 1024),
+                            [&ch, i] { deep(ch, i % 300); });
       } else {
         fibers.emplace_back(boost::fibers::launch::post, std::allocator_arg, boost::fibers::fixedsize_stack(16 * 1024),
                             [&ch, f = sites[i % 5]] { f(ch); });
@@ -100,9 +121,24 @@ void measure(const std::string& go_binary, int n, bool distinct) {
   std::size_t bytes = 0;
   fiberleak::detail::goroutine_profile(fiberleak::detail::build_dump(fiberleak::snapshot()), mappings);  // warm symbols
   const double snap_ms = best_ms([&] { return fiberleak::snapshot().fibers.size(); }, bytes);
-  const double d0 = best_ms([&] { return fiberleak::detail::goroutine_profile(fiberleak::detail::build_dump(fiberleak::snapshot()), mappings).size(); }, bytes);
-  const double d1 = best_ms([&] { return fiberleak::detail::render_debug1(fiberleak::detail::build_dump(fiberleak::snapshot()), &symbolizer).size(); }, bytes);
-  const double d2 = best_ms([&] { return fiberleak::detail::render_debug2(fiberleak::detail::build_dump(fiberleak::snapshot()), &symbolizer).size(); }, bytes);
+  const double d0 = best_ms(
+      [&] {
+        return fiberleak::detail::goroutine_profile(fiberleak::detail::build_dump(fiberleak::snapshot()), mappings)
+            .size();
+      },
+      bytes);
+  const double d1 = best_ms(
+      [&] {
+        return fiberleak::detail::render_debug1(fiberleak::detail::build_dump(fiberleak::snapshot()), &symbolizer)
+            .size();
+      },
+      bytes);
+  const double d2 = best_ms(
+      [&] {
+        return fiberleak::detail::render_debug2(fiberleak::detail::build_dump(fiberleak::snapshot()), &symbolizer)
+            .size();
+      },
+      bytes);
   stop = true;
   program.join();
 
@@ -111,12 +147,18 @@ void measure(const std::string& go_binary, int n, bool distinct) {
     auto it = go.find(f);
     return it == go.end() || it->second <= 0 ? 0.0 : ours / it->second;
   };
-  auto go_ms = [&](const char* f) { auto it = go.find(f); return it == go.end() ? -1.0 : it->second; };
+  auto go_ms = [&](const char* f) {
+    auto it = go.find(f);
+    return it == go.end() ? -1.0 : it->second;
+  };
   const char* kind = distinct ? "distinct stacks" : "5 stacks";
   std::printf("%7d fibers, %-15s snapshot %7.1f ms (program paused per record only)\n", n, kind, snap_ms);
-  std::printf("   debug=0  fiberleak %8.1f ms   Go %8.1f ms   ratio %.2f\n", d0, go_ms("debug=0"), ratio("debug=0", d0));
-  std::printf("   debug=1  fiberleak %8.1f ms   Go %8.1f ms   ratio %.2f\n", d1, go_ms("debug=1"), ratio("debug=1", d1));
-  std::printf("   debug=2  fiberleak %8.1f ms   Go %8.1f ms   ratio %.2f\n", d2, go_ms("debug=2"), ratio("debug=2", d2));
+  std::printf("   debug=0  fiberleak %8.1f ms   Go %8.1f ms   ratio %.2f\n", d0, go_ms("debug=0"),
+              ratio("debug=0", d0));
+  std::printf("   debug=1  fiberleak %8.1f ms   Go %8.1f ms   ratio %.2f\n", d1, go_ms("debug=1"),
+              ratio("debug=1", d1));
+  std::printf("   debug=2  fiberleak %8.1f ms   Go %8.1f ms   ratio %.2f\n", d2, go_ms("debug=2"),
+              ratio("debug=2", d2));
   std::printf("   peak RSS so far %ld MiB\n", peak_rss_mb());
   std::fflush(stdout);
 }

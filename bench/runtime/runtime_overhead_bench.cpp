@@ -85,9 +85,10 @@ void run(const char* title, const std::function<double(int)>& body, int reps, in
     for (int v = 0; v < kVariants; ++v) samples[v].push_back(measure(static_cast<Variant>(v), body, iterations));
   }
   const double plain = median(samples[0]);
-  std::printf("%s (%d iterations x %d repetitions, median ns per operation; paired: median of each\n"
-              "repetition's ratio to the plain run just before it, the steadier figure on a noisy machine)\n",
-              title, iterations, reps);
+  std::printf(
+      "%s (%d iterations x %d repetitions, median ns per operation; paired: median of each\n"
+      "repetition's ratio to the plain run just before it, the steadier figure on a noisy machine)\n",
+      title, iterations, reps);
   for (int v = 0; v < kVariants; ++v) {
     const double m = median(samples[v]);
     std::vector<double> paired;

@@ -85,7 +85,8 @@ Result run_service(bool tracked, int millis) {
       const auto sent = Clock::now();
       inbox.push(&r);
       reply.get();
-      lat.push_back(static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - sent).count()));
+      lat.push_back(static_cast<std::uint32_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - sent).count()));
     }
     if (++clients_done == kClients) inbox.close();
   };
@@ -161,15 +162,15 @@ int main(int argc, char** argv) {
     rps_paired.push_back(tracked.requests_per_second / plain.requests_per_second);
     p99_paired.push_back(tracked.p99_us / plain.p99_us);
   }
-  std::printf("request/response service: %d shared_work threads, %d clients, %d handlers, ~3 us of work and\n"
-              "2-3 parks per request; %d repetitions of %d ms, plain and tracked interleaved (medians;\n"
-              "paired: median of each repetition's tracked/plain ratio)\n",
-              kThreads, kClients, kHandlers, reps, millis);
+  std::printf(
+      "request/response service: %d shared_work threads, %d clients, %d handlers, ~3 us of work and\n"
+      "2-3 parks per request; %d repetitions of %d ms, plain and tracked interleaved (medians;\n"
+      "paired: median of each repetition's tracked/plain ratio)\n",
+      kThreads, kClients, kHandlers, reps, millis);
   std::printf("  %-20s %14s %10s\n", "", "requests/s", "p99");
   std::printf("  %-20s %14.0f %8.1f us\n", "plain Boost.Fiber", median(rps[0]), median(p99[0]));
   std::printf("  %-20s %14.0f %8.1f us\n", "tracked (default)", median(rps[1]), median(p99[1]));
   std::printf("  throughput ratio %.3f (paired %.3f; target >= 0.98), p99 ratio %.3f (paired %.3f)\n",
-              median(rps[1]) / median(rps[0]), median(rps_paired), median(p99[1]) / median(p99[0]),
-              median(p99_paired));
+              median(rps[1]) / median(rps[0]), median(rps_paired), median(p99[1]) / median(p99[0]), median(p99_paired));
   return 0;
 }

@@ -27,7 +27,6 @@
 #include <fiberleak/runtime_options.hpp>
 #include <fiberleak/snapshot.hpp>
 
-
 namespace fiberleak {
 
 // Sets the runtime's options; call before the first install() for the
@@ -105,13 +104,13 @@ void install(Args&&... args) {
   using Properties = detail::properties_of_t<Algorithm>;
   const detail::PropertiesHooks* hooks = nullptr;
   if constexpr (!std::is_void_v<Properties>) {
-    static_assert(std::is_same_v<decltype(&Algorithm::new_properties),
-                                 boost::fibers::fiber_properties* (
-                                     boost::fibers::algo::algorithm_with_properties<Properties>::*)(
-                                     boost::fibers::context*)>,
-                  "fiberleak::install<Algorithm>: Algorithm overrides new_properties(); fiberleak makes each "
-                  "fiber's properties itself (its P and fiberleak's record in one object), so a custom "
-                  "new_properties() cannot be honoured. Remove the override (P is made with new P(ctx)).");
+    static_assert(
+        std::is_same_v<decltype(&Algorithm::new_properties),
+                       boost::fibers::fiber_properties* (
+                           boost::fibers::algo::algorithm_with_properties<Properties>::*)(boost::fibers::context*)>,
+        "fiberleak::install<Algorithm>: Algorithm overrides new_properties(); fiberleak makes each "
+        "fiber's properties itself (its P and fiberleak's record in one object), so a custom "
+        "new_properties() cannot be honoured. Remove the override (P is made with new P(ctx)).");
     static const detail::PropertiesHooks properties_hooks{&detail::make_properties<Properties>,
                                                           detail::record_link_offset<Properties>()};
     hooks = &properties_hooks;

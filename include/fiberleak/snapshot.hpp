@@ -34,7 +34,7 @@ struct FiberSnapshot {
   // after install()): set on the thread's main fiber, whose record (like
   // every record of that thread) no longer changes.
   bool tracking_ended = false;
-  std::uint32_t thread = 0;        // ordinal of the thread that last ran or parked it (1-based; 0 unknown)
+  std::uint32_t thread = 0;  // ordinal of the thread that last ran or parked it (1-based; 0 unknown)
   std::int64_t created_ns = 0;
   std::int64_t parked_ns = 0;         // start of the latest park (0: never parked)
   std::int64_t blocked_total_ns = 0;  // all parks so far, including the current one
@@ -58,9 +58,7 @@ struct FiberSnapshot {
   // fiber's context for new fibers, and the mutex then names the new one).
   bool owner_ended = false;
 
-  bool parked() const noexcept {
-    return state == FiberState::blocked || state == FiberState::sleeping;
-  }
+  bool parked() const noexcept { return state == FiberState::blocked || state == FiberState::sleeping; }
   // How long the current park has lasted at `now_ns` (0 when not parked).
   std::int64_t blocked_for_ns(std::int64_t now_ns) const noexcept {
     return parked() && parked_ns > 0 && now_ns > parked_ns ? now_ns - parked_ns : 0;
@@ -69,7 +67,7 @@ struct FiberSnapshot {
 
 // Counters of the whole runtime; all monotonic except live/size figures.
 struct RuntimeCounters {
-  std::uint64_t fibers_created = 0;   // records created (tracked fibers, incl. main fibers)
+  std::uint64_t fibers_created = 0;  // records created (tracked fibers, incl. main fibers)
   std::uint64_t fibers_destroyed = 0;
   std::uint64_t fibers_live = 0;      // created - destroyed
   std::uint64_t records_dropped = 0;  // fibers that ran untracked: registry full

@@ -1,8 +1,8 @@
 #include "runtime/heap/heap_sampler.hpp"
 
-#include <cstdio>
-
 #include <unistd.h>
+
+#include <cstdio>
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -59,8 +59,9 @@ std::int64_t env_number(const char* name, std::int64_t fallback, std::int64_t ma
   }
   if (ok) return v;
   char msg[256];
-  const int n = std::snprintf(msg, sizeof msg, "fiberleak: %s=\"%.40s\" is not a whole number from 0 to %lld; using %lld\n",
-                              name, s, static_cast<long long>(max), static_cast<long long>(fallback));
+  const int n =
+      std::snprintf(msg, sizeof msg, "fiberleak: %s=\"%.40s\" is not a whole number from 0 to %lld; using %lld\n", name,
+                    s, static_cast<long long>(max), static_cast<long long>(fallback));
   if (n > 0) (void)!write(2, msg, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof msg - 1));
   return fallback;
 }

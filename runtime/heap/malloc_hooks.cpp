@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include <fiberleak/heap.hpp>
+
 #include "runtime/heap/sampler_hot_path.hpp"
 
 extern "C" {

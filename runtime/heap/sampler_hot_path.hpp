@@ -23,8 +23,8 @@ struct ThreadState {
   std::int64_t countdown;  // bytes until the next sample; < 0: take the slow path
   std::uint64_t rng;
   bool seeded;
-  bool busy;            // re-entrancy guard: allocations while sampling pass through
-  std::uint8_t shard;   // which of the sampler's sharded counters this thread uses
+  bool busy;           // re-entrancy guard: allocations while sampling pass through
+  std::uint8_t shard;  // which of the sampler's sharded counters this thread uses
 };
 // __thread, not thread_local: no TLS wrapper calls across translation units.
 // Zero-initialized and trivially destructible, so free() during a thread's
@@ -50,7 +50,9 @@ inline std::uint64_t address_hash(const void* p) noexcept {
   const std::uint64_t block = (a >> 4) * 0x9E3779B97F4A7C15ULL;
   return (region >> (64 - kRegionBits) << (64 - kRegionBits)) | (block >> kRegionBits);
 }
-inline std::size_t filter_index(std::uint64_t hash) noexcept { return static_cast<std::size_t>(hash >> (64 - kFilterBits)); }
+inline std::size_t filter_index(std::uint64_t hash) noexcept {
+  return static_cast<std::size_t>(hash >> (64 - kFilterBits));
+}
 
 // A live sample's record: the block, its requested size, its stack bucket.
 struct Slot {

@@ -1,16 +1,17 @@
 // The Go dump parser on real Go 1.19 output (testdata/go119_*.txt, captured
 // from testdata/leaky_go) and on the layouts of newer Go versions.
+#include "daemon/go_dump_parser.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <fstream>
 #include <sstream>
 
-#include "daemon/go_dump_parser.hpp"
 #include "profiler/leak_rules.hpp"
 
 using fiberleak::FiberState;
-using fiberleak::detail::GoDumpError;
 using fiberleak::WaitKind;
+using fiberleak::detail::GoDumpError;
 using fiberleak::detail::parse_go_dump;
 
 namespace {
@@ -52,7 +53,8 @@ TEST_CASE("a real Go 1.19 dump parses into every goroutine with states, frames a
       CHECK_FALSE(f.function.empty());
       CHECK(f.line > 0);
     }
-    if (g.stack[0].function == "main.receiveForever" || g.stack.size() > 1 && g.stack[1].function == "main.receiveForever") {
+    if (g.stack[0].function == "main.receiveForever" ||
+        g.stack.size() > 1 && g.stack[1].function == "main.receiveForever") {
       CHECK(g.wait == WaitKind::channel_pop);
       CHECK(g.state == FiberState::blocked);
     }

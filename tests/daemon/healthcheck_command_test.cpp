@@ -1,11 +1,11 @@
-#include <catch2/catch.hpp>
+#include "daemon/healthcheck_command.hpp"
 
 #include <httplib.h>
 
+#include <catch2/catch.hpp>
+
 #include <chrono>
 #include <thread>
-
-#include "daemon/healthcheck_command.hpp"
 
 using fiberleak::detail::ExitCode;
 using fiberleak::detail::parse_healthcheck_args;
@@ -33,7 +33,8 @@ TEST_CASE("healthcheck rejects what is not one http URL and a usable timeout", "
 TEST_CASE("healthcheck passes on a 200, fails on other statuses, a closed port and a server that never answers",
           "[daemon]") {
   httplib::Server server;
-  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  server.Get("/healthz",
+             [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
   server.Get("/sick", [](const httplib::Request&, httplib::Response& res) { res.status = 503; });
   server.Get("/hang", [](const httplib::Request&, httplib::Response& res) {
     std::this_thread::sleep_for(std::chrono::seconds(3));

@@ -1,14 +1,15 @@
 // TargetMonitor's bookkeeping across scrapes, fed dumps directly.
+#include "daemon/target_monitor.hpp"
+
 #include <catch2/catch.hpp>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "daemon/daemon_config.hpp"
-#include "daemon/target_monitor.hpp"
 
+using fiberleak::FiberState;
 using fiberleak::detail::DumpedFiber;
 using fiberleak::detail::FiberDump;
-using fiberleak::FiberState;
 using fiberleak::detail::TargetMonitor;
 using fiberleak::detail::TrackedFinding;
 

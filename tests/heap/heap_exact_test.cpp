@@ -1,21 +1,23 @@
 // Rate 1: every allocation is sampled, so the profile must show exactly the
 // bytes known functions allocated and still hold, at their file:line, as
 // `go tool pprof` reads it from the live endpoint.
+#include <unistd.h>
+
 #include <boost/fiber/all.hpp>
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
-#include <unistd.h>
 #include <cstring>
-#include <sstream>
 #include <regex>
+#include <sstream>
 #include <vector>
+
+#include <fiberleak/heap.hpp>
+#include <fiberleak/runtime.hpp>
+#include <fiberleak/serve.hpp>
 
 #include "heap_test_support.hpp"
 #include "profiler/heap_profile.hpp"
-#include <fiberleak/runtime.hpp>
-#include <fiberleak/heap.hpp>
-#include <fiberleak/serve.hpp>
 
 namespace ft = fiberleak::detail::testing;
 
@@ -56,7 +58,8 @@ int line_of(const char* marker) {
 
 // The flat bytes go tool pprof -top -lines -unit=B shows for function at file:line.
 long long flat_bytes(const std::string& top, const std::string& function, int line) {
-  const std::regex row("^\\s*([0-9.]+)B\\s.*[\\s:]" + function + " .*heap_exact_test\\.cpp:" + std::to_string(line) + "\\b");
+  const std::regex row("^\\s*([0-9.]+)B\\s.*[\\s:]" + function + " .*heap_exact_test\\.cpp:" + std::to_string(line) +
+                       "\\b");
   std::istringstream in(top);
   std::string l;
   long long total = 0;
@@ -101,8 +104,9 @@ TEST_CASE("at rate 1 the allocs profile counts freed allocations too", "[heap]")
   INFO(top);
   CHECK(flat_bytes(top, "churn_calloc_5x200", line_of("ALLOC_LINE_CALLOC")) == 1000);
   CHECK(flat_bytes(top, "keep_malloc_3x1000", line_of("ALLOC_LINE_MALLOC")) == 3000);
-  const std::string objects = ft::run("HOME=/tmp go tool pprof -top -lines -nodefraction=0 -sample_index=alloc_objects '" +
-                                      server.url("/debug/pprof/allocs") + "'");
+  const std::string objects =
+      ft::run("HOME=/tmp go tool pprof -top -lines -nodefraction=0 -sample_index=alloc_objects '" +
+              server.url("/debug/pprof/allocs") + "'");
   INFO(objects);
   CHECK(std::regex_search(objects, std::regex("\\n\\s*5\\s.*[:\\s]churn_calloc_5x200")));
 }
@@ -110,14 +114,14 @@ TEST_CASE("at rate 1 the allocs profile counts freed allocations too", "[heap]")
 TEST_CASE("the fiber label selects the allocations of a named fiber with -tagfocus", "[heap]") {
   run_workload();
   ft::HeapServer server;
-  const std::string top =
-      ft::pprof_top(server.url("/debug/pprof/heap"), "inuse_space", "-tagfocus=fiber=alloc-fiber");
+  const std::string top = ft::pprof_top(server.url("/debug/pprof/heap"), "inuse_space", "-tagfocus=fiber=alloc-fiber");
   INFO(top);
   CHECK(flat_bytes(top, "keep_in_fiber_777", line_of("ALLOC_LINE_FIBER")) == 777);
   CHECK(flat_bytes(top, "keep_malloc_3x1000", line_of("ALLOC_LINE_MALLOC")) == -1);
   // And the per-fiber estimate attributes those bytes to that fiber only.
   long long fiber_bytes = 0;
-  for (const auto& [id, bytes] : fiberleak::detail::heap_live_bytes_by_fiber(fiberleak::detail::collect_heap())) fiber_bytes += bytes;
+  for (const auto& [id, bytes] : fiberleak::detail::heap_live_bytes_by_fiber(fiberleak::detail::collect_heap()))
+    fiber_bytes += bytes;
   CHECK(fiber_bytes >= 777);
 }
 
@@ -140,7 +144,8 @@ TEST_CASE("debug=1 text lists the known stack with its counts and bad parameters
   CHECK(bad2->status == 400);
 }
 
-TEST_CASE("with the heap profiler linked serve() serves the heap profile, lists it and adds the heap metrics", "[heap]") {
+TEST_CASE("with the heap profiler linked serve() serves the heap profile, lists it and adds the heap metrics",
+          "[heap]") {
   run_workload();  // no registration: linking fiberleak::heap is enough
   fiberleak::ServeOptions options;
   options.port = 0;

@@ -2,8 +2,9 @@
 // new/malloc/realloc/aligned allocation, blocks outlive their threads and are
 // freed by others, the process forks and the child keeps allocating.
 // Prints a checksum that must not depend on the profiler.
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>

@@ -3,11 +3,11 @@
 // block is counted live until freed, also across a realloc that failed.
 // The calls run without Catch between them (its macros allocate, and at
 // rate 1 those would be counted live too); the checks come after.
-#include <catch2/catch.hpp>
-
 #include <errno.h>
 #include <malloc.h>
 #include <unistd.h>
+
+#include <catch2/catch.hpp>
 
 #include <cstdint>
 #include <cstdlib>
@@ -32,8 +32,8 @@ struct Outcome {
     names[n] = name;
     facts[n++] = value;
   }
-  std::uint64_t live_after_malloc, live_after_failed_realloc, live_after_reallocs, live_after_aligned, live_after_free, live_after_new,
-      live_after_delete;
+  std::uint64_t live_after_malloc, live_after_failed_realloc, live_after_reallocs, live_after_aligned, live_after_free,
+      live_after_new, live_after_delete;
 };
 
 // A failed realloc leaves its block valid; GCC cannot know it failed.
@@ -133,7 +133,7 @@ TEST_CASE("the allocation functions keep their contracts, sampled or not", "[hea
   CHECK(o.live_after_malloc == live0 + one);
   CHECK(o.live_after_failed_realloc == live0 + 2 * one);  // m (still sampled) and c
   CHECK(o.live_after_reallocs == live0 + 2 * one);
-  CHECK(o.live_after_aligned == live0 + 8 * one);   // and a1..a6
+  CHECK(o.live_after_aligned == live0 + 8 * one);  // and a1..a6
   CHECK(o.live_after_free == live0);
   CHECK(o.live_after_new == live0 + one);
   CHECK(o.live_after_delete == live0);

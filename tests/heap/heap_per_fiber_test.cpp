@@ -1,16 +1,17 @@
 // What a leaked fiber costs: /debug/fibers and /debug/leaks carry the live
 // heap bytes each fiber allocated (exact at rate 1) and the stack it
 // reserved, leak suspects first.
+#include <httplib.h>
+
 #include <boost/fiber/all.hpp>
 #include <catch2/catch.hpp>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdlib>
 
-#include <fiberleak/runtime.hpp>
 #include <fiberleak/heap.hpp>
+#include <fiberleak/runtime.hpp>
 #include <fiberleak/serve.hpp>
 
 namespace {

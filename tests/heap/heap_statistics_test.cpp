@@ -8,8 +8,9 @@
 #include <thread>
 #include <vector>
 
-#include "profiler/heap_profile.hpp"
 #include <fiberleak/heap.hpp>
+
+#include "profiler/heap_profile.hpp"
 
 namespace {
 void* volatile g_escape;
@@ -38,8 +39,8 @@ TEST_CASE("at the default rate with a fixed seed the live and allocated estimate
   const fiberleak::detail::HeapTotals after = fiberleak::detail::heap_totals(data);
   const double inuse = static_cast<double>(after.inuse_bytes - before.inuse_bytes);
   const double allocs = static_cast<double>(after.alloc_bytes - before.alloc_bytes);
-  INFO("known live " << live_bytes << " estimated " << inuse << "; known allocated " << alloc_bytes
-                     << " estimated " << allocs << "; samples " << data.sampled_allocations);
+  INFO("known live " << live_bytes << " estimated " << inuse << "; known allocated " << alloc_bytes << " estimated "
+                     << allocs << "; samples " << data.sampled_allocations);
   // Fewer samples than allocations: it really sampled.
   CHECK(data.sampled_allocations < 1000);
   CHECK(inuse == Approx(static_cast<double>(live_bytes)).epsilon(0.10));

@@ -49,8 +49,10 @@ inline std::string run(const std::string& command) {
 
 // `go tool pprof -top -lines` in bytes/counts; extra: e.g. "-tagfocus=fiber=x".
 inline std::string pprof_top(const std::string& url, const std::string& sample_index, const std::string& extra = "") {
-  return run("HOME=/tmp GOFLAGS= go tool pprof -top -lines -nodecount=100000 -nodefraction=0 -edgefraction=0 -unit=B -sample_index=" + sample_index +
-             " " + extra + " '" + url + "'");
+  return run(
+      "HOME=/tmp GOFLAGS= go tool pprof -top -lines -nodecount=100000 -nodefraction=0 -edgefraction=0 -unit=B "
+      "-sample_index=" +
+      sample_index + " " + extra + " '" + url + "'");
 }
 
 }  // namespace fiberleak::detail::testing

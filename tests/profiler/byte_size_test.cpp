@@ -1,6 +1,7 @@
+#include "profiler/byte_size.hpp"
+
 #include <catch2/catch.hpp>
 
-#include "profiler/byte_size.hpp"
 #include "profiler/leak_rules.hpp"
 
 TEST_CASE("byte counts read in binary units and a finding says what its fiber holds", "[profiler]") {
@@ -19,7 +20,8 @@ TEST_CASE("byte counts read in binary units and a finding says what its fiber ho
   f.function = "handler(int)";
   f.file = "main.cpp";
   f.line = 42;
-  CHECK(fiberleak::detail::describe(f) == "fiber 12 \"conn\" blocked in chan receive for 3m5s at handler(int) (main.cpp:42)");
+  CHECK(fiberleak::detail::describe(f) ==
+        "fiber 12 \"conn\" blocked in chan receive for 3m5s at handler(int) (main.cpp:42)");
   f.stack_bytes = 131072;
   f.heap_live_bytes = 3 * 1024 * 1024 / 2;
   f.blocked_exact = false;

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "profiler/duration.hpp"
+
+#include <catch2/catch.hpp>
 
 TEST_CASE("durations parse as people write them and reject the rest", "[profiler]") {
   std::int64_t ns = 0;

@@ -1,5 +1,7 @@
 // The debug=0 goroutine profile and its delta written to files and read by
 // the real client, `go tool pprof`; the Symbolizer on this test binary.
+#include "profiler/goroutine_profile.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -7,7 +9,6 @@
 #include <regex>
 #include <sstream>
 
-#include "profiler/goroutine_profile.hpp"
 #include "profiler/pprof_writer.hpp"
 #include "profiler/symbolizer.hpp"
 #include "sample_dump.hpp"
@@ -73,8 +74,10 @@ std::vector<long> raw_values(const std::string& raw) {
 
 }  // namespace
 
-TEST_CASE("go tool pprof -raw and -traces show C++ names, inline frames and file:line with no warnings", "[profiler][go]") {
-  const std::string profile = fiberleak::detail::goroutine_profile(fiberleak::detail::testing::sample_dump(), fake_mappings());
+TEST_CASE("go tool pprof -raw and -traces show C++ names, inline frames and file:line with no warnings",
+          "[profiler][go]") {
+  const std::string profile =
+      fiberleak::detail::goroutine_profile(fiberleak::detail::testing::sample_dump(), fake_mappings());
   REQUIRE(profile.substr(0, 2) == "\x1f\x8b");  // gzip magic
   for (const char* mode : {"-raw", "-traces -lines"}) {
     INFO(mode);
@@ -112,7 +115,7 @@ TEST_CASE("a delta profile counts what grew and shrank per stack and leaves the 
   fiberleak::detail::FiberDump after = before;
   after.taken_at_ns += 5'000'000'000;
   after.fibers.erase(after.fibers.begin() + 2);  // one order worker (id 8) finished
-  fiberleak::detail::DumpedFiber newcomer;               // and a fiber parked at a new site
+  fiberleak::detail::DumpedFiber newcomer;       // and a fiber parked at a new site
   newcomer.id = fiberleak::FiberId{10};
   newcomer.state = fiberleak::FiberState::blocked;
   newcomer.wait = fiberleak::WaitKind::sleep;

@@ -1,12 +1,13 @@
 // The debug=1 and debug=2 renderers against golden files, and an
 // independent parser of Go's debug=2 layout that reads our dump back.
+#include "profiler/goroutine_text.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <fstream>
 #include <regex>
 #include <sstream>
 
-#include "profiler/goroutine_text.hpp"
 #include "sample_dump.hpp"
 
 namespace {
@@ -59,9 +60,9 @@ std::vector<ParsedGoroutine> parse_debug2(const std::string& text) {
       std::getline(in, location);
       REQUIRE(location.size() > 1);
       REQUIRE(location[0] == '\t');
-      out.back().frames.emplace_back(line, location.substr(1, location.find(' ') == std::string::npos
-                                                                  ? std::string::npos
-                                                                  : location.find(' ') - 1));
+      out.back().frames.emplace_back(
+          line,
+          location.substr(1, location.find(' ') == std::string::npos ? std::string::npos : location.find(' ') - 1));
     }
   }
   return out;
@@ -70,11 +71,13 @@ std::vector<ParsedGoroutine> parse_debug2(const std::string& text) {
 }  // namespace
 
 TEST_CASE("debug=2 renders Go's one-block-per-goroutine layout (golden)", "[profiler]") {
-  check_golden(fiberleak::detail::render_debug2(fiberleak::detail::testing::sample_dump(), nullptr), "sample_debug2.txt");
+  check_golden(fiberleak::detail::render_debug2(fiberleak::detail::testing::sample_dump(), nullptr),
+               "sample_debug2.txt");
 }
 
 TEST_CASE("debug=1 groups fibers with the same stack and counts them (golden)", "[profiler]") {
-  check_golden(fiberleak::detail::render_debug1(fiberleak::detail::testing::sample_dump(), nullptr), "sample_debug1.txt");
+  check_golden(fiberleak::detail::render_debug1(fiberleak::detail::testing::sample_dump(), nullptr),
+               "sample_debug1.txt");
 }
 
 TEST_CASE("an independent debug=2 parser reads back every fiber, status and frame", "[profiler]") {

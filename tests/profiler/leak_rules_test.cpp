@@ -1,14 +1,15 @@
+#include "profiler/leak_rules.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <chrono>
 
-#include "profiler/leak_rules.hpp"
 #include "sample_dump.hpp"
 
-using fiberleak::detail::LeakDetector;
 using fiberleak::LeakRules;
 using fiberleak::detail::find_leaks;
+using fiberleak::detail::LeakDetector;
 
 TEST_CASE("fibers blocked past the threshold are flagged, longest first", "[profiler]") {
   LeakRules rules;
@@ -50,7 +51,8 @@ TEST_CASE("ignore rules by name, top function, any function and creator keep fib
   const auto left = find_leaks(fiberleak::detail::testing::sample_dump(), by_creator);
   REQUIRE(left.size() == 1);
   CHECK(left[0].fiber_id == fiberleak::FiberId{9});
-  CHECK(fiberleak::detail::ignored_by(by_name, fiberleak::detail::testing::sample_dump().fibers[1]).value() == "ignore_names: order-*");
+  CHECK(fiberleak::detail::ignored_by(by_name, fiberleak::detail::testing::sample_dump().fibers[1]).value() ==
+        "ignore_names: order-*");
 }
 
 TEST_CASE("a fiber that wakes up drops its flag", "[profiler]") {
@@ -135,7 +137,8 @@ TEST_CASE("a deadlock is a definite finding below the threshold; suspects say th
   CHECK(findings[0].verdict == fiberleak::Verdict::definite);  // definite first
   CHECK(findings[1].verdict == fiberleak::Verdict::definite);
   CHECK(findings[0].cycle.size() == 2);
-  CHECK(findings[0].reason == "deadlock: fiber 100 \"a\" and fiber 101 \"b\" wait for each other (mutex lock, mutex lock)");
+  CHECK(findings[0].reason ==
+        "deadlock: fiber 100 \"a\" and fiber 101 \"b\" wait for each other (mutex lock, mutex lock)");
   const auto& suspect = findings[2];
   CHECK(suspect.verdict == fiberleak::Verdict::suspect);
   CHECK(suspect.reason.find(", past the 1m0s threshold") != std::string::npos);

@@ -28,7 +28,8 @@ inline FiberDump sample_dump() {
 
   const std::vector<DumpFrame> receive_stack{
       frame(0x401000, "boost::fibers::scheduler::suspend()", "", 0),
-      frame(0x402010, "boost::fibers::buffered_channel<int>::pop(int&)", "/usr/include/boost/fiber/buffered_channel.hpp", 400, true),
+      frame(0x402010, "boost::fibers::buffered_channel<int>::pop(int&)",
+            "/usr/include/boost/fiber/buffered_channel.hpp", 400, true),
       frame(0x402010, "app::wait_for_orders(boost::fibers::buffered_channel<int>&)", "/src/app/orders.cpp", 42),
       frame(0x403020, "app::order_worker()", "/src/app/orders.cpp", 57),
   };
@@ -57,8 +58,8 @@ inline FiberDump sample_dump() {
   locker.wait_reason = "mutex lock";
   locker.blocked_ns = 61'000'000'000;
   locker.stack = std::vector<DumpFrame>{frame(0x401000, "boost::fibers::scheduler::suspend()", "", 0),
-                  frame(0x406050, "boost::fibers::mutex::lock()", "", 0),
-                  frame(0x407060, "app::update_ledger()", "/src/app/ledger.cpp", 88)};
+                                        frame(0x406050, "boost::fibers::mutex::lock()", "", 0),
+                                        frame(0x407060, "app::update_ledger()", "/src/app/ledger.cpp", 88)};
   locker.creation_stack = std::vector<DumpFrame>{frame(0x408070, "app::order_worker()", "/src/app/orders.cpp", 60)};
   d.fibers.push_back(locker);
   return d;

@@ -1,10 +1,10 @@
+#include "profiler/symbolizer.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstdint>
 #include <regex>
 #include <string>
-
-#include "profiler/symbolizer.hpp"
 
 namespace {
 bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }

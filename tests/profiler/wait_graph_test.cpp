@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "profiler/wait_graph.hpp"
+
+#include <catch2/catch.hpp>
 
 using fiberleak::FiberState;
 using fiberleak::WaitKind;
@@ -52,9 +52,11 @@ TEST_CASE("a three-fiber cycle of mutexes and a join is a deadlock, and its wait
   const WaitGraph g(d);
   REQUIRE(g.definite().size() == 4);
   CHECK(g.definite().at(fiberleak::FiberId{2}).cycle.size() == 3);
-  CHECK(g.definite().at(fiberleak::FiberId{2}).reason == "deadlock: fiber 1, fiber 2 and fiber 3 wait for each other (join, mutex lock, mutex lock)");
+  CHECK(g.definite().at(fiberleak::FiberId{2}).reason ==
+        "deadlock: fiber 1, fiber 2 and fiber 3 wait for each other (join, mutex lock, mutex lock)");
   CHECK(g.definite().at(fiberleak::FiberId{4}).kind == "waits on a leaked fiber");
-  CHECK(g.definite().at(fiberleak::FiberId{4}).reason == "waits in mutex lock for fiber 1, which never wakes (deadlock)");
+  CHECK(g.definite().at(fiberleak::FiberId{4}).reason ==
+        "waits in mutex lock for fiber 1, which never wakes (deadlock)");
 }
 
 TEST_CASE("a mutex whose owner ended makes its waiters definite, and theirs", "[profiler][wait_graph]") {
@@ -63,20 +65,22 @@ TEST_CASE("a mutex whose owner ended makes its waiters definite, and theirs", "[
   const FiberDump d = dump_of({orphan, parked(9, "joiner", WaitKind::join, 8)});
   const WaitGraph g(d);
   CHECK(g.definite().at(fiberleak::FiberId{8}).kind == "owner ended");
-  CHECK(g.definite().at(fiberleak::FiberId{9}).reason == "waits in join for fiber 8 \"orphan\", which never wakes (owner ended)");
+  CHECK(g.definite().at(fiberleak::FiberId{9}).reason ==
+        "waits in join for fiber 8 \"orphan\", which never wakes (owner ended)");
 }
 
 TEST_CASE("timed waits and waits on live work are no edges: no verdict", "[profiler][wait_graph]") {
   // A try_lock_for loop (sleeping) in a "cycle" wakes by itself; a waiter on
   // a mutex held by a fiber that is itself waiting on a channel is not
   // provably stuck.
-  const FiberDump d = dump_of({parked(1, "", WaitKind::mutex, 2, FiberState::sleeping),
-                               parked(2, "", WaitKind::mutex, 1), parked(3, "", WaitKind::mutex, 4),
-                               parked(4, "writer", WaitKind::channel_push)});
+  const FiberDump d =
+      dump_of({parked(1, "", WaitKind::mutex, 2, FiberState::sleeping), parked(2, "", WaitKind::mutex, 1),
+               parked(3, "", WaitKind::mutex, 4), parked(4, "writer", WaitKind::channel_push)});
   const WaitGraph g(d);
   CHECK(g.definite().empty());
   CHECK(g.chain(fiberleak::FiberId{3}) == std::vector<fiberleak::FiberId>{fiberleak::FiberId{4}});
-  CHECK(g.describe_chain(fiberleak::FiberId{3}) == "waits in mutex lock for fiber 4 \"writer\", which waits in chan send");
+  CHECK(g.describe_chain(fiberleak::FiberId{3}) ==
+        "waits in mutex lock for fiber 4 \"writer\", which waits in chan send");
   CHECK(g.chain(fiberleak::FiberId{4}).empty());
   CHECK(g.describe_chain(fiberleak::FiberId{4}).empty());
 }

@@ -1,6 +1,7 @@
 // Programs whose scheduling algorithm keeps fiber properties of its own
 // (algorithm_with_properties<P>, Boost's way to do priorities) behave the
 // same tracked and untracked, and fiberleak still records every fiber.
+#include <boost/fiber/all.hpp>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -12,9 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include <boost/fiber/all.hpp>
-
 #include <fiberleak/runtime.hpp>
+
 #include "runtime_test_support.hpp"
 
 namespace {

@@ -1,14 +1,15 @@
 // Creation, names, ids, counters and the life cycle of records.
+#include "runtime/fiber_registry.hpp"
+
 #include <boost/fiber/all.hpp>
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <set>
 #include <thread>
 #include <vector>
-#include <set>
 
-#include "runtime/fiber_registry.hpp"
 #include "runtime_test_support.hpp"
 
 using namespace std::chrono_literals;
@@ -113,7 +114,11 @@ TEST_CASE("counters add up: live equals created minus destroyed and matches the 
   boost::fibers::mutex m;
   m.lock();
   std::vector<boost::fibers::fiber> parked;
-  for (int i = 0; i < 50; ++i) parked.emplace_back([&] { m.lock(); m.unlock(); });
+  for (int i = 0; i < 50; ++i)
+    parked.emplace_back([&] {
+      m.lock();
+      m.unlock();
+    });
   boost::this_fiber::yield();
   const auto snap = fiberleak::snapshot();
   CHECK(snap.counters.fibers_live == snap.counters.fibers_created - snap.counters.fibers_destroyed);
@@ -156,7 +161,10 @@ TEST_CASE("turning park stack capture off keeps states and drops park stacks", "
   fiberleak::install();
   boost::fibers::mutex m;
   m.lock();
-  boost::fibers::fiber f = fiberleak::spawn("no-stack", [&] { m.lock(); m.unlock(); });
+  boost::fibers::fiber f = fiberleak::spawn("no-stack", [&] {
+    m.lock();
+    m.unlock();
+  });
   boost::this_fiber::yield();
   const auto rec = ft::find_named(fiberleak::snapshot(), "no-stack");
   REQUIRE(rec.has_value());
@@ -189,7 +197,8 @@ TEST_CASE("no fiber in a snapshot was created or parked after the snapshot's tim
     while (!stop) {
       std::vector<boost::fibers::fiber> fibers;
       for (int i = 0; i < 50; ++i) {
-        fibers.push_back(fiberleak::spawn("churn", [] { boost::this_fiber::sleep_for(std::chrono::microseconds(50)); }));
+        fibers.push_back(
+            fiberleak::spawn("churn", [] { boost::this_fiber::sleep_for(std::chrono::microseconds(50)); }));
       }
       for (auto& f : fibers) f.join();
     }

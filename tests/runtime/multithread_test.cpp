@@ -1,12 +1,13 @@
 // shared_work and work_stealing on several threads: thousands of fibers
 // migrate between threads while another thread takes snapshots in a loop.
 // Run under TSan by the sanitizer build (scripts/test).
+#include <unistd.h>
+
 #include <boost/fiber/algo/shared_work.hpp>
 #include <boost/fiber/algo/work_stealing.hpp>
 #include <boost/fiber/all.hpp>
 #include <catch2/catch.hpp>
 #include <sys/syscall.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -115,7 +116,7 @@ void run_migrating_fibers(Install install) {
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (arrived.load() < kFibers && std::chrono::steady_clock::now() < deadline) boost::this_fiber::sleep_for(1ms);
   REQUIRE(arrived.load() == kFibers);
-  CHECK(migrated.load() > 0);  // fibers really changed threads
+  CHECK(migrated.load() > 0);          // fibers really changed threads
   boost::this_fiber::sleep_for(50ms);  // the last arrivals reach lock()
 
   const auto snap = fiberleak::snapshot();
@@ -154,10 +155,12 @@ void run_migrating_fibers(Install install) {
 
 }  // namespace
 
-TEST_CASE("work_stealing on three threads: migrating fibers are all accounted for while snapshots run", "[runtime][threads]") {
+TEST_CASE("work_stealing on three threads: migrating fibers are all accounted for while snapshots run",
+          "[runtime][threads]") {
   run_migrating_fibers([] { fiberleak::install<boost::fibers::algo::work_stealing>(kThreads); });
 }
 
-TEST_CASE("shared_work on three threads: migrating fibers are all accounted for while snapshots run", "[runtime][threads]") {
+TEST_CASE("shared_work on three threads: migrating fibers are all accounted for while snapshots run",
+          "[runtime][threads]") {
   run_migrating_fibers([] { fiberleak::install<boost::fibers::algo::shared_work>(); });
 }

@@ -15,9 +15,9 @@
 #include "runtime/fiber_registry.hpp"
 #include "runtime/tick_clock.hpp"
 
+using fiberleak::FiberState;
 using fiberleak::detail::FiberRegistry;
 using fiberleak::detail::FiberSlot;
-using fiberleak::FiberState;
 
 namespace {
 

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include <fiberleak/runtime.hpp>
+
 #include "runtime/frame_info.hpp"
 
 namespace fiberleak::detail::testing {

@@ -17,11 +17,13 @@ namespace {
 template <typename Alloc, typename Fn>
 std::uint64_t recorded_stack(Alloc alloc, Fn fn) {
   std::uint64_t bytes = ~std::uint64_t{0};
-  boost::fibers::fiber(std::allocator_arg, alloc, [&bytes, fn] {  // fn by value: it lives in Boost's control block
-    fn();
-    const auto me = ft::find_fiber(fiberleak::snapshot(), fiberleak::this_fiber::id());
-    if (me) bytes = me->stack_bytes;
-  }).join();
+  boost::fibers::fiber(std::allocator_arg, alloc,
+                       [&bytes, fn] {  // fn by value: it lives in Boost's control block
+                         fn();
+                         const auto me = ft::find_fiber(fiberleak::snapshot(), fiberleak::this_fiber::id());
+                         if (me) bytes = me->stack_bytes;
+                       })
+      .join();
   return bytes;
 }
 }  // namespace

@@ -1,8 +1,8 @@
+#include "runtime/stack_table.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <vector>
-
-#include "runtime/stack_table.hpp"
 
 using fiberleak::detail::StackTable;
 

@@ -102,89 +102,94 @@ void check_parked(const Case& c, std::function<void()> body, std::function<void(
 TEST_CASE("a fiber waiting for a locked mutex is reported as mutex lock", "[runtime]") {
   boost::fibers::mutex m;
   m.lock();
-  check_parked({"park_on_mutex", FiberState::blocked, WaitKind::mutex}, [&] { park_on_mutex(m); },
-               [&] { m.unlock(); });
+  check_parked(
+      {"park_on_mutex", FiberState::blocked, WaitKind::mutex}, [&] { park_on_mutex(m); }, [&] { m.unlock(); });
 }
 
 TEST_CASE("a fiber waiting on a condition variable is reported as condition wait", "[runtime]") {
   boost::fibers::mutex m;
   boost::fibers::condition_variable cv;
   bool ready = false;
-  check_parked({"park_on_condition", FiberState::blocked, WaitKind::condition_variable},
-               [&] { park_on_condition(m, cv, ready); },
-               [&] {
-                 {
-                   std::lock_guard<boost::fibers::mutex> lk(m);
-                   ready = true;
-                 }
-                 cv.notify_all();
-               });
+  check_parked(
+      {"park_on_condition", FiberState::blocked, WaitKind::condition_variable},
+      [&] { park_on_condition(m, cv, ready); },
+      [&] {
+        {
+          std::lock_guard<boost::fibers::mutex> lk(m);
+          ready = true;
+        }
+        cv.notify_all();
+      });
 }
 
 TEST_CASE("a fiber blocked on an empty channel is reported as chan receive", "[runtime]") {
   boost::fibers::buffered_channel<int> ch{2};
-  check_parked({"park_on_channel_pop", FiberState::blocked, WaitKind::channel_pop},
-               [&] { park_on_channel_pop(ch); }, [&] { ch.push(1); });
+  check_parked(
+      {"park_on_channel_pop", FiberState::blocked, WaitKind::channel_pop}, [&] { park_on_channel_pop(ch); },
+      [&] { ch.push(1); });
 }
 
 TEST_CASE("a fiber pushing to an unbuffered channel nobody reads is reported as chan send", "[runtime]") {
   boost::fibers::unbuffered_channel<int> ch;
-  check_parked({"park_on_channel_push", FiberState::blocked, WaitKind::channel_push},
-               [&] { park_on_channel_push(ch); },
-               [&] {
-                 int v = 0;
-                 ch.pop(v);
-               });
+  check_parked(
+      {"park_on_channel_push", FiberState::blocked, WaitKind::channel_push}, [&] { park_on_channel_push(ch); },
+      [&] {
+        int v = 0;
+        ch.pop(v);
+      });
 }
 
 TEST_CASE("a fiber pushing to a full buffered channel is reported as chan send", "[runtime]") {
   boost::fibers::buffered_channel<int> ch{2};
-  check_parked({"park_on_buffered_push", FiberState::blocked, WaitKind::channel_push},
-               [&] { park_on_buffered_push(ch); },
-               [&] {
-                 int v = 0;
-                 ch.pop(v);
-                 ch.pop(v);
-               });
+  check_parked(
+      {"park_on_buffered_push", FiberState::blocked, WaitKind::channel_push}, [&] { park_on_buffered_push(ch); },
+      [&] {
+        int v = 0;
+        ch.pop(v);
+        ch.pop(v);
+      });
 }
 
 TEST_CASE("a fiber waiting for a future is reported as future wait", "[runtime]") {
   boost::fibers::promise<int> p;
   boost::fibers::future<int> fut = p.get_future();
-  check_parked({"park_on_future", FiberState::blocked, WaitKind::future}, [&] { park_on_future(fut); },
-               [&] { p.set_value(7); });
+  check_parked(
+      {"park_on_future", FiberState::blocked, WaitKind::future}, [&] { park_on_future(fut); }, [&] { p.set_value(7); });
 }
 
 TEST_CASE("a fiber joining a fiber that has not ended is reported as join", "[runtime]") {
   boost::fibers::mutex gate;
   gate.lock();
   boost::fibers::fiber worker;
-  check_parked({"park_on_join", FiberState::blocked, WaitKind::join},
-               [&] {
-                 worker = boost::fibers::fiber([&] { park_on_mutex(gate); });
-                 park_on_join(worker);
-               },
-               [&] { gate.unlock(); });
+  check_parked(
+      {"park_on_join", FiberState::blocked, WaitKind::join},
+      [&] {
+        worker = boost::fibers::fiber([&] { park_on_mutex(gate); });
+        park_on_join(worker);
+      },
+      [&] { gate.unlock(); });
 }
 
 TEST_CASE("a sleeping fiber is reported as sleeping in sleep", "[runtime]") {
-  check_parked({"park_in_sleep", FiberState::sleeping, WaitKind::sleep}, [] { park_in_sleep(); }, [] {});
+  check_parked(
+      {"park_in_sleep", FiberState::sleeping, WaitKind::sleep}, [] { park_in_sleep(); }, [] {});
 }
 
 TEST_CASE("a fiber waiting at a barrier is reported as barrier wait", "[runtime]") {
   boost::fibers::barrier b{2};
-  check_parked({"park_on_barrier", FiberState::blocked, WaitKind::barrier}, [&] { park_on_barrier(b); },
-               [&] { b.wait(); });
+  check_parked(
+      {"park_on_barrier", FiberState::blocked, WaitKind::barrier}, [&] { park_on_barrier(b); }, [&] { b.wait(); });
 }
 
 TEST_CASE("a fiber in a timed channel wait keeps the channel's wait kind and sleeps", "[runtime]") {
   boost::fibers::buffered_channel<int> ch{2};
-  check_parked({"pop_wait_for", FiberState::sleeping, WaitKind::channel_pop},
-               [&] {
-                 int v = 0;
-                 (void)ch.pop_wait_for(v, 10s);
-               },
-               [&] { ch.push(1); });
+  check_parked(
+      {"pop_wait_for", FiberState::sleeping, WaitKind::channel_pop},
+      [&] {
+        int v = 0;
+        (void)ch.pop_wait_for(v, 10s);
+      },
+      [&] { ch.push(1); });
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include <fiberleak/runtime.hpp>
+
 #include "runtime_test_support.hpp"
 
 using namespace std::chrono_literals;

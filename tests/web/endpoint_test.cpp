@@ -1,22 +1,22 @@
 // The embedded endpoint against real clients: httplib, go tool pprof and
 // promtool, on a live server with fibers parked at known functions.
-#include <catch2/catch.hpp>
-
-#include <algorithm>
 #include <boost/context/stack_traits.hpp>
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
 
-#include "parked_fibers.hpp"
 #include <fiberleak/mount.hpp>
-#include "profiler/dump_builder.hpp"
 #include <fiberleak/runtime.hpp>
+
+#include "parked_fibers.hpp"
+#include "profiler/dump_builder.hpp"
 #include "web/fiber_json.hpp"
 #include "web/route_set.hpp"
 #include "web/watchdog.hpp"
@@ -53,8 +53,8 @@ struct Command {
 Command run(const std::string& cmd) {
   char dir_template[] = "/tmp/fiberleak-cmd-XXXXXX";
   const std::string dir = mkdtemp(dir_template);
-  const std::string full = "cd " + dir + " && HOME=" + dir + " PPROF_TMPDIR=" + dir + " " + cmd + " >" + dir +
-                           "/out 2>" + dir + "/err";
+  const std::string full =
+      "cd " + dir + " && HOME=" + dir + " PPROF_TMPDIR=" + dir + " " + cmd + " >" + dir + "/out 2>" + dir + "/err";
   const int rc = std::system(full.c_str());
   auto slurp = [](const std::string& p) {
     std::ifstream in(p);
@@ -136,7 +136,8 @@ TEST_CASE("promtool accepts /metrics and it counts fibers by state and leaks", "
   CHECK(r->status == 200);
   CHECK(contains(r->body, "fiberleak_fibers{state=\"blocked\"} 7"));
   CHECK(contains(r->body, "fiberleak_leaked_fibers 7"));
-  CHECK(contains(r->body, "fiberleak_park_site_fibers{site=\"chan receive @ fiberleak::detail::testing::pile_up_at_one_site"));
+  CHECK(contains(r->body,
+                 "fiberleak_park_site_fibers{site=\"chan receive @ fiberleak::detail::testing::pile_up_at_one_site"));
   char path[] = "/tmp/fiberleak-metrics-XXXXXX";
   const int fd = mkstemp(path);
   REQUIRE(fd >= 0);
@@ -150,11 +151,11 @@ TEST_CASE("promtool accepts /metrics and it counts fibers by state and leaks", "
 
 TEST_CASE("bad query strings get 400 with a one-line usage and unknown routes 404", "[web]") {
   Live live;
-  for (const char* bad : {"/debug/pprof/goroutine?debug=7", "/debug/pprof/goroutine?seconds=-1",
-                          "/debug/pprof/goroutine?seconds=abc", "/debug/pprof/goroutine?seconds=1&debug=1",
-                          "/debug/pprof/goroutine?bogus=1", "/debug/pprof/goroutine?seconds=100000",
-                          "/debug/fibers?state=zombie", "/debug/fibers?min_blocked=soon", "/debug/fibers?leaks=2",
-                          "/debug/goroutine?x=1", "/metrics?a=b"}) {
+  for (const char* bad :
+       {"/debug/pprof/goroutine?debug=7", "/debug/pprof/goroutine?seconds=-1", "/debug/pprof/goroutine?seconds=abc",
+        "/debug/pprof/goroutine?seconds=1&debug=1", "/debug/pprof/goroutine?bogus=1",
+        "/debug/pprof/goroutine?seconds=100000", "/debug/fibers?state=zombie", "/debug/fibers?min_blocked=soon",
+        "/debug/fibers?leaks=2", "/debug/goroutine?x=1", "/metrics?a=b"}) {
     INFO(bad);
     auto r = live.get(bad);
     CHECK(r->status == 400);
@@ -222,7 +223,7 @@ TEST_CASE("the watchdog logs a new finding once and calls the program back", "[w
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // ~15 more evaluations
-  }  // the watchdog thread has stopped: log is quiet
+  }                                                               // the watchdog thread has stopped: log is quiet
   CHECK(calls.load() == 2);  // the receiver and the locker, once each despite the repeated evaluations
   const std::string text = log.str();
   INFO(text);
@@ -239,7 +240,7 @@ TEST_CASE("the watchdog logs a new finding once and calls the program back", "[w
 
 TEST_CASE("the library's logger is registered as fiberleak, obeys spdlog::set_level, is not the default", "[web]") {
   const auto host_default = spdlog::default_logger();
-  spdlog::drop("fiberleak");  // what an earlier test in this process registered
+  spdlog::drop("fiberleak");               // what an earlier test in this process registered
   spdlog::set_level(spdlog::level::warn);  // the host's level before the logger exists
   {
     fiberleak::EndpointOptions o;
@@ -304,9 +305,8 @@ TEST_CASE("the JSON codec rejects bad documents with the path of the problem", "
                     Catch::Contains("fibers[0].id: expected an integer"));
   CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"state":"zombie"}]})"),
                     Catch::Contains("fibers[0].state"));
-  CHECK_THROWS_WITH(
-      fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"stack":[{"pc":"zz"}]}]})"),
-      Catch::Contains("fibers[0].stack[0].pc"));
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"stack":[{"pc":"zz"}]}]})"),
+                    Catch::Contains("fibers[0].stack[0].pc"));
   CHECK_THROWS_AS(fibers_from_json_text("[]"), JsonSchemaError);
 }
 
@@ -315,7 +315,7 @@ TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
   fiberleak::detail::FiberDump dump = fiberleak::detail::build_dump(fiberleak::snapshot());
   REQUIRE(dump.fibers.size() >= 8);
   dump.fibers[0].locked_to_thread = true;  // not produced by the runtime; the codec still carries it
-  dump.fibers[1].heap_live_bytes = 4096;    // as attach_heap_live_bytes() would
+  dump.fibers[1].heap_live_bytes = 4096;   // as attach_heap_live_bytes() would
   dump.fibers[2].heap_live_bytes = 0;
   const std::set<fiberleak::FiberId> leaked{dump.fibers[1].id};
   const std::string text = fiberleak::detail::fibers_to_json(dump, leaked).dump();
@@ -371,8 +371,11 @@ TEST_CASE("a registered route set is mounted, listed on the index and adds its m
                [](const httplib::Request&, httplib::Response& res) { res.set_content("extra\n", "text/plain"); });
        },
        {{"extra", "extra?debug=1", "A profile another module adds.", [] { return std::int64_t{42}; }}},
-       [] { return std::string("# HELP fiberleak_extra_things Things.\n# TYPE fiberleak_extra_things gauge\n"
-                               "fiberleak_extra_things 3\n"); }});
+       [] {
+         return std::string(
+             "# HELP fiberleak_extra_things Things.\n# TYPE fiberleak_extra_things gauge\n"
+             "fiberleak_extra_things 3\n");
+       }});
   {
     Live live;
     CHECK(live.get("/debug/pprof/extra")->body == "extra\n");

@@ -1,10 +1,9 @@
 // The fibers/v1 and leaks/v1 codec (web/fiber_json.hpp): what the verdicts
 // and the waits-on graph add, and their bad forms.
-#include <catch2/catch.hpp>
-
-#include <nlohmann/json.hpp>
-
 #include "web/fiber_json.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 using fiberleak::detail::DumpedFiber;
 using fiberleak::detail::FiberDump;
@@ -85,7 +84,8 @@ TEST_CASE("leaks/v1 carries each finding's verdict, reason, chain and cycle", "[
 
   auto bad = doc;
   bad["leaks"][0]["verdict"] = "maybe";
-  CHECK_THROWS_WITH(fiberleak::detail::findings_from_json(bad), "leaks[0].verdict: expected \"suspect\" or \"definite\"");
+  CHECK_THROWS_WITH(fiberleak::detail::findings_from_json(bad),
+                    "leaks[0].verdict: expected \"suspect\" or \"definite\"");
   bad = doc;
   bad["leaks"][0]["cycle"] = nlohmann::json::array({1, "x"});
   CHECK_THROWS_AS(fiberleak::detail::findings_from_json(bad), JsonSchemaError);

@@ -2,9 +2,10 @@
 // sites never seen before (each one a new unwind, which takes glibc's loader
 // lock) wake on time while the process's first symbolizing dump is served,
 // as fibers on an untracked thread beside them do.
-#include <catch2/catch.hpp>
-
 #include <httplib.h>
+
+#include <boost/fiber/all.hpp>
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -13,8 +14,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <boost/fiber/all.hpp>
 
 #include <fiberleak/fiberleak.hpp>
 

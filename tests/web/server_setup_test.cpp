@@ -4,14 +4,14 @@
 // parse_listen_address() takes HOST:PORT and nothing else.
 #include "web/server_setup.hpp"
 
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+
+#include <arpa/inet.h>
+#include <catch2/catch.hpp>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-
-#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <cstdlib>

@@ -54,8 +54,9 @@ std::size_t count(const std::string& text, const std::string& needle) {
 TEST_CASE("the watchdog logs a leak when it appears and when it resolves, once each", "[web]") {
   std::ostringstream log;
   std::vector<std::uint64_t> called;
-  auto w = watchdog_over({dump_of({parked(7)}), dump_of({parked(7)}), dump_of({}), dump_of({})}, log,
-                         {[&](const fiberleak::LeakFinding& f) { called.push_back(fiberleak::to_integer(f.fiber_id)); }, {}});
+  auto w = watchdog_over(
+      {dump_of({parked(7)}), dump_of({parked(7)}), dump_of({}), dump_of({})}, log,
+      {[&](const fiberleak::LeakFinding& f) { called.push_back(fiberleak::to_integer(f.fiber_id)); }, {}});
   for (int i = 0; i < 4; ++i) w->evaluate_now();
   CHECK(w->evaluations() == 4);
   CHECK(called == std::vector<std::uint64_t>{7});

@@ -1,10 +1,10 @@
 // Includes <fiberleak/fiberleak.hpp> only: a parked fiber is recorded and
 // the endpoint serves on a free port. Exit code 0 on success.
-#include <fiberleak/fiberleak.hpp>
-
 #include <boost/fiber/all.hpp>
 
 #include <cstdio>
+
+#include <fiberleak/fiberleak.hpp>
 
 int main() {
   fiberleak::install();

@@ -1,10 +1,10 @@
 // Links fiberleak::runtime alone: a fiber blocked on a channel is recorded
 // as such. Exit code 0 on success.
-#include <fiberleak/runtime.hpp>
-
 #include <boost/fiber/all.hpp>
 
 #include <cstdio>
+
+#include <fiberleak/runtime.hpp>
 
 int main() {
   fiberleak::install();
