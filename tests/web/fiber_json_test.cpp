@@ -5,9 +5,22 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <set>
+#include <string>
+
+#include <fiberleak/runtime.hpp>
+
+#include "parked_fibers.hpp"
+#include "profiler/dump_builder.hpp"
+#include "web_test_support.hpp"
+
 using fiberleak::detail::DumpedFiber;
 using fiberleak::detail::FiberDump;
 using fiberleak::detail::JsonSchemaError;
+using fiberleak::detail::testing::Command;
+using fiberleak::detail::testing::contains;
+using fiberleak::detail::testing::Live;
+using fiberleak::detail::testing::run;
 
 namespace {
 
@@ -93,4 +106,164 @@ TEST_CASE("leaks/v1 carries each finding's verdict, reason, chain and cycle", "[
   auto old = doc;
   old["leaks"][0].erase("verdict");
   CHECK(fiberleak::detail::findings_from_json(old).leaks[0].verdict == fiberleak::Verdict::suspect);
+}
+
+TEST_CASE("the JSON codec rejects bad documents with the path of the problem", "[web]") {
+  using fiberleak::detail::fibers_from_json_text;
+  using fiberleak::detail::JsonSchemaError;
+  CHECK_THROWS_WITH(fibers_from_json_text("{not json"), Catch::Contains("not valid JSON"));
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"other/v9","fibers":[]})"), Catch::Contains("schema"));
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v10","fibers":[]})"),
+                    Catch::Contains("schema: expected \"fiberleak.fibers/v1\""));
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"id":"x"}]})"),
+                    Catch::Contains("fibers[0].id: expected an integer"));
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"state":"zombie"}]})"),
+                    Catch::Contains("fibers[0].state"));
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"stack":[{"pc":"zz"}]}]})"),
+                    Catch::Contains("fibers[0].stack[0].pc"));
+  CHECK_THROWS_AS(fibers_from_json_text("[]"), JsonSchemaError);
+}
+
+TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
+  fiberleak::detail::testing::ParkedFibers fibers;
+  fiberleak::detail::FiberDump dump = fiberleak::detail::build_dump(fiberleak::snapshot());
+  REQUIRE(dump.fibers.size() >= 8);
+  dump.fibers[0].locked_to_thread = true;  // not produced by the runtime; the codec still carries it
+  dump.fibers[1].heap_live_bytes = 4096;   // as attach_heap_live_bytes() would
+  dump.fibers[2].heap_live_bytes = 0;
+  const std::set<fiberleak::FiberId> leaked{dump.fibers[1].id};
+  const std::string text = fiberleak::detail::fibers_to_json(dump, leaked).dump();
+  const fiberleak::detail::FiberDump back = fiberleak::detail::fibers_from_json_text(text);
+  CHECK(back.taken_at_ns == dump.taken_at_ns);
+  REQUIRE(back.fibers.size() == dump.fibers.size());
+  for (std::size_t i = 0; i < dump.fibers.size(); ++i) {
+    const auto& a = dump.fibers[i];
+    const auto& b = back.fibers[i];
+    INFO("fiber " << a.id << " " << a.name);
+    CHECK(b.id == a.id);
+    CHECK(b.parent == a.parent);
+    CHECK(b.name == a.name);
+    CHECK(b.state == a.state);
+    CHECK(b.wait == a.wait);
+    CHECK(b.wait_reason == a.wait_reason);
+    CHECK(b.blocked_ns == a.blocked_ns);
+    CHECK(b.blocked_exact == a.blocked_exact);
+    CHECK(b.created_ns == a.created_ns);
+    CHECK(b.blocked_total_ns == a.blocked_total_ns);
+    CHECK(b.parks == a.parks);
+    CHECK(b.is_main == a.is_main);
+    CHECK(b.locked_to_thread == a.locked_to_thread);
+    CHECK(b.thread == a.thread);
+    CHECK(b.stack_bytes == a.stack_bytes);
+    CHECK(b.heap_live_bytes == a.heap_live_bytes);
+    for (auto [x, y] : {std::pair{&a.stack, &b.stack}, std::pair{&a.creation_stack, &b.creation_stack}}) {
+      REQUIRE(y->size() == x->size());
+      for (std::size_t j = 0; j < x->size(); ++j) {
+        CHECK((*y)[j].pc == (*x)[j].pc);
+        CHECK((*y)[j].function == (*x)[j].function);
+        CHECK((*y)[j].file == (*x)[j].file);
+        CHECK((*y)[j].line == (*x)[j].line);
+        CHECK((*y)[j].inlined == (*x)[j].inlined);
+      }
+    }
+  }
+  // Parked worker fibers reserved Boost's default stack; fibers 3.. have no heap figure.
+  CHECK(std::any_of(dump.fibers.begin(), dump.fibers.end(),
+                    [](const auto& f) { return f.stack_bytes == boost::context::stack_traits::default_size(); }));
+  CHECK_FALSE(back.fibers[3].heap_live_bytes.has_value());
+  // The parked fibers' stacks are symbolized, so the round trip compared real frames.
+  CHECK(text.find("lock_mutex_never_unlocked") != std::string::npos);
+  // Encoding the decoded dump again gives the same document.
+  CHECK(fiberleak::detail::fibers_to_json(back, leaked).dump() == text);
+}
+
+TEST_CASE("the JSON codec round-trips leak findings and rejects bad ones", "[web]") {
+  using fiberleak::detail::findings_from_json_text;
+  fiberleak::LeakFinding f;
+  f.fiber_id = fiberleak::FiberId{7};
+  f.name = "conn-handler";
+  f.wait = fiberleak::WaitKind::channel_pop;
+  f.wait_reason = "chan receive";
+  f.blocked_ns = 31'000'000'000;
+  f.blocked_exact = false;
+  f.function = "handle(int)";
+  f.file = "/src/srv.cpp";
+  f.line = 42;
+  f.site = "chan receive @ handle(int) at srv.cpp:42";
+  f.stack_bytes = 65536;
+  f.heap_live_bytes = 123456;
+  fiberleak::LeakFinding unknown_cost = f;
+  unknown_cost.stack_bytes = 0;
+  unknown_cost.heap_live_bytes.reset();
+  fiberleak::GrowingSite g;
+  g.site = f.site;
+  g.function = f.function;
+  g.file = f.file;
+  g.line = 42;
+  g.wait_reason = "chan receive";
+  g.fibers = 300;
+  g.history = {100, 200, 300};
+  const auto back = findings_from_json_text(fiberleak::detail::findings_to_json({f, unknown_cost}, {g}).dump());
+  REQUIRE(back.leaks.size() == 2);
+  CHECK(back.leaks[1].stack_bytes == 0);
+  CHECK_FALSE(back.leaks[1].heap_live_bytes.has_value());
+  const auto& b = back.leaks[0];
+  CHECK(b.fiber_id == fiberleak::FiberId{7});
+  CHECK(b.name == f.name);
+  CHECK(b.wait == f.wait);
+  CHECK(b.wait_reason == f.wait_reason);
+  CHECK(b.blocked_ns == f.blocked_ns);
+  CHECK(b.blocked_exact == false);
+  CHECK(b.function == f.function);
+  CHECK(b.file == f.file);
+  CHECK(b.line == 42);
+  CHECK(b.site == f.site);
+  CHECK(b.stack_bytes == 65536);
+  CHECK(b.heap_live_bytes == 123456);
+  REQUIRE(back.growing.size() == 1);
+  CHECK(back.growing[0].site == g.site);
+  CHECK(back.growing[0].fibers == 300);
+  CHECK(back.growing[0].history == g.history);
+  CHECK(back.growing[0].line == 42);
+
+  CHECK_THROWS_WITH(findings_from_json_text(""), Catch::Contains("not valid JSON"));
+  CHECK_THROWS_WITH(findings_from_json_text(R"({"schema":"fiberleak.fibers/v1","leaks":[]})"),
+                    Catch::Contains("schema"));
+  CHECK_THROWS_WITH(findings_from_json_text(R"({"schema":"fiberleak.leaks/v10","leaks":[]})"),
+                    Catch::Contains("schema: expected \"fiberleak.leaks/v1\""));
+  CHECK_THROWS_WITH(findings_from_json_text(R"({"schema":"fiberleak.leaks/v1"})"), Catch::Contains("leaks: missing"));
+  CHECK_THROWS_WITH(findings_from_json_text(R"({"schema":"fiberleak.leaks/v1","leaks":[{"fiber_id":-3}]})"),
+                    Catch::Contains("leaks[0].fiber_id: expected a non-negative integer"));
+  CHECK_THROWS_WITH(findings_from_json_text(R"({"schema":"fiberleak.leaks/v1","leaks":[{"wait":"nap"}]})"),
+                    Catch::Contains("leaks[0].wait"));
+  CHECK_THROWS_WITH(
+      findings_from_json_text(R"({"schema":"fiberleak.leaks/v1","leaks":[],"growing_sites":[{"history":[1,"x"]}]})"),
+      Catch::Contains("growing_sites[0].history[1]"));
+  CHECK_THROWS_AS(findings_from_json_text("[1,2]"), fiberleak::detail::JsonSchemaError);
+}
+
+TEST_CASE("stacks=shared writes each distinct stack once and decodes to the same fibers", "[web]") {
+  Live live;
+  const auto inline_body = live.get("/debug/fibers")->body;
+  const auto shared_body = live.get("/debug/fibers?stacks=shared")->body;
+  const auto a = fiberleak::detail::fibers_from_json_text(inline_body);
+  const auto b = fiberleak::detail::fibers_from_json_text(shared_body);
+  CHECK(shared_body.size() * 2 < inline_body.size());  // the pile of 5 shares one stack
+  REQUIRE(a.fibers.size() == b.fibers.size());
+  std::map<fiberleak::FiberId, const fiberleak::detail::DumpedFiber*> by_id;
+  for (const auto& f : a.fibers) by_id[f.id] = &f;
+  for (const auto& f : b.fibers) {
+    REQUIRE(by_id.count(f.id) == 1);
+    const auto& g = *by_id[f.id];
+    REQUIRE(f.stack.size() == g.stack.size());
+    for (std::size_t i = 0; i < f.stack.size(); ++i) {
+      CHECK(f.stack[i].function == g.stack[i].function);
+      CHECK(f.stack[i].line == g.stack[i].line);
+    }
+    CHECK(f.creation_stack.size() == g.creation_stack.size());
+  }
+  CHECK_THROWS_WITH(fiberleak::detail::fibers_from_json_text(
+                        R"({"schema":"fiberleak.fibers/v1","stacks":[],"fibers":[{"stack_ref":3}]})"),
+                    Catch::Contains("fibers[0].stack_ref: refers to no entry"));
+  CHECK(live.get("/debug/fibers?stacks=zip")->status == 400);
 }

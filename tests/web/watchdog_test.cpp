@@ -9,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "web_test_support.hpp"
+
 using fiberleak::detail::DumpedFiber;
 using fiberleak::detail::FiberDump;
 using fiberleak::detail::Watchdog;
@@ -51,6 +53,11 @@ std::size_t count(const std::string& text, const std::string& needle) {
 
 }  // namespace
 
+using fiberleak::detail::testing::Command;
+using fiberleak::detail::testing::contains;
+using fiberleak::detail::testing::Live;
+using fiberleak::detail::testing::run;
+
 TEST_CASE("the watchdog logs a leak when it appears and when it resolves, once each", "[web]") {
   std::ostringstream log;
   std::vector<std::uint64_t> called;
@@ -85,4 +92,77 @@ TEST_CASE("a watchdog callback that throws is logged and the evaluation's other 
   CHECK(count(text, "leak suspect: fiber ") == 2);
   CHECK(count(text, "watchdog callback failed: callback bug") == 2);
   CHECK(w->latest().findings.size() == 2);
+}
+
+TEST_CASE("the watchdog logs a new finding once and calls the program back", "[web]") {
+  std::atomic<int> calls{0};
+  fiberleak::EndpointOptions o;
+  o.rules.threshold = std::chrono::nanoseconds(30'000'000);
+  o.rules.ignore_names = {"pile"};
+  o.watchdog_interval = std::chrono::milliseconds(20);
+  o.on_leak = [&](const fiberleak::LeakFinding&) { ++calls; };
+  std::ostringstream log;
+  o.logger = std::make_shared<spdlog::logger>("fiberleak", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  const auto host_default = spdlog::default_logger();
+  {
+    Live live(o);
+    // The first evaluation symbolizes cold (DWARF loading): allow it time on a busy machine.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (calls.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // ~15 more evaluations
+  }                                                               // the watchdog thread has stopped: log is quiet
+  CHECK(calls.load() == 2);  // the receiver and the locker, once each despite the repeated evaluations
+  const std::string text = log.str();
+  INFO(text);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 2);
+  CHECK(contains(text, "leak suspect: fiber "));
+  CHECK(contains(text, "\"stuck-locker\" blocked in mutex lock for "));
+  CHECK(contains(text, "fiberleak::detail::testing::lock_mutex_never_unlocked"));
+  CHECK(contains(text, "parked_fibers.hpp:"));
+  // The host's logging is untouched: same default logger, the program's own
+  // logger not registered by the library.
+  CHECK(spdlog::default_logger() == host_default);
+  CHECK(spdlog::get("fiberleak") != o.logger);
+}
+
+TEST_CASE("the library's logger is registered as fiberleak, obeys spdlog::set_level, is not the default", "[web]") {
+  const auto host_default = spdlog::default_logger();
+  spdlog::drop("fiberleak");               // what an earlier test in this process registered
+  spdlog::set_level(spdlog::level::warn);  // the host's level before the logger exists
+  {
+    fiberleak::EndpointOptions o;
+    o.watchdog_interval = std::chrono::milliseconds(50);
+    Live live(o);
+    const auto logger = spdlog::get("fiberleak");
+    REQUIRE(logger != nullptr);
+    CHECK(logger == fiberleak::detail::default_logger());
+    CHECK(logger->name() == "fiberleak");
+    CHECK(logger->level() == spdlog::level::warn);
+    spdlog::set_level(spdlog::level::off);  // and after: the host silences it
+    CHECK(logger->level() == spdlog::level::off);
+    CHECK(logger != spdlog::default_logger());
+    CHECK(spdlog::default_logger() == host_default);
+  }
+  spdlog::set_level(spdlog::level::info);
+
+  // A logger the host registered under that name first is the one findings go to.
+  spdlog::drop("fiberleak");
+  std::ostringstream log;
+  auto hosts = std::make_shared<spdlog::logger>("fiberleak", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  spdlog::register_logger(hosts);
+  CHECK(fiberleak::detail::default_logger() == hosts);
+  {
+    fiberleak::EndpointOptions o;
+    o.rules.threshold = std::chrono::nanoseconds(0);  // every parked fiber, at the first evaluation
+    o.watchdog_interval = std::chrono::hours(1);
+    Live live(o);
+    const auto watchdog = fiberleak::detail::Watchdog::running_shared();
+    REQUIRE(watchdog != nullptr);
+    while (watchdog->evaluations() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }  // the watchdog has stopped: the log can be read
+  CHECK(contains(log.str(), "leak suspect: fiber "));
+  CHECK(spdlog::default_logger() == host_default);
+  spdlog::drop("fiberleak");
 }
