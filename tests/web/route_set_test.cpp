@@ -1,10 +1,11 @@
 // Route sets other modules add to every endpoint (web/route_set.hpp).
+#include "web/route_set.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstdio>
 #include <string>
 
-#include "web/route_set.hpp"
 #include "web_test_support.hpp"
 
 using fiberleak::detail::testing::Command;

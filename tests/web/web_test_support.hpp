@@ -17,7 +17,6 @@
 
 namespace fiberleak::detail::testing {
 
-
 struct Live {
   fiberleak::detail::testing::ParkedFibers fibers;
   fiberleak::ServeHandle server;
@@ -61,6 +60,5 @@ inline Command run(const std::string& cmd) {
 }
 
 inline bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
-
 
 }  // namespace fiberleak::detail::testing
