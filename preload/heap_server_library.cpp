@@ -68,6 +68,7 @@ int serve(const char* listen) {
     return -1;
   }
   std::thread([where = std::string(listen), host, port] {
+    fiberleak::detail::exclude_this_thread_from_heap_profile();
     try {
       bind_and_serve(where, host, port);
     } catch (const std::exception& e) {

@@ -17,6 +17,7 @@ extern "C" std::size_t fiberleak_heap_bucket_count() noexcept __attribute__((wea
 extern "C" int fiberleak_heap_read_bucket(std::size_t, FiberleakHeapBucketRecord*) noexcept __attribute__((weak));
 extern "C" void fiberleak_heap_read_stats(FiberleakHeapStatsRecord*) noexcept __attribute__((weak));
 extern "C" void fiberleak_heap_configure(std::int64_t, std::uint64_t) noexcept __attribute__((weak));
+extern "C" void fiberleak_heap_exclude_this_thread() noexcept __attribute__((weak));
 
 namespace fiberleak::detail {
 namespace {
@@ -26,6 +27,7 @@ struct SamplerApi {
   decltype(&fiberleak_heap_read_bucket) read_bucket = nullptr;
   decltype(&fiberleak_heap_read_stats) read_stats = nullptr;
   decltype(&fiberleak_heap_configure) configure = nullptr;
+  decltype(&fiberleak_heap_exclude_this_thread) exclude_this_thread = nullptr;
   bool ok() const { return bucket_count && read_bucket && read_stats && configure; }
 };
 
@@ -36,11 +38,14 @@ const SamplerApi& api() {
     s.read_bucket = fiberleak_heap_read_bucket;
     s.read_stats = fiberleak_heap_read_stats;
     s.configure = fiberleak_heap_configure;
+    s.exclude_this_thread = fiberleak_heap_exclude_this_thread;
     if (!s.ok()) {  // preloaded: look it up in the global scope
       s.bucket_count = reinterpret_cast<decltype(s.bucket_count)>(dlsym(RTLD_DEFAULT, "fiberleak_heap_bucket_count"));
       s.read_bucket = reinterpret_cast<decltype(s.read_bucket)>(dlsym(RTLD_DEFAULT, "fiberleak_heap_read_bucket"));
       s.read_stats = reinterpret_cast<decltype(s.read_stats)>(dlsym(RTLD_DEFAULT, "fiberleak_heap_read_stats"));
       s.configure = reinterpret_cast<decltype(s.configure)>(dlsym(RTLD_DEFAULT, "fiberleak_heap_configure"));
+      s.exclude_this_thread =
+          reinterpret_cast<decltype(s.exclude_this_thread)>(dlsym(RTLD_DEFAULT, "fiberleak_heap_exclude_this_thread"));
     }
     return s;
   }();
@@ -109,6 +114,10 @@ std::string fiber_label(const heap::HeapBucket& r) {
 }
 
 }  // namespace
+
+void exclude_this_thread_from_heap_profile() noexcept {
+  if (api().exclude_this_thread != nullptr) api().exclude_this_thread();
+}
 
 bool heap_profiler_available() { return api().ok(); }
 

@@ -35,6 +35,10 @@ struct HeapData {
 enum class HeapProfileKind { heap, allocs };
 
 bool heap_profiler_available();
+// The calling thread's allocations stay out of heap profiles from now on
+// (no effect without the heap profiler). Every thread of fiberleak's own
+// that serves or evaluates calls it first: a profile shows the program.
+void exclude_this_thread_from_heap_profile() noexcept;
 // Changes the sampling rate (and seed) at run time; false when unavailable.
 bool set_heap_sampling(std::int64_t rate, std::uint64_t seed = 0);
 // The sampler's current counters (empty, rate 0, when unavailable).

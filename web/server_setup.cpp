@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "profiler/heap_profile.hpp"
+
 namespace fiberleak::detail {
 namespace {
 
@@ -52,6 +54,7 @@ class WorkerPool final : public httplib::TaskQueue {
 
  private:
   void work() {
+    exclude_this_thread_from_heap_profile();
     for (;;) {
       std::function<void()> job;
       {

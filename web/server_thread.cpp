@@ -3,6 +3,7 @@
 #include <chrono>
 #include <system_error>
 
+#include "profiler/heap_profile.hpp"
 #include "web/server_setup.hpp"
 
 namespace fiberleak::detail {
@@ -27,6 +28,7 @@ bool ServerThread::start() {
 
 void ServerThread::start_locked() {
   thread_ = std::thread([this] {
+    exclude_this_thread_from_heap_profile();
     server_.listen_after_bind();
     listen_returned_ = true;
   });

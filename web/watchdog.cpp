@@ -5,6 +5,8 @@
 
 #include <mutex>
 
+#include "profiler/heap_profile.hpp"
+
 namespace fiberleak::detail {
 
 std::shared_ptr<spdlog::logger> default_logger() {
@@ -31,7 +33,12 @@ Watchdog::Watchdog(std::function<FiberDump()> source, LeakRules rules, std::chro
       interval_(interval),
       logger_(logger ? std::move(logger) : default_logger()),
       callbacks_(std::move(callbacks)) {
-  if (interval_.count() > 0) thread_ = std::thread([this] { run(); });
+  if (interval_.count() > 0) {
+    thread_ = std::thread([this] {
+      exclude_this_thread_from_heap_profile();
+      run();
+    });
+  }
 }
 
 namespace {

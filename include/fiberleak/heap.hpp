@@ -113,6 +113,10 @@ __attribute__((visibility("default"))) int fiberleak_heap_read_bucket(std::size_
                                                                       FiberleakHeapBucketRecord* out) noexcept;
 __attribute__((visibility("default"))) void fiberleak_heap_read_stats(FiberleakHeapStatsRecord* out) noexcept;
 __attribute__((visibility("default"))) void fiberleak_heap_configure(std::int64_t rate, std::uint64_t seed) noexcept;
+// From now on the calling thread's allocations are never sampled: for the
+// threads of tools that read the profile (fiberleak's endpoint, watchdog
+// and preload servers), so that a profile shows the program, not them.
+__attribute__((visibility("default"))) void fiberleak_heap_exclude_this_thread() noexcept;
 }
 
 namespace fiberleak::heap {

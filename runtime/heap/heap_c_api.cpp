@@ -30,4 +30,6 @@ void fiberleak_heap_configure(std::int64_t rate, std::uint64_t seed) noexcept {
   fiberleak::heap::configure({rate, seed});
 }
 
+void fiberleak_heap_exclude_this_thread() noexcept { fiberleak::heap::detail::exclude_this_thread(); }
+
 }  // extern "C"

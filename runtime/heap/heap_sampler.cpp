@@ -147,6 +147,8 @@ std::atomic<bool> g_gate_open{true};
 #endif
 void open_sampling_gate() noexcept { g_gate_open.store(true, std::memory_order_release); }
 
+void exclude_this_thread() noexcept { t_state.busy = true; }
+
 UnsampledScope::UnsampledScope() noexcept : was_busy_(t_state.busy) { t_state.busy = true; }
 UnsampledScope::~UnsampledScope() { t_state.busy = was_busy_; }
 

@@ -27,6 +27,10 @@ bool ensure_init() noexcept;
 // cost, not the program's. Linked, the gate is open from the start.
 void open_sampling_gate() noexcept;
 
+// The calling thread's allocations are never sampled again (its `busy`
+// guard stays set).
+void exclude_this_thread() noexcept;
+
 // While one lives, the calling thread's allocations are not sampled (the
 // preload bootstrap loading its companions; fiberleak's own threads).
 // Nests; any thread.

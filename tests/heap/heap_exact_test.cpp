@@ -173,3 +173,31 @@ TEST_CASE("with the heap profiler linked serve() serves the heap profile, lists 
   INFO(verdict);
   CHECK(verdict.find("PROMTOOL_OK") != std::string::npos);
 }
+
+TEST_CASE("what the endpoint's and the watchdog's threads allocate is in no heap profile", "[heap]") {
+  fiberleak::heap::configure({1, 1});  // every allocation
+  fiberleak::ServeOptions options;
+  options.port = 0;
+  options.endpoint.watchdog_interval = std::chrono::milliseconds(50);  // the watchdog's thread evaluates too
+  fiberleak::ServeHandle server = fiberleak::serve(options);
+  httplib::Client c("127.0.0.1", server.port());
+  for (const char* path : {"/debug/goroutine", "/debug/fibers", "/debug/leaks", "/metrics", "/debug/pprof/goroutine"}) {
+    auto r = c.Get(path);
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  // Everything ever allocated (alloc_space), by any thread.
+  const std::string traces = ft::run("HOME=/tmp GOFLAGS= go tool pprof -traces -sample_index=alloc_space '" +
+                                     server.url() + "/debug/pprof/heap'");
+  INFO(traces.substr(0, 4000));
+  REQUIRE(traces.find("Type: alloc_space") != std::string::npos);
+  // (Setting the endpoint up runs on the caller's thread, like the test's
+  // own client: those stay, as anything the program's threads allocate.)
+  for (const char* theirs :
+       {"Endpoint::full_dump", "Endpoint::fibers", "Endpoint::leaks", "Endpoint::metrics", "fibers_to_json",
+        "render_debug", "Watchdog::run", "Symbolizer", "goroutine_profile", "httplib::Server::process_request"}) {
+    INFO(theirs);
+    CHECK(traces.find(theirs) == std::string::npos);
+  }
+}
