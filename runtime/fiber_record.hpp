@@ -26,9 +26,11 @@ class FiberRecord final : public boost::fibers::fiber_properties {
 
   explicit FiberRecord(boost::fibers::context* ctx) noexcept : boost::fibers::fiber_properties(ctx) {}
 
-  // The fiber's context (set at construction, never changed); readable from
-  // any thread once the slot is published.
-  boost::fibers::context* context() const noexcept { return __atomic_load_n(&ctx_, __ATOMIC_RELAXED); }
+  // The context a slot's record belongs to, read from the slot's storage
+  // without touching it as an object (a reader may meet a slot whose record
+  // is not constructed yet, or no more): 0 then, or a stale address. Any
+  // thread.
+  static std::uintptr_t context_in(const FiberSlot& slot) noexcept;
 
   // A registry slot; falls back to an untracked heap slot (counted in
   // records_dropped) when the registry is full. nullptr only when the heap

@@ -181,7 +181,7 @@ bool FiberRegistry::read_slot(const FiberSlot& slot, FiberSnapshot& out, std::ui
     out.park_stack = static_cast<StackId>(slot.park_stack.load(std::memory_order_relaxed));
     out.stack_bytes = slot.stack_bytes.load(std::memory_order_relaxed);
     out.waits_on = slot.waits_on.load(std::memory_order_relaxed);
-    context = reinterpret_cast<std::uintptr_t>(reinterpret_cast<const FiberRecord*>(slot.record_storage)->context());
+    context = FiberRecord::context_in(slot);
     char name[kMaxNameBytes];
     slot.copy_name(name, sizeof name);
     std::atomic_thread_fence(std::memory_order_acquire);
