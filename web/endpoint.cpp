@@ -50,6 +50,7 @@ class Endpoint {
   void healthz(const httplib::Request& req, httplib::Response& res);
 
   EndpointOptions options_;
+  int max_delta_seconds_;               // options_.max_delta as the query parsers take it
   std::shared_ptr<Watchdog> watchdog_;  // the process's one, or null
   ProfileBuildTimes build_times_;
   std::vector<RouteSet> extra_;  // registered_route_sets() at mount time
@@ -66,7 +67,9 @@ std::string read_cmdline() {
 
 }  // namespace
 
-Endpoint::Endpoint(EndpointOptions options) : options_(std::move(options)) {
+Endpoint::Endpoint(EndpointOptions options)
+    : options_(std::move(options)),
+      max_delta_seconds_(static_cast<int>(std::clamp<std::int64_t>(options_.max_delta.count(), 0, 1 << 30))) {
   if (!options_.logger) options_.logger = default_logger();
   if (options_.watchdog_interval.count() > 0) {
     watchdog_ = Watchdog::shared([] { return dump_with_heap(); }, options_.rules, options_.watchdog_interval,
@@ -99,9 +102,7 @@ void Endpoint::bad_request(httplib::Response& res, const std::string& message) {
 
 void Endpoint::goroutine(const httplib::Request& req, httplib::Response& res) {
   GoroutineParams p;
-  if (auto err = parse_goroutine_params(
-          req.params, static_cast<int>(std::clamp<std::int64_t>(options_.max_delta.count(), 0, 1 << 30)), p);
-      !err.empty()) {
+  if (auto err = parse_goroutine_params(req.params, max_delta_seconds_, p); !err.empty()) {
     return bad_request(res, err);
   }
   if (p.seconds > 0) {
@@ -263,8 +264,7 @@ void Endpoint::register_routes(httplib::Server& server, const std::string& prefi
   const bool heap_registered =
       std::any_of(extra_.begin(), extra_.end(), [](const RouteSet& set) { return set.name == "heap"; });
   if (!heap_registered && heap_profiler_available()) {
-    extra_.push_back(
-        heap_route_set(static_cast<int>(std::clamp<std::int64_t>(options_.max_delta.count(), 0, 1 << 30))));
+    extra_.push_back(heap_route_set(max_delta_seconds_));
   }
   for (const RouteSet& set : extra_) {
     if (set.mount) set.mount(server, prefix);
