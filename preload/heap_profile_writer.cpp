@@ -83,11 +83,12 @@ void write_final_profile() {
   try {
     const std::string data = fiberleak::detail::heap_profile(heap, fiberleak::detail::HeapProfileKind::heap,
                                                              fiberleak::detail::Symbolizer::mappings());
-    const bool written = write_all(fd, data) && fchmod(fd, 0644) == 0;
-    const int write_error = errno;
-    const bool closed = close(fd) == 0;
-    if (!written || !closed || std::rename(temporary.c_str(), path.c_str()) != 0) {
-      const int error = written && closed ? errno : write_error;
+    // The errno of the first step that fails; close() runs either way.
+    int error = 0;
+    if (!write_all(fd, data) || fchmod(fd, 0644) != 0) error = errno;
+    if (close(fd) != 0 && error == 0) error = errno;
+    if (error == 0 && std::rename(temporary.c_str(), path.c_str()) != 0) error = errno;
+    if (error != 0) {
       unlink(temporary.c_str());
       preload_report("FIBERLEAK_HEAP_PROFILE: cannot write %s: %s", path.c_str(), std::strerror(error));
     }
