@@ -11,12 +11,12 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "preload/heap_server_interface.hpp"
+#include "preload/preload_report.hpp"
 #include "runtime/heap/heap_sampler.hpp"
 
 namespace {
@@ -60,10 +60,8 @@ void start_companion(const char* library, const char* start_symbol, const char* 
   void* handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();
-    char msg[512];
-    const int n = std::snprintf(msg, sizeof msg, "fiberleak: cannot load %s (%s): %s\n", library, override_variable,
-                                why == nullptr ? "?" : why);
-    if (n > 0) (void)!write(2, msg, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof msg - 1));
+    fiberleak::detail::preload_report("cannot load %s (%s): %s", library, override_variable,
+                                      why == nullptr ? "?" : why);
     return;
   }
   if (auto start = reinterpret_cast<fiberleak::detail::CompanionStartFn>(dlsym(handle, start_symbol))) start();

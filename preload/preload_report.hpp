@@ -1,4 +1,4 @@
-// The one way the preload product's companions report a problem: a single
+// The one way the preload product (its bootstrap and companions) reports a problem: a single
 // stderr line "fiberleak: PROGRAM (pid N): ...", never an exception or an
 // abort in the host program.
 #pragma once
