@@ -15,14 +15,12 @@ if(NOT FIBERLEAK_RUNTIME_ONLY)
   pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 endif()
 
-# GCC's libbacktrace (shipped with g++, as a static archive in the compiler's
-# own directory): inline-aware DWARF symbolization. Its objects are built
-# into libfiberleak_runtime, so nothing that links the runtime needs to find
-# it (runtime/CMakeLists.txt).
-execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libbacktrace.a
-                OUTPUT_VARIABLE FIBERLEAK_LIBBACKTRACE OUTPUT_STRIP_TRAILING_WHITESPACE)
-if(NOT EXISTS "${FIBERLEAK_LIBBACKTRACE}")
-  message(FATAL_ERROR "libbacktrace.a not found (it ships with g++: install g++/libgcc-12-dev)")
+# elfutils' libdw: inline-aware DWARF symbolization (runtime/frame_info.cpp).
+pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
+# libiberty's demangler, for names without return types (runtime/function_name.cpp):
+# its one object is built into libfiberleak_runtime (runtime/CMakeLists.txt).
+find_library(FIBERLEAK_LIBIBERTY NAMES libiberty.a)
+find_path(FIBERLEAK_LIBIBERTY_INCLUDE libiberty/demangle.h)
+if(NOT FIBERLEAK_LIBIBERTY OR NOT FIBERLEAK_LIBIBERTY_INCLUDE)
+  message(FATAL_ERROR "libiberty.a and <libiberty/demangle.h> not found (install libiberty-dev)")
 endif()
-get_filename_component(_fiberleak_gcc_dir "${FIBERLEAK_LIBBACKTRACE}" DIRECTORY)
-set(FIBERLEAK_LIBBACKTRACE_INCLUDE "${_fiberleak_gcc_dir}/include")

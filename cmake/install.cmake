@@ -2,7 +2,7 @@
 # component, the CMake package, fiberleak.pc, and a .deb through CPack.
 #
 #   find_package(fiberleak REQUIRED)                     # every component installed
-#   find_package(fiberleak REQUIRED COMPONENTS runtime)  # Boost.Fiber + libunwind only
+#   find_package(fiberleak REQUIRED COMPONENTS runtime)  # Boost.Fiber, libunwind, libdw
 #   target_link_libraries(app PRIVATE fiberleak::fiberleak)
 #
 # Components: runtime (fiberleak::runtime), heap (fiberleak::heap and the
@@ -70,7 +70,7 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEB_COMPONENT_INSTALL OFF)
 set(CPACK_COMPONENTS_ALL ${_fiberleak_components} daemon)
-set(_deb_depends "libboost-fiber-dev (>= 1.74), libboost-context-dev (>= 1.74), libunwind-dev")
+set(_deb_depends "libboost-fiber-dev (>= 1.74), libboost-context-dev (>= 1.74), libunwind-dev, libdw-dev")
 if(NOT FIBERLEAK_RUNTIME_ONLY)
   string(APPEND _deb_depends ", libcpp-httplib-dev, libspdlog-dev, zlib1g-dev")
 endif()

@@ -38,7 +38,7 @@ bool valid_log_level(const std::string& level) {
 void read_rules(const json& obj, const std::string& path, LeakRules& rules, std::vector<std::string>& errors) {
   JsonFields f = fields(obj, path, errors);
   f.reject_unknown({"threshold", "threshold_by_wait", "ignore_top_functions", "ignore_any_functions",
-                    "ignore_created_by", "ignore_names", "growing_evaluations"});
+                    "ignore_created_by", "ignore_names", "ignore_labels", "growing_evaluations"});
   std::int64_t threshold_ns = rules.threshold.count();
   f.duration("threshold", threshold_ns, "expected a duration like \"30s\"");
   rules.threshold = std::chrono::nanoseconds(threshold_ns);
@@ -59,6 +59,12 @@ void read_rules(const json& obj, const std::string& path, LeakRules& rules, std:
   f.strings("ignore_any_functions", rules.ignore_any_functions);
   f.strings("ignore_created_by", rules.ignore_created_by);
   f.strings("ignore_names", rules.ignore_names);
+  f.strings("ignore_labels", rules.ignore_labels);
+  for (std::size_t i = 0; i < rules.ignore_labels.size(); ++i) {
+    if (rules.ignore_labels[i].find(':') == std::string::npos || rules.ignore_labels[i][0] == ':') {
+      f.problem(JsonFields::item(f.at("ignore_labels"), i), "expected \"key:value\"");
+    }
+  }
   f.integer("growing_evaluations", rules.growing_evaluations, 1, 1000, "expected a whole number from 1 to 1000");
 }
 

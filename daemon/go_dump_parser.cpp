@@ -1,5 +1,6 @@
 #include "daemon/go_dump_parser.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 
@@ -44,8 +45,73 @@ bool parse_location(std::string_view text, DumpFrame& frame) {
   return true;
 }
 
+// A Go-quoted string at the start of `text` ("\"a\\\"b\""), consumed.
+bool take_quoted(std::string_view& text, std::string& out) {
+  if (text.empty() || text[0] != '"') return false;
+  out.clear();
+  for (std::size_t i = 1; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      text.remove_prefix(i + 1);
+      return true;
+    }
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (++i >= text.size()) return false;
+    switch (text[i]) {
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'r': out += '\r'; break;
+      case 'x': {
+        unsigned value = 0;
+        if (i + 2 >= text.size() ||
+            std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16).ptr != text.data() + i + 3) {
+          return false;
+        }
+        out += static_cast<char>(value);
+        i += 2;
+        break;
+      }
+      default: out += text[i];  // \" and \\ (and anything else, as itself)
+    }
+  }
+  return false;
+}
+
+// Go 1.27's labels in the status, `{"k":"v", "k2": "v2"}`; the fiber's
+// "fiber" label is its name. Malformed labels are skipped, not an error:
+// the stacks are what a dump is read for.
+void apply_labels(std::string_view text, DumpedFiber& g) {
+  std::vector<Label> labels;
+  if (text.empty() || text[0] != '{') return;
+  text.remove_prefix(1);
+  while (!text.empty() && text[0] != '}') {
+    Label l;
+    if (!take_quoted(text, l.key) || text.empty() || text[0] != ':') return;
+    text.remove_prefix(1);
+    if (!text.empty() && text[0] == ' ') text.remove_prefix(1);
+    if (!take_quoted(text, l.value)) return;
+    if (starts_with(text, ", ")) text.remove_prefix(2);
+    labels.push_back(std::move(l));
+  }
+  std::sort(labels.begin(), labels.end());
+  for (Label& l : labels) {
+    if (l.key == "fiber") {
+      g.name = std::move(l.value);
+    } else {
+      g.labels.push_back(std::move(l));
+    }
+  }
+}
+
 void apply_status(std::string_view status, DumpedFiber& g) {
-  // "chan receive, 3 minutes, locked to thread"
+  // "chan receive, 3 minutes, locked to thread, labels:{...}"
+  if (const auto at = status.find(", labels:{"); at != std::string_view::npos) {
+    apply_labels(status.substr(at + 9), g);
+    status = status.substr(0, at);
+  }
   bool first = true;
   while (!status.empty()) {
     const auto comma = status.find(", ");

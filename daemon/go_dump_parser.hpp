@@ -5,6 +5,8 @@
 // Handles Go 1.19 and newer: "created by F" with or without "in goroutine N",
 // "[reason, N minutes]" (a lower bound: Go counts whole minutes, only after a
 // GC saw the goroutine blocked; blocked_exact=false), "locked to thread",
+// Go 1.27's "labels:{...}" (the label "fiber" is the fiber's name: fiberleak
+// writes it so),
 // inlined "(...)" frames, "...additional frames elided..." and
 // "...N frames elided...". Stateless; thread-safe.
 #pragma once

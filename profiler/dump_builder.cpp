@@ -5,11 +5,26 @@
 #include <fiberleak/runtime.hpp>
 
 namespace fiberleak::detail {
+bool is_user_frame(const DumpFrame& f) { return !is_library_frame(f.function, f.file); }
+
 const DumpFrame* top_user_frame(const SharedStack& stack) {
   for (const DumpFrame& f : stack) {
-    if (!is_library_function(f.function)) return &f;
+    if (is_user_frame(f)) return &f;
   }
   return nullptr;
+}
+
+void trim_to_entry(std::vector<DumpFrame>& frames) {
+  std::size_t keep = frames.size();
+  while (keep > 0 && !is_user_frame(frames[keep - 1])) --keep;
+  if (keep == 0) {
+    // No user code: keep down to the fiber's run_(), whose template
+    // arguments name the callable's type; below it is only trampolines.
+    for (std::size_t i = frames.size(); i-- > 0 && keep == 0;) {
+      if (frames[i].function.rfind("boost::fibers::worker_context<", 0) == 0) keep = i + 1;
+    }
+  }
+  if (keep > 0) frames.resize(keep);
 }
 
 std::vector<DumpFrame> symbolize_stack(StackId id, Symbolizer& symbolizer) {
@@ -19,11 +34,7 @@ std::vector<DumpFrame> symbolize_stack(StackId id, Symbolizer& symbolizer) {
       if (!is_tracking_function(f.function)) out.push_back(f);
     }
   }
-  std::size_t keep = out.size();
-  while (keep > 1 && is_library_function(out[keep - 1].function)) --keep;
-  // Never cut inside an inline chain: keep its real function too.
-  while (keep < out.size() && keep > 0 && out[keep - 1].inlined) ++keep;
-  out.resize(keep);
+  trim_to_entry(out);
   return out;
 }
 
@@ -44,6 +55,7 @@ FiberDump build_dump(const Snapshot& snapshot, Symbolizer& symbolizer) {
     f.id = s.id;
     f.parent = s.parent;
     f.name = s.name;
+    f.labels = s.labels;
     f.state = s.state;
     f.wait = s.wait;
     if (s.state == FiberState::running) {

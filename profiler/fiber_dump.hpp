@@ -7,6 +7,7 @@
 // leak rules serve all three. Plain values; not thread-safe to mutate.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include <fiberleak/fiber_state.hpp>
+#include <fiberleak/snapshot.hpp>
 
 namespace fiberleak::detail {
 
@@ -82,6 +84,7 @@ struct DumpedFiber {
   FiberId id = kNoFiber;
   FiberId parent = kNoFiber;  // kNoFiber: none/unknown
   std::string name;
+  std::vector<Label> labels;  // sorted by key; the name is not among them (see shown_labels())
   FiberState state = FiberState::runnable;
   WaitKind wait = WaitKind::none;
   std::string wait_reason;  // Go's words ("chan receive"); from the source for Go dumps
@@ -107,6 +110,17 @@ struct DumpedFiber {
   bool owner_ended = false;
   SharedStack stack;           // park stack (or current stack), innermost first
   SharedStack creation_stack;  // where it was created, innermost first
+
+  // What every renderer shows as the fiber's labels: its labels, and its
+  // name as the label "fiber" (unless a label of that key was set).
+  std::vector<Label> shown_labels() const {
+    std::vector<Label> out = labels;
+    if (!name.empty()) {
+      auto at = std::lower_bound(out.begin(), out.end(), Label{"fiber", ""});
+      if (at == out.end() || at->key != "fiber") out.insert(at, Label{"fiber", name});
+    }
+    return out;
+  }
 
   // Parked in a wait that names another fiber (a mutex, a join).
   bool parked_wait_for_target() const {

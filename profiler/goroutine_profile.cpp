@@ -22,9 +22,9 @@ struct GroupKey {
   std::string stack;  // content key of the stack
   FiberState state;
   std::string wait_reason;
-  std::string name;
+  std::vector<Label> labels;  // shown_labels()
   bool operator<(const GroupKey& o) const {
-    return std::tie(stack, state, wait_reason, name) < std::tie(o.stack, o.state, o.wait_reason, o.name);
+    return std::tie(stack, state, wait_reason, labels) < std::tie(o.stack, o.state, o.wait_reason, o.labels);
   }
 };
 
@@ -32,7 +32,7 @@ std::map<GroupKey, Group> group(const FiberDump& dump) {
   StackKeys keys;
   std::map<GroupKey, Group> groups;
   for (const DumpedFiber& f : dump.fibers) {
-    Group& g = groups[GroupKey{keys.key(f.stack), f.state, f.wait_reason, f.name}];
+    Group& g = groups[GroupKey{keys.key(f.stack), f.state, f.wait_reason, f.shown_labels()}];
     g.example = &f;
     ++g.count;
   }
@@ -47,7 +47,7 @@ std::int64_t wall_now_ns() {
 void add_group(ProfileBuilder& b, const DumpedFiber& f, std::int64_t count) {
   std::vector<SampleLabel> labels{{"state", std::string(to_string(f.state)), 0, ""}};
   if (f.wait != WaitKind::none) labels.push_back({"wait", f.wait_reason, 0, ""});
-  if (!f.name.empty()) labels.push_back({"fiber", f.name, 0, ""});
+  for (const Label& l : f.shown_labels()) labels.push_back({l.key, l.value, 0, ""});
   if (f.stack.empty()) {
     // A running fiber's live stack is not captured (only its own thread
     // could take it). pprof drops samples without locations, so such fibers

@@ -35,12 +35,15 @@ std::uint64_t offset_of(const DumpFrame& f, Symbolizer* symbolizer) {
   return symbolizer != nullptr && f.pc != 0 ? symbolizer->offset_in_function(f.pc) : 0;
 }
 
-// The status Go prints in brackets.
+// The status Go prints in brackets; labels last, as Go 1.27 prints them
+// there ("[chan receive, 3 minutes, labels:{"fiber":"worker"}]").
 std::string status(const DumpedFiber& f) {
   std::string s = f.wait_reason.empty() ? std::string(to_string(f.state)) : f.wait_reason;
   const std::int64_t minutes = f.blocked_ns / 60'000'000'000;
   if (minutes >= 1) s += ", " + std::to_string(minutes) + " minutes";
   if (f.locked_to_thread) s += ", locked to thread";
+  const std::vector<Label> labels = f.shown_labels();
+  if (!labels.empty()) s += ", labels:" + labels_text(labels);
   return s;
 }
 
@@ -62,15 +65,48 @@ void render_frame(std::string& out, const DumpFrame& f, Symbolizer* symbolizer) 
 
 }  // namespace
 
+void append_go_quoted(std::string& out, std::string_view s) {
+  out += '"';
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      appendf(out, "\\x%02x", u);
+    } else {
+      out += c;  // UTF-8 passes through (valid by the time it gets here)
+    }
+  }
+  out += '"';
+}
+
+std::string labels_text(const std::vector<Label>& labels) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (i > 0) out += ", ";
+    append_go_quoted(out, labels[i].key);
+    out += ':';
+    append_go_quoted(out, labels[i].value);
+  }
+  out += '}';
+  return out;
+}
+
 std::string render_debug1(const FiberDump& dump, Symbolizer* symbolizer) {
   struct Group {
     const DumpedFiber* example;
     std::size_t count;
   };
+  // Go groups by stack and labels.
   StackKeys keys;
-  std::map<std::string, Group> groups;
+  std::map<std::pair<std::string, std::vector<Label>>, Group> groups;
   for (const DumpedFiber& f : dump.fibers) {
-    auto [it, inserted] = groups.try_emplace(keys.key(f.stack), Group{&f, 0});
+    auto [it, inserted] = groups.try_emplace({keys.key(f.stack), f.shown_labels()}, Group{&f, 0});
     ++it->second.count;
   }
   std::vector<const Group*> sorted;
@@ -87,6 +123,9 @@ std::string render_debug1(const FiberDump& dump, Symbolizer* symbolizer) {
       last_pc = f.pc;
     }
     out += '\n';
+    if (const std::vector<Label> labels = g->example->shown_labels(); !labels.empty()) {
+      out += "# labels: " + labels_text(labels) + '\n';
+    }
     for (const DumpFrame& f : g->example->stack) {
       appendf(out, "#\t0x%" PRIx64 "\t%s+0x%" PRIx64 "\t%s:%d\n", f.pc == 0 ? 0 : f.pc - 1, f.function.c_str(),
               offset_of(f, symbolizer), f.file.empty() ? "?" : f.file.c_str(), f.line);

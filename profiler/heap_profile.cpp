@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
@@ -10,6 +11,9 @@
 #include <string_view>
 #include <tuple>
 
+#include <fiberleak/runtime.hpp>
+
+#include "profiler/dump_builder.hpp"
 #include "profiler/pprof_writer.hpp"
 
 // Weak: defined when the program links fiberleak::heap.
@@ -91,6 +95,7 @@ std::vector<DumpFrame> symbolize(const std::vector<std::uintptr_t>& stack) {
     leading = false;
     out.insert(out.end(), frames.begin(), frames.end());
   }
+  trim_to_entry(out);
   return out;
 }
 
@@ -146,6 +151,13 @@ HeapData collect_heap() {
     if (a.read_bucket(i, &b) == 0) break;
     d.records.push_back(heap::to_heap_bucket(b));
   }
+  const bool any_fiber =
+      std::any_of(d.records.begin(), d.records.end(), [](const heap::HeapBucket& r) { return r.fiber_id != 0; });
+  if (any_fiber) {
+    for (FiberSnapshot& f : fiberleak::snapshot().fibers) {
+      if (!f.labels.empty()) d.fiber_labels.emplace(to_integer(f.id), std::move(f.labels));
+    }
+  }
   return d;
 }
 
@@ -184,6 +196,11 @@ std::string heap_profile(const HeapData& data, HeapProfileKind kind, const std::
     if (const std::string f = fiber_label(r); !f.empty()) {
       labels.push_back({"fiber", f, 0, ""});
       labels.push_back({"fiber_id", "", static_cast<std::int64_t>(r.fiber_id), ""});
+    }
+    if (auto it = data.fiber_labels.find(r.fiber_id); it != data.fiber_labels.end()) {
+      for (const Label& l : it->second) {
+        if (l.key != "fiber") labels.push_back({l.key, l.value, 0, ""});
+      }
     }
     b.add_sample(b.locations(symbolize(r.stack)), {ao, ab, io, ib}, labels);
   }

@@ -3,8 +3,9 @@
 // inuse_space) and /debug/pprof/allocs (alloc_space), both with Go's four
 // sample types alloc_objects/alloc_space/inuse_objects/inuse_space,
 // period_type space/bytes, period = the sampling rate, values multiplied by
-// Go's unsampling scale 1/(1-exp(-avg/rate)), and a `fiber` label (the
-// allocating fiber's name, or its id as "fiber-N" when unnamed).
+// Go's unsampling scale 1/(1-exp(-avg/rate)), a `fiber` label (the
+// allocating fiber's name, or its id as "fiber-N" when unnamed) and the
+// allocating fiber's labels (HeapData::fiber_labels).
 //
 // The sampler is found at run time (weak references, then dlsym), so this
 // works both when the program links fiberleak::heap and when
@@ -15,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <fiberleak/heap.hpp>
@@ -28,6 +30,10 @@ struct HeapData {
   std::int64_t rate = 0;
   std::int64_t taken_at_ns = 0;           // wall clock
   std::vector<heap::HeapBucket> records;  // for deltas, each counter is after's minus before's
+  // The labels (label_scope) of the allocating fibers still alive at
+  // collection time, by fiber id: a sample's labels are its fiber's now,
+  // not at the allocation (the sampler records the fiber, not its labels).
+  std::unordered_map<std::uint64_t, std::vector<Label>> fiber_labels;
   // Sampler statistics at collection time.
   std::uint64_t sampled_allocations = 0, dropped_samples = 0, live_samples = 0, own_memory_bytes = 0;
 };

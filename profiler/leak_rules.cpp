@@ -39,9 +39,22 @@ bool name_matches(const std::string& name, const std::string& pattern) {
   return name == pattern;
 }
 
+bool label_matches(const DumpedFiber& f, const std::string& pattern) {
+  const std::size_t colon = pattern.find(':');
+  if (colon == std::string::npos) return false;
+  const std::string key = pattern.substr(0, colon), value = pattern.substr(colon + 1);
+  for (const Label& l : f.shown_labels()) {
+    if (l.key == key && name_matches(l.value, value)) return true;
+  }
+  return false;
+}
+
 std::optional<std::string> ignored_by(const LeakRules& rules, const DumpedFiber& f) {
   for (const std::string& n : rules.ignore_names) {
     if (name_matches(f.name, n)) return "ignore_names: " + n;
+  }
+  for (const std::string& l : rules.ignore_labels) {
+    if (label_matches(f, l)) return "ignore_labels: " + l;
   }
   // The very top frame (goleak's IgnoreTopFunction) or the top user frame.
   for (const DumpFrame* top : {f.stack.empty() ? nullptr : &f.stack.front(), site_frame(f)}) {
@@ -86,7 +99,7 @@ std::string park_site(const DumpedFiber& f) {
   std::string site = f.wait_reason.empty() ? std::string(to_string(f.state)) : f.wait_reason;
   if (const DumpFrame* fr = site_frame(f); fr != nullptr) {
     site += " @ " + fr->function;
-    if (!fr->file.empty()) site += " at " + fr->file + ":" + std::to_string(fr->line);
+    if (!fr->file.empty()) site += " at " + fr->file.substr(fr->file.rfind('/') + 1) + ":" + std::to_string(fr->line);
   }
   return site;
 }
@@ -108,6 +121,7 @@ std::vector<LeakFinding> find_leaks(const FiberDump& dump, const LeakRules& rule
     LeakFinding finding;
     finding.fiber_id = f.id;
     finding.name = f.name;
+    finding.labels = f.labels;
     finding.wait = f.wait;
     finding.wait_reason = f.wait_reason;
     finding.blocked_ns = f.blocked_ns;

@@ -29,9 +29,15 @@ std::string describe(const LeakFinding& finding);
 // Fiber-name patterns of ignore rules and filters: exact, or a prefix
 // ending in '*' ("conn-*").
 bool name_matches(const std::string& name, const std::string& pattern);
+// Label patterns of ignore rules and filters: "key:value", the value
+// matched as name_matches() matches names, the name being the label
+// "fiber". A pattern without ':' matches nothing.
+bool label_matches(const DumpedFiber& fiber, const std::string& pattern);
 
-// A parked fiber's site: its wait reason and top user frame
-// ("chan receive @ handler(int) at main.cpp:42"), or its top frame.
+// A parked fiber's site: its wait reason and top user frame, the file by
+// its base name ("chan receive @ app::handler at main.cpp:42"), or its top
+// frame. Short and the same on every machine: metric labels, baselines and
+// leak sites use it.
 std::string park_site(const DumpedFiber& fiber);
 
 // Leak suspects of one dump, longest blocked first.

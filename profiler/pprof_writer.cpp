@@ -116,13 +116,13 @@ std::uint64_t ProfileBuilder::mapping_for(std::uint64_t address) const {
 }
 
 LocationId ProfileBuilder::location(std::uint64_t address, const std::vector<DumpFrame>& frames) {
-  auto it = location_ids_.find(address);
+  auto it = location_ids_.find({address, frames.size()});
   if (it != location_ids_.end()) return it->second;
   Location loc{address, mapping_for(address), {}};
   for (const DumpFrame& f : frames) loc.lines.push_back({function_id(f), f.line});
   locations_.push_back(std::move(loc));
   const LocationId id{locations_.size()};
-  location_ids_.emplace(address, id);
+  location_ids_.emplace(std::make_pair(address, frames.size()), id);
   return id;
 }
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -38,7 +39,7 @@ class ProfileBuilder {
 
   StringId intern(std::string_view s);
   // The location of one return address with the frames it stands for
-  // (pc of each frame = the address). Deduplicated by address.
+  // (pc of each frame = the address). Deduplicated by address and frame count.
   LocationId location(std::uint64_t address, const std::vector<DumpFrame>& frames);
   // Locations for a symbolized stack: consecutive frames with the same pc
   // form one location (the inline chain).
@@ -83,7 +84,9 @@ class ProfileBuilder {
   std::vector<Function> functions_;
   std::unordered_map<std::string, std::uint64_t> function_ids_;
   std::vector<Location> locations_;
-  std::unordered_map<std::uint64_t, LocationId> location_ids_;
+  // By address and number of lines: a stack trimmed inside an inline
+  // chain (trim_to_entry) keeps only part of its address's chain.
+  std::map<std::pair<std::uint64_t, std::size_t>, LocationId> location_ids_;
   std::vector<Sample> samples_;
   std::vector<Mapping> mappings_;
   std::vector<StringId> comments_;

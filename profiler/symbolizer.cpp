@@ -22,7 +22,7 @@ const Symbolizer::Entry& Symbolizer::lookup(std::uint64_t pc) {
     auto it = cache_.find(pc);
     if (it != cache_.end()) return it->second;
   }
-  // Look up outside the lock: libbacktrace is thread-safe and may be slow.
+  // Look up outside the lock: describe_pc() is thread-safe and may be slow.
   Entry entry;
   const std::vector<FrameInfo> infos = describe_pc(static_cast<std::uintptr_t>(pc - 1));
   for (std::size_t i = 0; i < infos.size(); ++i) {

@@ -47,6 +47,16 @@ void FiberSlot::copy_name(char* out, std::size_t cap) const noexcept {
   out[n] = '\0';
 }
 
+LabelSet FiberSlot::labels() const noexcept {
+  LabelSet out;
+  for (std::size_t w = 0; w < LabelSet::kWords; ++w) out.set_word(w, label_words[w].load(std::memory_order_relaxed));
+  return out;
+}
+
+void FiberSlot::set_labels(const LabelSet& labels) noexcept {
+  for (std::size_t w = 0; w < LabelSet::kWords; ++w) label_words[w].store(labels.word(w), std::memory_order_relaxed);
+}
+
 FiberRegistry& FiberRegistry::instance() noexcept {
   FiberRegistry* r = g_registry.load(std::memory_order_acquire);
   if (r != nullptr) return *r;
@@ -139,6 +149,7 @@ FiberSlot* FiberRegistry::acquire() noexcept {
   slot->stack_bytes.store(0, std::memory_order_relaxed);
   slot->waits_on.store(0, std::memory_order_relaxed);
   slot->set_name({});
+  slot->set_labels(LabelSet{});
   slot->in_use.store(1, std::memory_order_relaxed);
   slot->end_write();
   created_.fetch_add(1, std::memory_order_relaxed);
@@ -184,6 +195,7 @@ bool FiberRegistry::read_slot(const FiberSlot& slot, FiberSnapshot& out, std::ui
     context = FiberRecord::context_in(slot);
     char name[kMaxNameBytes];
     slot.copy_name(name, sizeof name);
+    const LabelSet labels = slot.labels();
     std::atomic_thread_fence(std::memory_order_acquire);
     if (slot.seq.load(std::memory_order_relaxed) != s1) {
       snapshot_retries_.fetch_add(1, std::memory_order_relaxed);
@@ -196,6 +208,7 @@ bool FiberRegistry::read_slot(const FiberSlot& slot, FiberSnapshot& out, std::ui
     out.tracking_ended = (flags & FiberSlot::kFlagTrackingEnded) != 0;
     out.created_ns = TickClock::to_steady_ns(created);
     out.name.assign(name);
+    out.labels = labels.labels();
     return true;
   }
 }
@@ -263,6 +276,7 @@ RuntimeCounters FiberRegistry::counters() const noexcept {
   c.threads_installed = threads_installed_.load(std::memory_order_relaxed);
   c.threads_uninstalled = threads_uninstalled_.load(std::memory_order_relaxed);
   c.snapshot_retries = snapshot_retries_.load(std::memory_order_relaxed);
+  c.labels_dropped = labels_dropped_.load(std::memory_order_relaxed);
   return c;
 }
 

@@ -18,6 +18,7 @@
 #include <fiberleak/runtime_options.hpp>
 #include <fiberleak/snapshot.hpp>
 
+#include "runtime/label_set.hpp"
 #include "runtime/stack_table.hpp"
 
 namespace fiberleak::detail {
@@ -53,6 +54,8 @@ struct alignas(64) FiberSlot {
   // runtime/waits_on.hpp).
   std::atomic<std::uint64_t> waits_on{0};
   std::atomic<std::uint64_t> name_words[kMaxNameBytes / 8];
+  // Its labels (LabelSet's words): inherited at creation, set by label_scope.
+  std::atomic<std::uint64_t> label_words[LabelSet::kWords];
 
   static constexpr std::uint32_t kHeapIndex = 0xffffffffu;
   static constexpr std::uint8_t kFlagMain = 1;
@@ -69,10 +72,12 @@ struct alignas(64) FiberSlot {
   void set_name(std::string_view name) noexcept;
   // Copies the name (NUL-terminated, truncated to cap-1) into out.
   void copy_name(char* out, std::size_t cap) const noexcept;
+  LabelSet labels() const noexcept;
+  void set_labels(const LabelSet& labels) noexcept;
 };
 
-// Three cache lines; the 8 bytes waits_on takes were padding before.
-static_assert(sizeof(FiberSlot) == 192, "FiberSlot grew past three cache lines");
+// Five cache lines: three of figures, two of labels.
+static_assert(sizeof(FiberSlot) == 320, "FiberSlot grew past five cache lines");
 
 class FiberRegistry {
  public:
@@ -103,6 +108,7 @@ class FiberRegistry {
   void count_dropped_record() noexcept { records_dropped_.fetch_add(1, std::memory_order_relaxed); }
   void count_installed_thread() noexcept { threads_installed_.fetch_add(1, std::memory_order_relaxed); }
   void count_uninstalled_thread() noexcept { threads_uninstalled_.fetch_add(1, std::memory_order_relaxed); }
+  void count_dropped_label() noexcept { labels_dropped_.fetch_add(1, std::memory_order_relaxed); }
 
   // A consistent copy of every live fiber, ordered by id, with wait kinds
   // told from park stacks. Allocates: never call from a scheduler hook.
@@ -133,6 +139,7 @@ class FiberRegistry {
   std::atomic<std::uint64_t> records_dropped_{0};
   std::atomic<std::uint64_t> threads_installed_{0};
   std::atomic<std::uint64_t> threads_uninstalled_{0};
+  std::atomic<std::uint64_t> labels_dropped_{0};
   mutable std::atomic<std::uint64_t> snapshot_retries_{0};
 };
 

@@ -64,6 +64,33 @@ void name_new_fiber(boost::fibers::fiber& f, std::string_view name) noexcept {
 
 bool installed() noexcept { return TrackingAlgorithm::on_this_thread() != nullptr; }
 
+label_scope::label_scope(std::string_view key, std::string_view value) noexcept {
+  FiberRecord* r = running_record();
+  if (r == nullptr) return;
+  detail::FiberSlot& s = r->slot();
+  detail::LabelSet labels = s.labels();
+  static_assert(sizeof saved_ / sizeof saved_[0] == detail::LabelSet::kWords, "label_scope::saved_ is a LabelSet");
+  for (std::size_t w = 0; w < detail::LabelSet::kWords; ++w) saved_[w] = labels.word(w);
+  if (!labels.set(key, value)) {
+    FiberRegistry::instance().count_dropped_label();
+    return;
+  }
+  record_ = r;
+  s.begin_write();
+  s.set_labels(labels);
+  s.end_write();
+}
+
+label_scope::~label_scope() {
+  if (record_ == nullptr) return;
+  detail::LabelSet labels;
+  for (std::size_t w = 0; w < detail::LabelSet::kWords; ++w) labels.set_word(w, saved_[w]);
+  detail::FiberSlot& s = static_cast<FiberRecord*>(record_)->slot();
+  s.begin_write();
+  s.set_labels(labels);
+  s.end_write();
+}
+
 namespace this_fiber {
 void set_name(std::string_view name) noexcept {
   if (FiberRecord* r = running_record()) r->set_name(name);

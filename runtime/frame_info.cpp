@@ -1,58 +1,314 @@
 #include "runtime/frame_info.hpp"
 
-#include <backtrace.h>
-#include <cxxabi.h>
+#include <dwarf.h>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include <elfutils/libdwfl.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+
+#include "runtime/function_name.hpp"
 
 namespace fiberleak::detail {
 namespace {
 
-void ignore_error(void*, const char*, int) {}
+std::string die_function_name(Dwarf_Die* die, bool as_scope = false);
 
-backtrace_state* state() {
-  // Created once and never freed (libbacktrace has no destroy); threaded=1
-  // makes lookups safe from any thread.
-  static backtrace_state* s = backtrace_create_state(nullptr, 1, ignore_error, nullptr);
-  return s;
-}
+// elfutils' view of this process: every loaded module, its symbol table
+// and (lazily, a compilation unit at a time) its DWARF. libdwfl is not
+// thread-safe: one mutex around every use.
+class ProcessDwarf {
+ public:
+  static ProcessDwarf& instance() {
+    static ProcessDwarf* p = new ProcessDwarf();  // never destroyed: dumps may run during exit
+    return *p;
+  }
 
-struct Collect {
-  std::vector<FrameInfo>* out;
+  std::vector<FrameInfo> describe(std::uintptr_t pc) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<FrameInfo> frames;
+    Dwfl_Module* module = dwfl_ != nullptr ? dwfl_addrmodule(dwfl_, pc) : nullptr;
+    if (module == nullptr && report()) module = dwfl_addrmodule(dwfl_, pc);  // loaded since
+    if (module == nullptr) {
+      frames.emplace_back();
+      return frames;
+    }
+    FrameInfo symbol = symbol_of(module, pc);
+    Dwarf_Addr bias = 0;
+    if (Dwarf_Die* cu = dwfl_module_addrdie(module, pc, &bias)) inline_chain(module, cu, pc, bias, frames);
+    if (frames.empty()) {
+      frames.push_back(std::move(symbol));
+    } else {
+      // The symbol table names the real function the same way whether or
+      // not DWARF does (it is what heap and goroutine profiles share).
+      FrameInfo& outer = frames.back();
+      if (!symbol.function.empty()) outer.function = std::move(symbol.function);
+      outer.symbol_start = symbol.symbol_start;
+    }
+    return frames;
+  }
+
+ private:
+  ProcessDwarf() {
+    callbacks_.find_elf = dwfl_linux_proc_find_elf;
+    callbacks_.find_debuginfo = find_local_debuginfo;
+    callbacks_.debuginfo_path = nullptr;
+    dwfl_ = dwfl_begin(&callbacks_);
+    report();
+  }
+
+  // Separate debug info by build id under /usr/lib/debug (Debian's -dbgsym
+  // packages), else the module's own. Not dwfl_standard_find_debuginfo:
+  // with DEBUGINFOD_URLS set it downloads what is missing, in the middle of
+  // a dump.
+  static int find_local_debuginfo(Dwfl_Module* module, void**, const char*, Dwarf_Addr, const char*, const char*,
+                                  GElf_Word, char** debuginfo_file_name) {
+    const unsigned char* bits = nullptr;
+    GElf_Addr vaddr = 0;
+    const int n = dwfl_module_build_id(module, &bits, &vaddr);
+    if (n < 2) return -1;
+    std::string path = "/usr/lib/debug/.build-id/";
+    char hex[3];
+    for (int i = 0; i < n; ++i) {
+      std::snprintf(hex, sizeof hex, "%02x", bits[i]);
+      path += hex;
+      if (i == 0) path += '/';
+    }
+    path += ".debug";
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) *debuginfo_file_name = strdup(path.c_str());
+    return fd;
+  }
+
+  bool report() {
+    if (dwfl_ == nullptr) return false;
+    dwfl_report_begin(dwfl_);
+    const int rc = dwfl_linux_proc_report(dwfl_, getpid());
+    dwfl_report_end(dwfl_, nullptr, nullptr);
+    return rc == 0;
+  }
+
+  // The ELF symbol containing pc; "module+0xoffset" when there is none.
+  static FrameInfo symbol_of(Dwfl_Module* module, std::uintptr_t pc) {
+    FrameInfo f;
+    GElf_Off offset = 0;
+    GElf_Sym sym;
+    if (const char* name = dwfl_module_addrinfo(module, pc, &offset, &sym, nullptr, nullptr, nullptr)) {
+      f.function = function_name(name);
+      f.symbol_start = pc - offset;
+      return f;
+    }
+    Dwarf_Addr start = 0;
+    const char* path = dwfl_module_info(module, nullptr, &start, nullptr, nullptr, nullptr, nullptr, nullptr);
+    const char* base = path != nullptr && std::strrchr(path, '/') != nullptr ? std::strrchr(path, '/') + 1 : path;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "+0x%llx", static_cast<unsigned long long>(pc - start));
+    f.function = std::string(base != nullptr ? base : "?") + buf;
+    return f;
+  }
+
+  // Functions inlined at pc, innermost first, then the real function; each
+  // with the file:line it is at (the innermost's from the line table, the
+  // others' from the call site of the function inlined into them).
+  static void inline_chain(Dwfl_Module* module, Dwarf_Die* cu, std::uintptr_t pc, Dwarf_Addr bias,
+                           std::vector<FrameInfo>& out) {
+    // dwarf_getscopes() finds the innermost scope but continues from an
+    // inlined function to where it is declared; the DIEs physically around
+    // that scope are the inline chain (as eu-addr2line -i does it).
+    Dwarf_Die* innermost = nullptr;
+    Dwarf_Die start;
+    if (dwarf_getscopes(cu, pc - bias, &innermost) > 0) {
+      start = innermost[0];
+      std::free(innermost);
+    } else if (!find_scope(cu, pc - bias, &start)) {
+      return;
+    }
+    Dwarf_Die* scopes = nullptr;
+    const int n = dwarf_getscopes_die(&start, &scopes);
+    if (n <= 0) return;
+    const char* file = nullptr;
+    int line = 0;
+    if (Dwfl_Line* l = dwfl_module_getsrc(module, pc))
+      file = dwfl_lineinfo(l, nullptr, &line, nullptr, nullptr, nullptr);
+    Dwarf_Files* files = nullptr;
+    std::size_t file_count = 0;
+    if (dwarf_getsrcfiles(cu, &files, &file_count) != 0) files = nullptr;
+    for (int i = 0; i < n; ++i) {
+      const int tag = dwarf_tag(&scopes[i]);
+      if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
+      FrameInfo f;
+      f.function = die_function_name(&scopes[i]);
+      if (file != nullptr) f.file = file;
+      f.line = line;
+      out.push_back(std::move(f));
+      if (tag == DW_TAG_subprogram) break;
+      Dwarf_Attribute attr;
+      Dwarf_Word value = 0;
+      line = dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &value) == 0 ? static_cast<int>(value) : 0;
+      file = nullptr;
+      if (files != nullptr && dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &value) == 0) {
+        file = dwarf_filesrc(files, value, nullptr, nullptr);
+      }
+    }
+    std::free(scopes);
+  }
+
+  // dwarf_getscopes() does not look inside classes, where GCC puts the
+  // out-of-line call operator of a lambda at -O0: the innermost code DIE
+  // containing pc, searched through the whole tree.
+  static bool find_scope(Dwarf_Die* parent, Dwarf_Addr pc, Dwarf_Die* out) {
+    Dwarf_Die child;
+    if (dwarf_child(parent, &child) != 0) return false;
+    do {
+      const int tag = dwarf_tag(&child);
+      const bool code = tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block;
+      if (code && dwarf_haspc(&child, pc) > 0) {
+        *out = child;
+        find_scope(&child, pc, out);
+        return true;
+      }
+      if (dwarf_haschildren(&child) > 0 && find_scope(&child, pc, out)) return true;
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return false;
+  }
+
+  std::mutex mutex_;
+  Dwfl_Callbacks callbacks_{};
+  Dwfl* dwfl_ = nullptr;
 };
 
-int on_pcinfo(void* data, std::uintptr_t, const char* file, int line, const char* function) {
-  auto* c = static_cast<Collect*>(data);
-  if (function == nullptr && file == nullptr) return 0;
-  FrameInfo f;
-  if (function != nullptr) f.function = demangle(function);
-  if (file != nullptr) f.file = file;
-  f.line = line;
-  c->out->push_back(std::move(f));
-  return 0;
+// The DIE that declares what `die` defines: through DW_AT_abstract_origin
+// (an inlined or out-of-line instance) and DW_AT_specification (a
+// definition outside its class).
+Dwarf_Die declaration_of(Dwarf_Die* die) {
+  Dwarf_Die current = *die;
+  for (int hops = 0; hops < 8; ++hops) {
+    Dwarf_Attribute attr;
+    Dwarf_Die next;
+    Dwarf_Attribute* a = dwarf_attr(&current, DW_AT_abstract_origin, &attr);
+    if (a == nullptr) a = dwarf_attr(&current, DW_AT_specification, &attr);
+    if (a == nullptr || dwarf_formref_die(a, &next) == nullptr) break;
+    current = next;
+  }
+  return current;
 }
 
-void on_syminfo(void* data, std::uintptr_t, const char* symname, std::uintptr_t symval, std::uintptr_t) {
-  auto* f = static_cast<FrameInfo*>(data);
-  if (symname != nullptr) f->function = demangle(symname);
-  f->symbol_start = symval;
+bool is_lambda_class(Dwarf_Die* die) {
+  const int tag = dwarf_tag(die);
+  return (tag == DW_TAG_structure_type || tag == DW_TAG_class_type) && dwarf_diename(die) == nullptr;
 }
 
-}  // namespace
-
-std::string demangle(const char* name) {
-  if (name == nullptr) return {};
-  if (name[0] != '_' || name[1] != 'Z') return name;
-  int status = 0;
-  char* out = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  if (status != 0 || out == nullptr) return name;
-  std::string result(out);
-  std::free(out);
-  return result;
+// The call operator of a closure type, or false.
+bool call_operator_of(Dwarf_Die* closure, Dwarf_Die* out) {
+  Dwarf_Die child;
+  if (dwarf_child(closure, &child) != 0) return false;
+  do {
+    const char* name = dwarf_diename(&child);
+    if (dwarf_tag(&child) == DW_TAG_subprogram && name != nullptr && std::strcmp(name, "operator()") == 0) {
+      *out = child;
+      return true;
+    }
+  } while (dwarf_siblingof(&child, &child) == 0);
+  return false;
 }
 
-namespace {
+// The type offsets of a call operator's declared parameters (not `this`).
+std::vector<Dwarf_Off> parameter_types(Dwarf_Die* function) {
+  std::vector<Dwarf_Off> out;
+  Dwarf_Die child;
+  if (dwarf_child(function, &child) != 0) return out;
+  do {
+    if (dwarf_tag(&child) != DW_TAG_formal_parameter || dwarf_hasattr(&child, DW_AT_artificial)) continue;
+    Dwarf_Attribute attr;
+    Dwarf_Die type;
+    out.push_back(dwarf_formref_die(dwarf_attr(&child, DW_AT_type, &attr), &type) != nullptr ? dwarf_dieoffset(&type)
+                                                                                             : 0);
+  } while (dwarf_siblingof(&child, &child) == 0);
+  return out;
+}
+
+// Closure types with the given parameter types in `scope`'s subtree (not in
+// nested functions), in declaration order: GCC numbers lambdas that way
+// ("{lambda()#2}" is the second lambda without parameters in its function).
+void count_lambdas(Dwarf_Die* scope, const std::vector<Dwarf_Off>& signature, Dwarf_Off target, int& index,
+                   bool& found) {
+  Dwarf_Die child;
+  if (found || dwarf_child(scope, &child) != 0) return;
+  do {
+    const int tag = dwarf_tag(&child);
+    if (is_lambda_class(&child)) {
+      Dwarf_Die op;
+      if (call_operator_of(&child, &op) && parameter_types(&op) == signature) {
+        ++index;
+        if (dwarf_dieoffset(&child) == target) {
+          found = true;
+          return;
+        }
+      }
+    } else if (tag == DW_TAG_lexical_block) {
+      count_lambdas(&child, signature, target, index, found);
+      if (found) return;
+    }
+  } while (dwarf_siblingof(&child, &child) == 0);
+}
+
+// A function's name as function_name() makes it: from its linkage name when
+// DWARF has one, else built from its declaration's scopes (namespaces,
+// classes, the enclosing function of a lambda), which DWARF gives for every
+// function, inlined or not. Lambdas' call operators have no linkage name:
+// they are named "enclosing(args)::{lambda()#N}", as the demangler names
+// their out-of-line copies.
+std::string die_function_name(Dwarf_Die* die, bool as_scope) {
+  Dwarf_Attribute attr;
+  const char* linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+  if (linkage == nullptr) linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+  if (linkage != nullptr) return as_scope ? scope_name(linkage) : function_name(linkage);
+  Dwarf_Die decl = declaration_of(die);
+  const char* own = dwarf_diename(&decl);
+  std::string name = own != nullptr ? own : "?";
+  Dwarf_Die* scopes = nullptr;
+  const int n = dwarf_getscopes_die(&decl, &scopes);
+  // scopes[0] is decl itself; the rest enclose it, innermost first.
+  for (int i = 1; i < n; ++i) {
+    Dwarf_Die* scope = &scopes[i];
+    const int tag = dwarf_tag(scope);
+    if (tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit) break;
+    if (tag == DW_TAG_lexical_block) continue;
+    if (tag == DW_TAG_subprogram) {  // a function-local class: the function names the rest
+      name = die_function_name(scope, true) + "::" + name;
+      break;
+    }
+    if (is_lambda_class(scope)) {
+      // The closure's own function: "{lambda()#N}" within the enclosing one.
+      Dwarf_Die op;
+      const std::vector<Dwarf_Off> signature =
+          call_operator_of(scope, &op) ? parameter_types(&op) : std::vector<Dwarf_Off>{};
+      int index = 0;
+      bool found = false;
+      for (int j = i + 1; j < n && !found; ++j) {
+        if (dwarf_tag(&scopes[j]) == DW_TAG_subprogram)
+          count_lambdas(&scopes[j], signature, dwarf_dieoffset(scope), index, found);
+      }
+      std::string marker = signature.empty() ? "{lambda()" : "{lambda(...)";
+      marker += found ? "#" + std::to_string(index) + "}" : "}";
+      name = (name == "operator()") ? marker : marker + "::" + name;
+      continue;
+    }
+    const char* scope_name = dwarf_diename(scope);
+    if (tag == DW_TAG_namespace) {
+      name = std::string(scope_name != nullptr ? scope_name : "(anonymous namespace)") + "::" + name;
+    } else if (tag == DW_TAG_structure_type || tag == DW_TAG_class_type || tag == DW_TAG_union_type) {
+      name = std::string(scope_name) + "::" + name;
+    }
+  }
+  std::free(scopes);
+  return name;
+}
+
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 }  // namespace
 
@@ -75,36 +331,21 @@ bool is_go_standard_library(std::string_view f) {
 
 bool is_library_function(std::string_view f) {
   if (is_go_standard_library(f)) return true;
-  // Return types may precede a template function's name ("void std::...").
-  for (std::string_view prefix : {"void ", "bool ", "decltype(auto) ", "boost::fibers::channel_op_status "}) {
+  // Names from older dumps may still carry a return type ("void std::...").
+  for (std::string_view prefix : {"void ", "bool ", "int ", "decltype(auto) ", "boost::fibers::channel_op_status "}) {
     if (starts_with(f, prefix)) f.remove_prefix(prefix.size());
   }
   return starts_with(f, "boost::") || starts_with(f, "std::") || starts_with(f, "__gnu_cxx::") ||
-         is_tracking_function(f) || starts_with(f, "make_fcontext") || starts_with(f, "jump_fcontext") ||
-         starts_with(f, "ontop_fcontext") || starts_with(f, "__libc_start") || starts_with(f, "_start") ||
-         starts_with(f, "start_thread") || starts_with(f, "clone") || f == "?";
+         is_tracking_function(f) || starts_with(f, "fiberleak::spawn<") || starts_with(f, "make_fcontext") ||
+         starts_with(f, "jump_fcontext") || starts_with(f, "ontop_fcontext") || starts_with(f, "__libc_start") ||
+         starts_with(f, "_start") || starts_with(f, "start_thread") || starts_with(f, "clone") || f == "?";
 }
 
-std::vector<FrameInfo> describe_pc(std::uintptr_t pc) {
-  std::vector<FrameInfo> frames;
-  backtrace_state* s = state();
-  if (s != nullptr) {
-    Collect c{&frames};
-    backtrace_pcinfo(s, pc, on_pcinfo, ignore_error, &c);
-  }
-  FrameInfo sym;
-  if (s != nullptr) backtrace_syminfo(s, pc, on_syminfo, ignore_error, &sym);
-  if (frames.empty()) {
-    frames.push_back(std::move(sym));
-  } else {
-    // libbacktrace reports DW_AT_name for some functions (no class or
-    // namespace); the symbol table's demangled name is fuller: prefer it
-    // for the outermost (real) function.
-    FrameInfo& outer = frames.back();
-    if (!sym.function.empty() && sym.function.size() > outer.function.size()) outer.function = sym.function;
-    outer.symbol_start = sym.symbol_start;
-  }
-  return frames;
+bool is_library_frame(std::string_view function, std::string_view file) {
+  // Headers of system libraries (Boost, libstdc++) inlined into user code.
+  return is_library_function(function) || starts_with(file, "/usr/include/");
 }
+
+std::vector<FrameInfo> describe_pc(std::uintptr_t pc) { return ProcessDwarf::instance().describe(pc); }
 
 }  // namespace fiberleak::detail

@@ -42,6 +42,15 @@ FiberState state_of(const FiberSlot& s) noexcept {
   return static_cast<FiberState>(s.state.load(std::memory_order_relaxed));
 }
 
+// A new fiber starts with its creator's labels (as a goroutine does). The
+// creator is the running fiber, whose labels only its own thread writes:
+// no seqlock read needed. Sixteen word copies, no allocation.
+void inherit_labels(FiberSlot& child, const FiberSlot& parent) noexcept {
+  for (std::size_t w = 0; w < LabelSet::kWords; ++w) {
+    child.label_words[w].store(parent.label_words[w].load(std::memory_order_relaxed), std::memory_order_relaxed);
+  }
+}
+
 }  // namespace
 
 TrackingAlgorithm::TrackingAlgorithm(boost::intrusive_ptr<boost::fibers::algo::algorithm> inner,
@@ -134,6 +143,7 @@ inline FiberRecord* TrackingAlgorithm::new_record(context* ctx) noexcept {
     if (parent != ctx && !parent->is_context(type::dispatcher_context)) {
       if (FiberRecord* p = record_of(parent); p != nullptr && p->tracked()) {
         s.parent.store(static_cast<std::uint64_t>(p->id()), std::memory_order_relaxed);
+        inherit_labels(s, p->slot());
       }
     }
     // Frames skipped: new_properties and awakened.
@@ -176,6 +186,7 @@ void TrackingAlgorithm::adopt_dispatched_child(context* parent) noexcept {
   s.begin_write();
   if (FiberRecord* p = record_of(parent); p != nullptr && p->tracked()) {
     s.parent.store(static_cast<std::uint64_t>(p->id()), std::memory_order_relaxed);
+    inherit_labels(s, p->slot());
   }
   set_state(s, FiberState::running);
   s.end_write();

@@ -30,7 +30,7 @@ WaitKind WaitClassifier::kind_of_function(const std::string& name) {
     return WaitKind::future;
   if (contains(name, "boost::fibers::fiber::join") || contains(name, "boost::fibers::context::join"))
     return WaitKind::join;
-  if (contains(name, "this_fiber::sleep_") || contains(name, "boost::fibers::context::wait_until(")) {
+  if (contains(name, "this_fiber::sleep_") || name == "boost::fibers::context::wait_until") {
     return WaitKind::sleep;
   }
   return WaitKind::none;
@@ -55,7 +55,7 @@ WaitKind WaitClassifier::classify(StackId park_stack, FiberState state) const {
       const WaitKind k = kind_of_function(f.function);
       if (k != WaitKind::none) {
         kind = k;  // keep looking outward: future::get waits in a condition variable
-      } else if (!is_library_function(f.function)) {
+      } else if (!is_library_frame(f.function, f.file)) {
         in_user_code = true;  // first frame of user code
         break;
       }

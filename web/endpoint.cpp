@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -210,6 +211,8 @@ void Endpoint::fibers(const httplib::Request& req, httplib::Response& res) {
       if (!p.states.empty() && p.states.count(f.state) == 0) continue;
       if (f.blocked_ns < p.min_blocked_ns) continue;
       if (!p.name.empty() && !name_matches(f.name, p.name)) continue;
+      if (!std::all_of(p.labels.begin(), p.labels.end(), [&](const std::string& l) { return label_matches(f, l); }))
+        continue;
       if (p.leaks_only && leaked.count(f.id) == 0) continue;
       selected.fibers.push_back(std::move(f));
     }

@@ -1,5 +1,6 @@
 #include "web/fiber_json.hpp"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <map>
@@ -64,6 +65,28 @@ std::vector<DumpFrame> frames_from_json(const json* arr, const std::string& path
   return out;
 }
 
+// A fiber's labels as one object ({"request": "42"}); keys are unique.
+json labels_to_json(const std::vector<Label>& labels) {
+  json out = json::object();
+  for (const Label& l : labels) out[l.key] = l.value;
+  return out;
+}
+
+// Absent (producers before labels) is no labels.
+std::vector<Label> labels_from_json(JsonFields& r, std::string_view key) {
+  std::vector<Label> out;
+  const json* object = r.object(key, "expected an object of strings");
+  if (object == nullptr) return out;
+  JsonFields fields(*object, r.at(key), nullptr);
+  for (auto it = object->begin(); it != object->end(); ++it) {
+    Label l{it.key(), ""};
+    fields.string(it.key(), l.value);
+    out.push_back(std::move(l));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace
 
 json fibers_to_json(const FiberDump& dump, const std::set<FiberId>& leaked, const RuntimeCounters* counters,
@@ -83,6 +106,7 @@ json fibers_to_json(const FiberDump& dump, const std::set<FiberId>& leaked, cons
         {"id", to_integer(f.id)},
         {"parent", to_integer(f.parent)},
         {"name", f.name},
+        {"labels", labels_to_json(f.labels)},
         {"state", to_string(f.state)},
         {"wait", to_string(f.wait)},
         {"wait_reason", f.wait_reason},
@@ -157,6 +181,7 @@ FiberDump fibers_from_json(const json& doc) {
     r.id("id", f.id);
     r.id("parent", f.parent);
     r.string("name", f.name);
+    f.labels = labels_from_json(r, "labels");
     std::string state = "runnable", wait = "none";
     r.string("state", state);
     r.string("wait", wait);
@@ -202,6 +227,7 @@ FiberDump fibers_from_json_text(const std::string& text) {
 json finding_to_json(const LeakFinding& f) {
   return {{"fiber_id", to_integer(f.fiber_id)},
           {"name", f.name},
+          {"labels", labels_to_json(f.labels)},
           {"wait", to_string(f.wait)},
           {"wait_reason", f.wait_reason},
           {"blocked_ns", f.blocked_ns},
@@ -248,6 +274,7 @@ Findings findings_from_json(const nlohmann::json& doc) {
     LeakFinding f;
     r.id("fiber_id", f.fiber_id);
     r.string("name", f.name);
+    f.labels = labels_from_json(r, "labels");
     std::string wait = "none";
     r.string("wait", wait);
     if (!parse_wait_kind(wait, f.wait)) r.problem(r.at("wait"), "unknown wait kind \"" + wait + "\"");

@@ -47,7 +47,7 @@ std::string parse_goroutine_params(const httplib::Params& params, int max_second
 }
 
 std::string parse_fibers_params(const httplib::Params& params, FibersParams& out) {
-  if (auto err = unknown_params(params, {"state", "min_blocked", "name", "leaks", "stacks"}, kFibersUsage);
+  if (auto err = unknown_params(params, {"state", "min_blocked", "name", "label", "leaks", "stacks"}, kFibersUsage);
       !err.empty()) {
     return err;
   }
@@ -71,6 +71,12 @@ std::string parse_fibers_params(const httplib::Params& params, FibersParams& out
       }
     } else if (key == "name") {
       out.name = value;
+    } else if (key == "label") {
+      const std::size_t colon = value.find(':');
+      if (colon == std::string::npos || colon == 0) {
+        return "label must be key:value, got \"" + value + "\"; " + kFibersUsage;
+      }
+      out.labels.push_back(value);
     } else if (key == "stacks") {
       if (value != "inline" && value != "shared")
         return "stacks must be inline or shared, got \"" + value + "\"; " + kFibersUsage;

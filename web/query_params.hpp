@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <fiberleak/fiber_state.hpp>
 
@@ -27,11 +28,15 @@ struct FibersParams {
   std::set<FiberState> states;      // empty: all
   std::int64_t min_blocked_ns = 0;  // only fibers parked at least this long
   std::string name;                 // exact name, or prefix ending in '*'
+  // label=key:value (repeatable; all must hold): fibers with that label
+  // (the name is the label "fiber"); the value may be a prefix ending in '*'.
+  std::vector<std::string> labels;  // label_matches() patterns
   bool leaks_only = false;
   bool shared_stacks = false;  // stacks=shared: each distinct stack written once (fiber_json.hpp)
 };
 inline constexpr const char* kFibersUsage =
-    "usage: /debug/fibers?state=blocked,sleeping&min_blocked=30s&name=conn-*&leaks=1&stacks=inline|shared";
+    "usage: /debug/fibers?state=blocked,sleeping&min_blocked=30s&name=conn-*&label=request:42&leaks=1&"
+    "stacks=inline|shared";
 std::string parse_fibers_params(const httplib::Params& params, FibersParams& out);
 
 // Routes that take no parameters.

@@ -7,7 +7,10 @@
 //
 // Variants: plain round_robin; fiberleak::install() with a park stack
 // captured at every park (the default); with park stacks off; with every
-// stack unwound (RuntimeOptions::cache_stacks off). Each
+// stack unwound (RuntimeOptions::cache_stacks off); tracked with two labels
+// on the measuring fiber (label_scope: every fiber it starts inherits them,
+// and spawn+join then copies them at each creation). Also the cost of one
+// label_scope (set and restore) on a tracked fiber. Each
 // measurement runs on a fresh thread so every variant starts from the same
 // scheduler state. Usage: fiberleak_bench_runtime [repetitions] [iterations]
 #include <boost/fiber/all.hpp>
@@ -24,10 +27,10 @@
 
 namespace {
 
-enum class Variant { plain, tracked_stacks, tracked_no_stacks, tracked_exact };
-constexpr int kVariants = 4;
+enum class Variant { plain, tracked_stacks, tracked_no_stacks, tracked_exact, tracked_labelled };
+constexpr int kVariants = 5;
 constexpr const char* kVariantNames[] = {"plain Boost.Fiber", "tracked, park stacks", "tracked, no park stacks",
-                                         "tracked, stacks uncached"};
+                                         "tracked, stacks uncached", "tracked, two labels"};
 
 double ping_pong_ns(int iterations) {
   boost::fibers::unbuffered_channel<int> ping, pong;
@@ -60,6 +63,19 @@ double spawn_join_ns(int iterations) {
   return std::chrono::duration<double, std::nano>(end - start).count() / iterations;
 }
 
+// One label_scope set and restored (the body is plain work for the plain
+// variant: the figure is then the loop itself).
+double label_scope_ns(int iterations) {
+  volatile int sink = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < iterations; ++i) {
+    fiberleak::label_scope s("request", "r42");
+    sink = sink + 1;
+  }
+  const auto end = std::chrono::steady_clock::now();
+  return std::chrono::duration<double, std::nano>(end - start).count() / iterations;
+}
+
 double measure(Variant variant, const std::function<double(int)>& body, int iterations) {
   fiberleak::RuntimeOptions options;
   options.capture_park_stacks = variant != Variant::tracked_no_stacks;
@@ -68,7 +84,13 @@ double measure(Variant variant, const std::function<double(int)>& body, int iter
   double result = 0;
   std::thread t([&] {
     if (variant != Variant::plain) fiberleak::install();
-    result = body(iterations);
+    if (variant == Variant::tracked_labelled) {
+      fiberleak::label_scope handler("handler", "bench");
+      fiberleak::label_scope request("request", "r42");
+      result = body(iterations);
+    } else {
+      result = body(iterations);
+    }
   });
   t.join();
   return result;
@@ -104,5 +126,6 @@ int main(int argc, char** argv) {
   const int iterations = argc > 2 ? std::max(1000, std::atoi(argv[2])) : 200000;
   run("ping-pong round trip over unbuffered channels", ping_pong_ns, reps, iterations);
   run("spawn+join", spawn_join_ns, reps, iterations);
+  run("label_scope set+restore (plain: untracked, does nothing)", label_scope_ns, reps, iterations);
   return 0;
 }

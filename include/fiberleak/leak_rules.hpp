@@ -3,7 +3,7 @@
 // Plain values; safe to copy between threads.
 //
 // Ignore options follow uber-go/goleak's (IgnoreTopFunction,
-// IgnoreAnyFunction, IgnoreCreatedBy), plus fiber names. Function patterns
+// IgnoreAnyFunction, IgnoreCreatedBy), plus fiber names and labels. Function patterns
 // are substrings of the demangled C++ (or Go) function name.
 #pragma once
 
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <fiberleak/fiber_state.hpp>
+#include <fiberleak/snapshot.hpp>
 
 namespace fiberleak {
 
@@ -36,6 +37,10 @@ struct LeakRules {
   std::vector<std::string> ignore_created_by;
   // ... when its name matches one of these (exact, or a prefix ending in '*').
   std::vector<std::string> ignore_names;
+  // ... when it carries one of these labels, written "key:value" (the value
+  // exact, or a prefix ending in '*'; the name is the label "fiber"):
+  // "handler:healthcheck", "test:slow-*".
+  std::vector<std::string> ignore_labels;
   // A park site is growing when its fiber count rose in this many
   // consecutive evaluations. Default 3.
   int growing_evaluations = 3;
@@ -70,6 +75,7 @@ std::string_view to_string(Verdict verdict) noexcept;
 struct LeakFinding {
   FiberId fiber_id = kNoFiber;
   std::string name;
+  std::vector<Label> labels;  // the fiber's (its name not among them), sorted by key
   WaitKind wait = WaitKind::none;
   std::string wait_reason;
   std::int64_t blocked_ns = 0;

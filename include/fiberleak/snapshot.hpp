@@ -20,12 +20,25 @@ struct StackView {
   bool empty() const noexcept { return size == 0; }
 };
 
+// One key/value label of a fiber, as Go's pprof labels (see label_scope in
+// <fiberleak/runtime.hpp>).
+struct Label {
+  std::string key;
+  std::string value;
+  bool operator==(const Label& o) const { return key == o.key && value == o.value; }
+  bool operator<(const Label& o) const { return key < o.key || (key == o.key && value < o.value); }
+};
+
 // One fiber. Times are steady_clock nanoseconds (same epoch as
 // Snapshot::taken_at_ns); durations are nanoseconds.
 struct FiberSnapshot {
   FiberId id = kNoFiber;
   FiberId parent = kNoFiber;  // kNoFiber: main fiber, adopted, or unknown
   std::string name;           // empty unless set
+  // Its labels, sorted by key: those of the fiber that created it, plus the
+  // label_scopes open on it now. The name is not among them (renderers
+  // show it as the label "fiber").
+  std::vector<Label> labels;
   FiberState state = FiberState::runnable;
   WaitKind wait = WaitKind::none;  // none unless blocked/sleeping/yielded
   bool is_main = false;            // a thread's main fiber
@@ -78,6 +91,8 @@ struct RuntimeCounters {
   // Threads whose tracking ended: a use_scheduling_algorithm after install().
   std::uint64_t threads_uninstalled = 0;
   std::uint64_t snapshot_retries = 0;  // seqlock re-reads caused by concurrent writers
+  // Labels not set: a fiber's labels (128 bytes, keys and values) were full.
+  std::uint64_t labels_dropped = 0;
 };
 
 struct Snapshot {

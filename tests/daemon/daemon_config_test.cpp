@@ -89,7 +89,8 @@ TEST_CASE("the flags --listen and --log-level replace the file's fields and are 
 TEST_CASE("every problem of a broken config is reported once with its path", "[daemon]") {
   const auto r = parse_daemon_config(
       R"({"listen": "nowhere", "log_level": "loud", "webhook_url": null, "max_body_bytes": 10,
-          "rules": {"threshold_by_wait": {"nap": "1s", "mutex": 3}, "growing_evaluations": 0},
+          "rules": {"threshold_by_wait": {"nap": "1s", "mutex": 3}, "growing_evaluations": 0,
+                    "ignore_labels": ["handler:health", "nocolon"]},
           "targets": [{"name": "a", "url": "http://:1", "kind": "rust", "interval": "1s", "timeout": "5s",
                        "labels": {"x": 1}},
                       {"name": "a", "url": "http://127.0.0.1:1", "extra": true}]})",
@@ -101,6 +102,7 @@ TEST_CASE("every problem of a broken config is reported once with its path", "[d
                         "max_body_bytes: expected a byte count of at least 1024",
                         "rules.threshold_by_wait.mutex: expected a duration like \"2m\"",
                         "rules.threshold_by_wait.nap: unknown wait kind (mutex, channel_pop, sleep, ...)",
+                        "rules.ignore_labels[1]: expected \"key:value\"",
                         "rules.growing_evaluations: expected a whole number from 1 to 1000",
                         "targets[0].url: expected an http:// URL like \"http://127.0.0.1:6060\"",
                         "targets[0].kind: expected auto, fiberleak or go",

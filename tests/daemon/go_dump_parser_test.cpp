@@ -118,6 +118,25 @@ TEST_CASE("newer Go layouts: 'in goroutine N', locked to thread, elided frames, 
   CHECK(dump.fibers[1].stack.size() == 2);
 }
 
+TEST_CASE("Go 1.27's labels in the status become labels, the fiber label the name; bad ones are skipped", "[daemon]") {
+  const auto dump = parse_go_dump(
+      "goroutine 4 [chan receive, 2 minutes, labels:{\"fiber\":\"worker\", \"request\": \"a\\\"b\\x01\"}]:\n"
+      "main.f()\n"
+      "\t/src/f.go:3 +0x1\n"
+      "\n"
+      "goroutine 5 [select, labels:{\"broken]:\n"
+      "main.g()\n"
+      "\t/src/g.go:4 +0x1\n");
+  REQUIRE(dump.fibers.size() == 2);
+  const auto& a = dump.fibers[0];
+  CHECK(a.wait_reason == "chan receive");
+  CHECK(a.blocked_ns == 120'000'000'000);
+  CHECK(a.name == "worker");
+  CHECK(a.labels == std::vector<fiberleak::Label>{{"request", "a\"b\x01"}});
+  CHECK(dump.fibers[1].wait_reason == "select");
+  CHECK(dump.fibers[1].labels.empty());
+}
+
 TEST_CASE("garbage, truncated and empty bodies are rejected with the line at fault", "[daemon]") {
   CHECK_THROWS_WITH(parse_go_dump("<html>502 Bad Gateway</html>"), Catch::Contains("line 1: expected"));
   CHECK_THROWS_WITH(parse_go_dump(""), Catch::Contains("no goroutines"));

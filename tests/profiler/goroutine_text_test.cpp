@@ -98,7 +98,8 @@ TEST_CASE("an independent debug=2 parser reads back every fiber, status and fram
     }
     CHECK(got.created_in == fiberleak::to_integer(want.parent));
   }
-  CHECK(parsed[1].status == "chan receive, 3 minutes");
-  CHECK(parsed[2].status == "chan receive");
+  CHECK(parsed[1].status == R"(chan receive, 3 minutes, labels:{"fiber":"order-worker"})");
+  CHECK(parsed[2].status == R"(chan receive, labels:{"fiber":"order-worker"})");
+  CHECK(parsed[3].status == R"(mutex lock, 1 minutes, labels:{"request":"r7 \"quoted\""})");
   CHECK(parsed[1].created_by == "app::start_workers(int)");
 }

@@ -55,6 +55,23 @@ TEST_CASE("ignore rules by name, top function, any function and creator keep fib
         "ignore_names: order-*");
 }
 
+TEST_CASE("ignore rules by label keep labelled fibers out, the name being the label fiber", "[profiler]") {
+  LeakRules rules;
+  rules.threshold = std::chrono::nanoseconds(1'000'000'000);
+  const auto dump = fiberleak::detail::testing::sample_dump();
+  LeakRules by_label = rules;
+  by_label.ignore_labels = {"request:r7*"};
+  auto left = find_leaks(dump, by_label);
+  CHECK(left.size() == 2);
+  CHECK(fiberleak::detail::ignored_by(by_label, dump.fibers[3]).value() == "ignore_labels: request:r7*");
+  by_label.ignore_labels = {"fiber:order-worker"};
+  left = find_leaks(dump, by_label);
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].labels == std::vector<fiberleak::Label>{{"request", "r7 \"quoted\""}});  // findings carry labels
+  by_label.ignore_labels = {"request:r8", "request", "other:r7 \"quoted\""};  // no match, no ':' matches nothing
+  CHECK(find_leaks(dump, by_label).size() == 3);
+}
+
 TEST_CASE("a fiber that wakes up drops its flag", "[profiler]") {
   LeakRules rules;
   rules.threshold = std::chrono::nanoseconds(60'000'000'000);

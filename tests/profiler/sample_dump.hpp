@@ -1,5 +1,6 @@
 // A deterministic FiberDump for golden-file tests: three fibers parked at
-// two sites, one running main fiber, with inlined frames and a creator.
+// two sites, one running main fiber, with inlined frames, a creator, names
+// and labels.
 #pragma once
 
 #include "profiler/fiber_dump.hpp"
@@ -56,6 +57,7 @@ inline FiberDump sample_dump() {
   locker.state = FiberState::blocked;
   locker.wait = WaitKind::mutex;
   locker.wait_reason = "mutex lock";
+  locker.labels = {{"request", "r7 \"quoted\""}};
   locker.blocked_ns = 61'000'000'000;
   locker.stack = std::vector<DumpFrame>{frame(0x401000, "boost::fibers::scheduler::suspend()", "", 0),
                                         frame(0x406050, "boost::fibers::mutex::lock()", "", 0),

@@ -31,8 +31,10 @@ TEST_CASE("/debug/goroutine shows every parked fiber with its wait reason and th
   Live live;
   auto r = live.get("/debug/goroutine");
   CHECK(r->status == 200);
-  CHECK(contains(r->body, "[chan receive]:"));
-  CHECK(contains(r->body, "[mutex lock]:"));
+  // Names and labels in the status, where Go 1.27 prints labels.
+  CHECK(contains(r->body, R"([chan receive, labels:{"fiber":"orphan-receiver"}]:)"));
+  CHECK(contains(r->body, R"([mutex lock, labels:{"fiber":"stuck-locker"}]:)"));
+  CHECK(contains(r->body, R"([chan receive, labels:{"fiber":"pile", "handler":"pile"}]:)"));
   CHECK(contains(r->body, "fiberleak::detail::testing::wait_for_message_nobody_sends("));
   CHECK(contains(r->body, "fiberleak::detail::testing::lock_mutex_never_unlocked("));
   CHECK(contains(r->body, "parked_fibers.hpp:"));
@@ -47,6 +49,7 @@ TEST_CASE("debug=1 groups the pile of fibers at one site with its count", "[web]
   CHECK(contains(r->body, "goroutine profile: total "));
   CHECK(contains(r->body, "\n5 @ 0x"));
   CHECK(contains(r->body, "pile_up_at_one_site"));
+  CHECK(contains(r->body, "\n# labels: {\"fiber\":\"pile\", \"handler\":\"pile\"}\n#\t0x"));
 }
 
 TEST_CASE("go tool pprof reads debug=0 with C++ names and file:line and no symbolization warnings", "[web][go]") {
@@ -95,7 +98,8 @@ TEST_CASE("promtool accepts /metrics and it counts fibers by state and leaks", "
   CHECK(contains(r->body, "fiberleak_fibers{state=\"blocked\"} 7"));
   CHECK(contains(r->body, "fiberleak_leaked_fibers 7"));
   CHECK(contains(r->body,
-                 "fiberleak_park_site_fibers{site=\"chan receive @ fiberleak::detail::testing::pile_up_at_one_site"));
+                 "fiberleak_park_site_fibers{site=\"chan receive @ fiberleak::detail::testing::pile_up_at_one_site at "
+                 "parked_fibers.hpp:"));
   char path[] = "/tmp/fiberleak-metrics-XXXXXX";
   const int fd = mkstemp(path);
   REQUIRE(fd >= 0);
@@ -124,7 +128,7 @@ TEST_CASE("bad query strings get 400 with a one-line usage and unknown routes 40
   CHECK(live.get("/healthz")->status == 200);
 }
 
-TEST_CASE("/debug/fibers filters by state, blocked time and name and flags leaks", "[web]") {
+TEST_CASE("/debug/fibers filters by state, blocked time, name and labels and flags leaks", "[web]") {
   fiberleak::EndpointOptions o = Live::quiet();
   o.rules.threshold = std::chrono::nanoseconds(30'000'000);
   o.rules.ignore_names = {"pile"};
@@ -140,6 +144,16 @@ TEST_CASE("/debug/fibers filters by state, blocked time and name and flags leaks
   doc = nlohmann::json::parse(live.get("/debug/fibers?name=pile*")->body);
   CHECK(doc["fibers"].size() == fiberleak::detail::testing::ParkedFibers::kPile);
   CHECK(doc["fibers"][0]["leak"] == false);  // ignored by name
+  doc = nlohmann::json::parse(live.get("/debug/fibers?label=handler:pile")->body);
+  CHECK(doc["fibers"].size() == fiberleak::detail::testing::ParkedFibers::kPile);
+  CHECK(doc["fibers"][0]["labels"]["handler"] == "pile");
+  doc = nlohmann::json::parse(live.get("/debug/fibers?label=handler:p*&label=fiber:pile")->body);
+  CHECK(doc["fibers"].size() == fiberleak::detail::testing::ParkedFibers::kPile);
+  doc = nlohmann::json::parse(live.get("/debug/fibers?label=handler:other")->body);
+  CHECK(doc["fibers"].empty());
+  const auto bad = live.get("/debug/fibers?label=nocolon");
+  CHECK(bad->status == 400);
+  CHECK(contains(bad->body, "label must be key:value"));
   doc = nlohmann::json::parse(live.get("/debug/fibers?min_blocked=1h")->body);
   CHECK(doc["fibers"].empty());
   doc = nlohmann::json::parse(live.get("/debug/fibers?leaks=1")->body);

@@ -143,6 +143,7 @@ TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
     CHECK(b.id == a.id);
     CHECK(b.parent == a.parent);
     CHECK(b.name == a.name);
+    CHECK(b.labels == a.labels);
     CHECK(b.state == a.state);
     CHECK(b.wait == a.wait);
     CHECK(b.wait_reason == a.wait_reason);
@@ -173,6 +174,8 @@ TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
   CHECK_FALSE(back.fibers[3].heap_live_bytes.has_value());
   // The parked fibers' stacks are symbolized, so the round trip compared real frames.
   CHECK(text.find("lock_mutex_never_unlocked") != std::string::npos);
+  // The pile carries its label.
+  CHECK(text.find(R"("labels":{"handler":"pile"})") != std::string::npos);
   // Encoding the decoded dump again gives the same document.
   CHECK(fiberleak::detail::fibers_to_json(back, leaked).dump() == text);
 }
@@ -182,6 +185,7 @@ TEST_CASE("the JSON codec round-trips leak findings and rejects bad ones", "[web
   fiberleak::LeakFinding f;
   f.fiber_id = fiberleak::FiberId{7};
   f.name = "conn-handler";
+  f.labels = {{"handler", "users"}, {"request", "r42"}};
   f.wait = fiberleak::WaitKind::channel_pop;
   f.wait_reason = "chan receive";
   f.blocked_ns = 31'000'000'000;
@@ -210,6 +214,7 @@ TEST_CASE("the JSON codec round-trips leak findings and rejects bad ones", "[web
   const auto& b = back.leaks[0];
   CHECK(b.fiber_id == fiberleak::FiberId{7});
   CHECK(b.name == f.name);
+  CHECK(b.labels == f.labels);
   CHECK(b.wait == f.wait);
   CHECK(b.wait_reason == f.wait_reason);
   CHECK(b.blocked_ns == f.blocked_ns);

@@ -51,7 +51,10 @@ class ParkedFibers {
       std::vector<boost::fibers::fiber> fibers;
       fibers.push_back(fiberleak::spawn("orphan-receiver", [&] { wait_for_message_nobody_sends(orphan); }));
       fibers.push_back(fiberleak::spawn("stuck-locker", [&] { lock_mutex_never_unlocked(held); }));
-      for (int i = 0; i < kPile; ++i) fibers.push_back(fiberleak::spawn("pile", [&] { pile_up_at_one_site(pile); }));
+      {
+        fiberleak::label_scope handler("handler", "pile");  // the pile's fibers carry it
+        for (int i = 0; i < kPile; ++i) fibers.push_back(fiberleak::spawn("pile", [&] { pile_up_at_one_site(pile); }));
+      }
       boost::this_fiber::yield();
       ready_ = true;
       while (!stop_.load()) boost::this_fiber::sleep_for(std::chrono::milliseconds(2));
