@@ -28,7 +28,7 @@ done
 for healthy in ticker acceptor pool-worker demo-main scheduler-main; do
   check "check does not flag $healthy" '! grep -q " $healthy " "$work/check.txt"'
 done
-check "check names the leaking function with file:line" 'grep -q "consume_orders(.*demo_service.cpp:[0-9]*" "$work/check.txt"'
+check "check names the leaking function with file:line" 'grep -q "consume_orders.*demo_service.cpp:[0-9]*" "$work/check.txt"'
 # The consumer reserved Boost's default 128 KiB stack and holds its 256 KiB batch.
 check "check says what a leaked fiber holds" 'grep -Eq " order-consumer .* 128 KiB +256 KiB +fiberleak::demo" "$work/check.txt"'
 

@@ -20,8 +20,8 @@ for fn in leak_small_blocks leak_big_block leak_with_new; do
   ht=$(awk -v fn="$fn()" 'prev != "" && $0 == fn {print prev; exit} {prev = ($0 ~ /leaked over [0-9]+ calls from$/) ? $0 : ""}' "$tmp/leaks.txt")
   ht_bytes=$(echo "$ht" | awk '{v=$1; m=1; if (v ~ /K$/) m=1000; if (v ~ /M$/) m=1000000; sub(/[KMB]$/, "", v); print v * m}')
   ht_calls=$(echo "$ht" | awk '{print $4}')
-  fl_bytes=$(awk -v fn="$fn" '$NF == fn "()" {v=$1; sub(/B$/, "", v); print v; exit}' "$tmp/space.txt")
-  fl_objects=$(awk -v fn="$fn" '$NF == fn "()" {v=$1; sub(/B$/, "", v); print v; exit}' "$tmp/objects.txt")
+  fl_bytes=$(awk -v fn="$fn" '$NF == fn {v=$1; sub(/B$/, "", v); print v; exit}' "$tmp/space.txt")
+  fl_objects=$(awk -v fn="$fn" '$NF == fn {v=$1; sub(/B$/, "", v); print v; exit}' "$tmp/objects.txt")
   echo "$fn: heaptrack ${ht_bytes:-?} bytes in ${ht_calls:-?} blocks; fiberleak ${fl_bytes:-?} bytes in ${fl_objects:-?} blocks"
   check "$fn: heaptrack and fiberleak agree on the leaked bytes" \
     '[[ -n $ht_bytes && -n $fl_bytes ]] &&
