@@ -5,14 +5,6 @@
 
 namespace fiberleak::detail {
 
-std::uint64_t LabelSet::word(std::size_t i) const noexcept {
-  std::uint64_t w;
-  std::memcpy(&w, bytes_ + i * 8, 8);
-  return w;
-}
-
-void LabelSet::set_word(std::size_t i, std::uint64_t w) noexcept { std::memcpy(bytes_ + i * 8, &w, 8); }
-
 std::size_t LabelSet::used() const noexcept {
   std::size_t at = 0;
   while (at < kMaxLabelBytes && bytes_[at] != '\0') {

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -29,8 +30,12 @@ class LabelSet {
 
   // The storage as words, for FiberSlot's atomics.
   static constexpr std::size_t kWords = kMaxLabelBytes / 8;
-  std::uint64_t word(std::size_t i) const noexcept;
-  void set_word(std::size_t i, std::uint64_t w) noexcept;
+  std::uint64_t word(std::size_t i) const noexcept {
+    std::uint64_t w;
+    std::memcpy(&w, bytes_ + i * 8, 8);
+    return w;
+  }
+  void set_word(std::size_t i, std::uint64_t w) noexcept { std::memcpy(bytes_ + i * 8, &w, 8); }
 
  private:
   // Used bytes (up to the terminating empty key).
