@@ -105,6 +105,8 @@ struct DumpedFiber {
   std::uint64_t waits_on = 0;
   FiberId waits_for = kNoFiber;
   bool owner_ended = false;
+  bool rearmed = false;        // blocked_ns spans a re-armed timed wait (FiberSnapshot::rearmed)
+  bool rewaits = false;        // parked again on the primitive that last woke it (FiberSnapshot::rewaits)
   SharedStack stack;           // park stack (or current stack), innermost first
   SharedStack creation_stack;  // where it was created, innermost first
 

@@ -194,6 +194,8 @@ bool FiberRegistry::read_slot(const FiberSlot& slot, FiberSnapshot& out, std::ui
     out.is_main = (flags & FiberSlot::kFlagMain) != 0;
     out.adopted = (flags & FiberSlot::kFlagAdopted) != 0;
     out.tracking_ended = (flags & FiberSlot::kFlagTrackingEnded) != 0;
+    out.rearmed = (flags & FiberSlot::kFlagRearmed) != 0;
+    out.rewaits = (flags & FiberSlot::kFlagRewaits) != 0;
     out.created_ns = TickClock::to_steady_ns(created);
     out.name.assign(name);
     return true;

@@ -206,11 +206,16 @@ inline void TrackingAlgorithm::awakened(context* ctx, FiberRecord* record) noexc
     const std::uint64_t now = switch_ticks_ != 0 ? switch_ticks_ : TickClock::now();
     const FiberState before = state_of(s);
     s.begin_write();
+    record->timed_out_at = 0;
     if (before == FiberState::blocked || before == FiberState::sleeping) {
       const std::uint64_t parked = s.parked_ticks.load(std::memory_order_relaxed);
       if (now > parked)
         s.blocked_ticks.store(s.blocked_ticks.load(std::memory_order_relaxed) + (now - parked),
                               std::memory_order_relaxed);
+      // Boost's timer marks a timed wait it ends with -2 (scheduler::
+      // sleep2ready_); a notify leaves -1 or 0 (see record_park()).
+      if (ctx->twstatus.load(std::memory_order_relaxed) == -2 && s.waits_on.load(std::memory_order_relaxed) != 0)
+        record->timed_out_at = now > parked ? now : parked;
     }
     if (before != FiberState::yielded) set_state(s, FiberState::runnable);
     s.end_write();
@@ -285,12 +290,34 @@ __attribute__((noinline)) void TrackingAlgorithm::record_park(context* self, Cal
           ? caller_stack(park_stacks_, reinterpret_cast<std::uintptr_t>(__builtin_dwarf_cfa()), 2, record->recent_parks)
           : kNoStack;
   const std::uint64_t now = switch_ticks_;
+  const std::uint64_t waits_on = caller == Caller::yield ? 0 : wait_queue_of(self);
+  // Back on the primitive its latest park was on: woken by the wait's
+  // timeout at the same site, the fiber re-arms one continuous wait;
+  // woken otherwise, the primitive is in use.
+  const bool same_primitive = waits_on != 0 && waits_on == s.waits_on.load(std::memory_order_relaxed);
+  const std::uint64_t timed_out_at = record->timed_out_at;
+  record->timed_out_at = 0;
+  const bool rearmed = same_primitive && timed_out_at != 0 &&
+                       stack == static_cast<StackId>(s.park_stack.load(std::memory_order_relaxed));
+  const std::uint8_t old_flags = s.flags.load(std::memory_order_relaxed);
+  std::uint8_t flags = old_flags & ~FiberSlot::kParkFlags;
+  if (rearmed) flags |= FiberSlot::kFlagRearmed | (old_flags & FiberSlot::kFlagRewaits);  // the wait goes on
+  if (same_primitive && timed_out_at == 0) flags |= FiberSlot::kFlagRewaits;
   s.begin_write();
   set_state(s, state);
-  s.parked_ticks.store(now, std::memory_order_relaxed);
+  if (rearmed) {
+    // The park that timed out is not closed after all: awakened() counted it.
+    const std::uint64_t parked = s.parked_ticks.load(std::memory_order_relaxed);
+    if (timed_out_at > parked)
+      s.blocked_ticks.store(s.blocked_ticks.load(std::memory_order_relaxed) - (timed_out_at - parked),
+                            std::memory_order_relaxed);
+  } else {
+    s.parked_ticks.store(now, std::memory_order_relaxed);
+  }
+  s.flags.store(flags, std::memory_order_relaxed);
   s.parks.store(s.parks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   s.park_stack.store(static_cast<std::uint32_t>(stack), std::memory_order_relaxed);
-  s.waits_on.store(caller == Caller::yield ? 0 : wait_queue_of(self), std::memory_order_relaxed);
+  s.waits_on.store(waits_on, std::memory_order_relaxed);
   s.end_write();
 }
 

@@ -59,10 +59,12 @@ void resolve_wait_targets(std::vector<FiberSnapshot>& fibers, std::vector<LiveCo
   // A mutex's waiters queue in park order and every unlock wakes the first,
   // so the owner has held it since the oldest current park at least: a
   // "holder" created after that, or one of the waiters themselves, is a new
-  // fiber in the context of an owner that ended holding it.
+  // fiber in the context of an owner that ended holding it. (Not a re-armed
+  // try_lock_for's first park: the lock may have changed hands between its
+  // timeouts.)
   std::map<std::uint64_t, std::int64_t> oldest_park;  // mutex -> earliest park of its waiters
   for (const FiberSnapshot& f : fibers) {
-    if (!f.parked() || f.wait != WaitKind::mutex || f.waits_on == 0) continue;
+    if (!f.parked() || f.wait != WaitKind::mutex || f.waits_on == 0 || f.rearmed) continue;
     auto [it, added] = oldest_park.emplace(f.waits_on, f.parked_ns);
     if (!added) it->second = std::min(it->second, f.parked_ns);
   }

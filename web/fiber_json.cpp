@@ -100,6 +100,8 @@ json fibers_to_json(const FiberDump& dump, const std::set<FiberId>& leaked, cons
         {"waits_on", f.waits_on == 0 ? json(nullptr) : json(hex(f.waits_on))},
         {"waits_for", to_integer(f.waits_for)},
         {"owner_ended", f.owner_ended},
+        {"rearmed", f.rearmed},
+        {"rewaits", f.rewaits},
     });
     json& out = fibers.back();
     if (shared_stacks) {
@@ -176,6 +178,8 @@ FiberDump fibers_from_json(const json& doc) {
     read_hex(r, "waits_on", f.waits_on);
     r.id("waits_for", f.waits_for);
     r.boolean("owner_ended", f.owner_ended);
+    r.boolean("rearmed", f.rearmed);
+    r.boolean("rewaits", f.rewaits);
     f.stack = frames_from_json(r.array("stack"), r.at("stack"));
     f.creation_stack = frames_from_json(r.array("creation_stack"), r.at("creation_stack"));
     for (auto [key, into] : {std::pair<const char*, SharedStack*>{"stack_ref", &f.stack},
