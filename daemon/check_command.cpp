@@ -16,33 +16,66 @@
 #include "daemon/target_monitor.hpp"
 #include "profiler/byte_size.hpp"
 #include "profiler/duration.hpp"
+#include "profiler/site_groups.hpp"
 #include "web/fiber_json.hpp"
 #include "web/url.hpp"
 
 namespace fiberleak::detail {
 namespace {
 
-void print_table(const std::vector<LeakFinding>& findings, std::size_t fibers, const TargetStatus& status,
-                 std::int64_t threshold_ns) {
+// A header, one line per site (verdict, fibers, oldest, wait, where), the
+// chains of what the oldest fibers wait for, and with -v every finding.
+void print_report(const std::vector<LeakFinding>& findings, const TargetStatus& status, std::size_t fibers,
+                  std::int64_t threshold_ns, bool verbose) {
   const std::string threshold = format_duration(threshold_ns);
-  if (findings.empty()) {
-    std::printf("no leak suspects among %zu fibers of a %s target (threshold %s)\n", fibers, status.kind.c_str(),
+  const std::vector<SiteGroup> groups = group_by_site(findings, status.growing);
+  if (groups.empty()) {
+    std::printf("no leaks among %zu fibers of a %s target (threshold %s)\n", fibers, status.kind.c_str(),
                 threshold.c_str());
     return;
   }
-  std::printf("%zu leak suspects among %zu fibers of a %s target (threshold %s):\n\n", findings.size(), fibers,
-              status.kind.c_str(), threshold.c_str());
+  std::printf("%zu leaked fibers at %zu park sites, among %zu fibers of a %s target (threshold %s; verdicts: %s):\n\n",
+              findings.size(), groups.size(), fibers, status.kind.c_str(), threshold.c_str(),
+              status.waits_on_recorded ? "definite, suspect, growing" : "suspect, growing (no owners in its dumps)");
+  std::printf("%-8s  %6s  %-24s  %9s  %-14s  %s\n", "VERDICT", "FIBERS", "OLDEST", "FOR", "WAITING IN", "WHERE");
+  for (const SiteGroup& g : groups) {
+    std::string oldest = "-", blocked = "-", wait = g.growing ? g.growing->wait_reason : "", where;
+    std::size_t count = g.growing ? g.growing->fibers : 0;
+    if (g.oldest) {
+      const LeakFinding& o = *g.oldest;
+      oldest = std::to_string(fiberleak::to_integer(o.fiber_id));
+      if (!o.name.empty()) oldest += " \"" + o.name + "\"";
+      blocked = (o.blocked_exact ? "" : ">=") + format_duration(o.blocked_ns);
+      wait = o.wait_reason;
+      where = o.function + " (" + (o.file.empty() ? "?" : o.file) + ":" + std::to_string(o.line) + ")";
+      count = g.fibers.size();
+    } else {
+      where = g.growing->function + " (" + (g.growing->file.empty() ? "?" : g.growing->file) + ":" +
+              std::to_string(g.growing->line) + ")";
+    }
+    if (oldest.size() > 24) oldest = oldest.substr(0, 23) + "~";
+    std::printf("%-8s  %6zu  %-24s  %9s  %-14s  %s\n", g.verdict.c_str(), count, oldest.c_str(), blocked.c_str(),
+                wait.c_str(), where.c_str());
+  }
+  std::printf("\nwhy:\n");
+  for (const SiteGroup& g : groups) std::printf("  %s\n", describe(g).c_str());
+  if (!verbose) {
+    std::printf("\n(-v lists every leaked fiber)\n");
+    return;
+  }
   // STACK: reserved; HEAP: estimated live bytes it allocated ("-": unknown,
   // e.g. Go targets, or the heap profiler is not running).
-  std::printf("%8s  %-16s  %-14s  %9s  %9s  %9s  %s\n", "FIBER", "NAME", "WAITING IN", "FOR", "STACK", "HEAP", "WHERE");
+  std::printf("\n%8s  %-8s  %-16s  %-14s  %9s  %9s  %9s  %s\n", "FIBER", "VERDICT", "NAME", "WAITING IN", "FOR",
+              "STACK", "HEAP", "WHERE");
   for (const auto& f : findings) {
     const std::string blocked = (f.blocked_exact ? "" : ">=") + format_duration(f.blocked_ns);
     const std::string stack = f.stack_bytes == 0 ? "-" : format_bytes(static_cast<std::int64_t>(f.stack_bytes));
     const std::string heap = f.heap_live_bytes ? format_bytes(*f.heap_live_bytes) : "-";
-    std::printf("%8llu  %-16s  %-14s  %9s  %9s  %9s  %s (%s:%d)\n",
+    std::printf("%8llu  %-8s  %-16s  %-14s  %9s  %9s  %9s  %s (%s:%d)\n",
                 static_cast<unsigned long long>(fiberleak::to_integer(f.fiber_id)),
-                f.name.empty() ? "-" : f.name.c_str(), f.wait_reason.c_str(), blocked.c_str(), stack.c_str(),
-                heap.c_str(), f.function.c_str(), f.file.empty() ? "?" : f.file.c_str(), f.line);
+                std::string(fiberleak::to_string(f.verdict)).c_str(), f.name.empty() ? "-" : f.name.c_str(),
+                f.wait_reason.c_str(), blocked.c_str(), stack.c_str(), heap.c_str(), f.function.c_str(),
+                f.file.empty() ? "?" : f.file.c_str(), f.line);
   }
 }
 
@@ -90,6 +123,10 @@ Parsed<CheckArgs> parse_check_args(std::vector<std::string> items) {
     const std::string item = list.take();
     if (item == "--json") {
       args.json = true;
+      continue;
+    }
+    if (item == "-v" || item == "--verbose") {
+      args.verbose = true;
       continue;
     }
     if (item.rfind("--", 0) != 0) {
@@ -172,16 +209,21 @@ ExitCode run_check(const CheckArgs& args) {
   for (const auto& t : monitor.findings()) {
     if (t.lifecycle != TrackedFinding::Lifecycle::resolved) findings.push_back(t.finding);
   }
-  std::sort(findings.begin(), findings.end(), [](const auto& a, const auto& b) { return a.blocked_ns > b.blocked_ns; });
+  std::stable_sort(findings.begin(), findings.end(), [](const auto& a, const auto& b) {
+    if (a.verdict != b.verdict) return a.verdict == Verdict::definite;
+    return a.blocked_ns > b.blocked_ns;
+  });
   std::size_t fibers = 0;
   for (const auto& [state, n] : status.fibers_by_state) fibers += n;
   if (args.json) {
     std::cout << findings_to_json(findings, status.growing).dump(2) << "\n";
   } else {
-    print_table(findings, fibers, status, rules.threshold.count());
+    print_report(findings, status, fibers, rules.threshold.count(), args.verbose);
   }
 
-  const ExitCode leaks = findings.empty() ? ExitCode::ok : ExitCode::leaks;
+  // A growing site fails the run too, unless a baseline judges growth.
+  const bool growing = !status.growing.empty() && args.baseline_path.empty();
+  const ExitCode leaks = findings.empty() && !growing ? ExitCode::ok : ExitCode::leaks;
   if (args.baseline_path.empty()) return leaks;
   return std::max(leaks, check_baseline(args.baseline_path, status.site_counts, args.max_growth));  // the worse
 }

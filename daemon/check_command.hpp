@@ -1,6 +1,7 @@
 // `fiberleakd check URL`: fetch a target once (or twice, --interval apart),
-// print its leak suspects and exit with ExitCode::leaks when there are any
-// (or when a park site grew past --baseline): the CI gate.
+// print its leaks grouped by park site with their verdicts and exit with
+// ExitCode::leaks when there are any (or a growing site, or, with
+// --baseline, a park site grew past the baseline): the CI gate.
 #pragma once
 
 #include <cstddef>
@@ -27,6 +28,7 @@ struct CheckArgs {
   std::string baseline_path;                      // --baseline (baseline.hpp)
   std::size_t max_growth = 0;                     // --max-growth: fibers a site may gain
   bool json = false;                              // --json: fiberleak.leaks/v1 on stdout
+  bool verbose = false;                           // -v: every finding, not only the sites
 };
 
 inline constexpr const char* kCheckUsage =
@@ -43,7 +45,9 @@ inline constexpr const char* kCheckUsage =
     "             --baseline FILE        compare parked fibers per site with FILE (written when missing)\n"
     "             --max-growth N         with --baseline: allowed growth per site (default 0)\n"
     "             --json                 print findings as JSON\n"
-    "           exit status: 0 clean, 1 leaks found (or growth past the baseline), 2 error\n";
+    "             -v, --verbose          list every leaked fiber after the sites\n"
+    "           exit status: 0 clean, 1 leaks or a growing site found (with --baseline: growth\n"
+    "           past the baseline), 2 error\n";
 
 // The arguments after "check", the URL among them.
 Parsed<CheckArgs> parse_check_args(std::vector<std::string> items);

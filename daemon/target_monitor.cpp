@@ -175,6 +175,7 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
   status_.fibers_by_state.clear();
   for (const DumpedFiber& f : dump.fibers) ++status_.fibers_by_state[f.state];
   status_.leak_suspects = result.findings.size();
+  status_.waits_on_recorded = dump.waits_on_recorded;
   status_.growing = result.growing;
   status_.site_counts = result.site_counts;
 

@@ -48,6 +48,9 @@ struct TargetStatus {
   std::uint64_t scrapes = 0, failures = 0, restarts = 0;
   std::map<FiberState, std::size_t> fibers_by_state;
   std::size_t leak_suspects = 0;
+  // Its dumps name what fibers wait on and who holds it (fiberleak targets
+  // on Boost 1.74): the "definite" verdict needs it; Go's dumps do not.
+  bool waits_on_recorded = false;
   std::vector<GrowingSite> growing;
   std::map<std::string, std::size_t> site_counts;  // parked fibers per park site (ignore rules applied)
 };

@@ -206,6 +206,7 @@ void Endpoint::fibers(const httplib::Request& req, httplib::Response& res) {
     for (const LeakFinding& f : find_leaks(all, options_.rules)) leaked.insert(f.fiber_id);
     FiberDump selected;
     selected.taken_at_ns = all.taken_at_ns;
+    selected.waits_on_recorded = all.waits_on_recorded;
     for (DumpedFiber& f : all.fibers) {
       if (!p.states.empty() && p.states.count(f.state) == 0) continue;
       if (f.blocked_ns < p.min_blocked_ns) continue;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 
+#include "profiler/site_groups.hpp"
 #include "web/json_fields.hpp"
 
 namespace fiberleak::detail {
@@ -219,7 +220,8 @@ json finding_to_json(const LeakFinding& f) {
           {"verdict", to_string(f.verdict)},
           {"reason", f.reason},
           {"chain", ids_to_json(f.chain)},
-          {"cycle", ids_to_json(f.cycle)}};
+          {"cycle", ids_to_json(f.cycle)},
+          {"waits_on", f.waits_on == 0 ? json(nullptr) : json(hex(f.waits_on))}};
 }
 
 json findings_to_json(const std::vector<LeakFinding>& findings, const std::vector<GrowingSite>& growing) {
@@ -233,9 +235,25 @@ json findings_to_json(const std::vector<LeakFinding>& findings, const std::vecto
                      {"line", g.line},
                      {"wait_reason", g.wait_reason},
                      {"fibers", g.fibers},
-                     {"history", g.history}});
+                     {"history", g.history},
+                     {"reason", g.reason}});
   }
-  return {{"schema", kLeaksSchema}, {"leaks", std::move(leaks)}, {"growing_sites", std::move(sites)}};
+  // Derived, for people and dashboards: decoders regroup the findings.
+  json groups = json::array();
+  for (const SiteGroup& g : group_by_site(findings, growing)) {
+    groups.push_back({{"site", g.site},
+                      {"verdict", g.verdict},
+                      {"fibers", ids_to_json(g.fibers)},
+                      {"primitives", g.primitives},
+                      {"oldest", g.oldest ? json(to_integer(g.oldest->fiber_id)) : json(nullptr)},
+                      {"blocked_ns", g.oldest ? json(g.oldest->blocked_ns) : json(nullptr)},
+                      {"reason", g.oldest ? json(g.oldest->reason) : json(nullptr)},
+                      {"growing", g.growing ? json(g.growing->reason) : json(nullptr)}});
+  }
+  return {{"schema", kLeaksSchema},
+          {"leaks", std::move(leaks)},
+          {"growing_sites", std::move(sites)},
+          {"sites", std::move(groups)}};
 }
 
 Findings findings_from_json(const nlohmann::json& doc) {
@@ -274,6 +292,7 @@ Findings findings_from_json(const nlohmann::json& doc) {
     r.string("reason", f.reason);
     r.ids("chain", f.chain);
     r.ids("cycle", f.cycle);
+    read_hex(r, "waits_on", f.waits_on);
     out.leaks.push_back(std::move(f));
   }
   if (const json* sites = top.array("growing_sites")) {
@@ -287,6 +306,7 @@ Findings findings_from_json(const nlohmann::json& doc) {
       r.string("wait_reason", g.wait_reason);
       r.integer("fibers", g.fibers);
       r.integers("history", g.history);
+      r.string("reason", g.reason);
       out.growing.push_back(std::move(g));
     }
   }
