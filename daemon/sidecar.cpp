@@ -143,6 +143,15 @@ std::string Sidecar::metrics_text() const {
   }
   m.family("fiberleakd_leak_suspects", "gauge", "Fibers the leak rules flag at the latest scrape.");
   for (const auto& s : statuses) m.sample("fiberleakd_leak_suspects", labels(s), static_cast<double>(s.leak_suspects));
+  m.family(
+      "fiberleakd_leaks", "gauge",
+      "Leaked fibers at the latest scrape by verdict (definite needs owners: fiberleak targets); none while down.");
+  for (const auto& s : statuses) {
+    if (!s.up) continue;
+    m.sample("fiberleakd_leaks", labels(s, {{"verdict", "definite"}}), static_cast<double>(s.definite_leaks));
+    m.sample("fiberleakd_leaks", labels(s, {{"verdict", "suspect"}}),
+             static_cast<double>(s.leak_suspects - s.definite_leaks));
+  }
   m.family("fiberleakd_growing_site_fibers", "gauge", "Fibers at park sites that keep growing (top 5 per target).");
   for (const auto& s : statuses) {
     std::vector<GrowingSite> top = s.growing;

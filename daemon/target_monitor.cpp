@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -175,6 +176,9 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
   status_.fibers_by_state.clear();
   for (const DumpedFiber& f : dump.fibers) ++status_.fibers_by_state[f.state];
   status_.leak_suspects = result.findings.size();
+  status_.definite_leaks =
+      static_cast<std::size_t>(std::count_if(result.findings.begin(), result.findings.end(),
+                                             [](const LeakFinding& f) { return f.verdict == Verdict::definite; }));
   status_.waits_on_recorded = dump.waits_on_recorded;
   status_.growing = result.growing;
   status_.site_counts = result.site_counts;

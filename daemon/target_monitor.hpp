@@ -47,7 +47,8 @@ struct TargetStatus {
   double scrape_seconds = 0;
   std::uint64_t scrapes = 0, failures = 0, restarts = 0;
   std::map<FiberState, std::size_t> fibers_by_state;
-  std::size_t leak_suspects = 0;
+  std::size_t leak_suspects = 0;   // findings of every verdict
+  std::size_t definite_leaks = 0;  // of which definite
   // Its dumps name what fibers wait on and who holds it (fiberleak targets
   // on Boost 1.74): the "definite" verdict needs it; Go's dumps do not.
   bool waits_on_recorded = false;

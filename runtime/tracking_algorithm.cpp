@@ -214,8 +214,13 @@ inline void TrackingAlgorithm::awakened(context* ctx, FiberRecord* record) noexc
                               std::memory_order_relaxed);
       // Boost's timer marks a timed wait it ends with -2 (scheduler::
       // sleep2ready_); a notify leaves -1 or 0 (see record_park()).
-      if (ctx->twstatus.load(std::memory_order_relaxed) == -2 && s.waits_on.load(std::memory_order_relaxed) != 0)
-        record->timed_out_at = now > parked ? now : parked;
+      if (const std::uint64_t waits_on = s.waits_on.load(std::memory_order_relaxed); waits_on != 0) {
+        if (ctx->twstatus.load(std::memory_order_relaxed) == -2) {
+          record->timed_out_at = now > parked ? now : parked;
+        } else {
+          record->last_woken_from = waits_on;
+        }
+      }
     }
     if (before != FiberState::yielded) set_state(s, FiberState::runnable);
     s.end_write();
@@ -291,18 +296,17 @@ __attribute__((noinline)) void TrackingAlgorithm::record_park(context* self, Cal
           : kNoStack;
   const std::uint64_t now = switch_ticks_;
   const std::uint64_t waits_on = caller == Caller::yield ? 0 : wait_queue_of(self);
-  // Back on the primitive its latest park was on: woken by the wait's
-  // timeout at the same site, the fiber re-arms one continuous wait;
-  // woken otherwise, the primitive is in use.
-  const bool same_primitive = waits_on != 0 && waits_on == s.waits_on.load(std::memory_order_relaxed);
+  // Back on the primitive its latest park was on, which ended by the
+  // wait's timeout, at the same site: the fiber re-arms one continuous
+  // wait. Back on a primitive whose notify woke it before: it is in use.
   const std::uint64_t timed_out_at = record->timed_out_at;
   record->timed_out_at = 0;
-  const bool rearmed = same_primitive && timed_out_at != 0 &&
+  const bool rearmed = waits_on != 0 && timed_out_at != 0 && waits_on == s.waits_on.load(std::memory_order_relaxed) &&
                        stack == static_cast<StackId>(s.park_stack.load(std::memory_order_relaxed));
   const std::uint8_t old_flags = s.flags.load(std::memory_order_relaxed);
   std::uint8_t flags = old_flags & ~FiberSlot::kParkFlags;
   if (rearmed) flags |= FiberSlot::kFlagRearmed | (old_flags & FiberSlot::kFlagRewaits);  // the wait goes on
-  if (same_primitive && timed_out_at == 0) flags |= FiberSlot::kFlagRewaits;
+  if (!rearmed && waits_on != 0 && waits_on == record->last_woken_from) flags |= FiberSlot::kFlagRewaits;
   s.begin_write();
   set_state(s, state);
   if (rearmed) {

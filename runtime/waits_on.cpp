@@ -79,8 +79,9 @@ void resolve_wait_targets(std::vector<FiberSnapshot>& fibers, std::vector<LiveCo
       if (owner == 0) continue;  // just unlocked: the waiter is being woken
       const LiveContext* holder = fiber_at(owner, false);
       const FiberSnapshot* h = holder == nullptr ? nullptr : &fibers[holder->fiber];
+      const auto oldest = oldest_park.find(f.waits_on);  // none: only re-armed waiters
       const bool reused = h != nullptr && ((h->parked() && h->waits_on == f.waits_on && h->wait == WaitKind::mutex) ||
-                                           h->created_ns > oldest_park[f.waits_on]);
+                                           (oldest != oldest_park.end() && h->created_ns > oldest->second));
       if (h != nullptr && !reused) {
         f.waits_for = h->id;
       } else {

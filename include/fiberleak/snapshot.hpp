@@ -63,9 +63,9 @@ struct FiberSnapshot {
   // as one continuous wait and parked_ns is when the first of them began.
   // Sleeps (sleep_for tickers) wait on nothing and never re-arm.
   bool rearmed = false;
-  // It parks again on the primitive that last woke it (not by a timeout):
-  // evidence that the primitive is in use, as a worker pool's job channel
-  // that is still fed.
+  // It parks again on the primitive whose notify last woke it (sleeps and
+  // other waits in between allowed): evidence that the primitive is in
+  // use, as a worker pool's job channel that is still fed.
   bool rewaits = false;
 
   bool parked() const noexcept { return state == FiberState::blocked || state == FiberState::sleeping; }
