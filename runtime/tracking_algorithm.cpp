@@ -199,14 +199,13 @@ void TrackingAlgorithm::awakened(context* ctx) noexcept {
   awakened(ctx, record_from(props));
 }
 
-inline void TrackingAlgorithm::awakened(context* ctx, FiberRecord* record) noexcept {
+__attribute__((always_inline)) inline void TrackingAlgorithm::awakened(context* ctx, FiberRecord* record) noexcept {
   if (record != nullptr && !ctx->is_context(type::dispatcher_context) && record->tracked()) {
     FiberSlot& s = record->slot();
     // The wake is stamped with this thread's latest switch (see switch_ticks_).
     const std::uint64_t now = switch_ticks_ != 0 ? switch_ticks_ : TickClock::now();
     const FiberState before = state_of(s);
     s.begin_write();
-    record->timed_out_at = 0;
     if (before == FiberState::blocked || before == FiberState::sleeping) {
       const std::uint64_t parked = s.parked_ticks.load(std::memory_order_relaxed);
       if (now > parked)
@@ -299,7 +298,7 @@ __attribute__((noinline)) void TrackingAlgorithm::record_park(context* self, Cal
   // Back on the primitive its latest park was on, which ended by the
   // wait's timeout, at the same site: the fiber re-arms one continuous
   // wait. Back on a primitive whose notify woke it before: it is in use.
-  const std::uint64_t timed_out_at = record->timed_out_at;
+  const std::uint64_t timed_out_at = record->timed_out_at;  // set by awakened() only, reset here
   record->timed_out_at = 0;
   const bool rearmed = waits_on != 0 && timed_out_at != 0 && waits_on == s.waits_on.load(std::memory_order_relaxed) &&
                        stack == static_cast<StackId>(s.park_stack.load(std::memory_order_relaxed));
