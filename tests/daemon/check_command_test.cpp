@@ -61,6 +61,12 @@ TEST_CASE("check takes every flag, before or after the URL, ignores repeatable",
   CHECK(a.baseline_path == "b.json");
   CHECK(a.max_growth == 12);
   CHECK(a.json);
+  CHECK_FALSE(a.verbose);
+  for (const char* flag : {"-v", "--verbose"}) {
+    const auto verbose = parse_check_args({"http://h:1", flag});
+    REQUIRE(verbose.error.empty());
+    CHECK(verbose.args.verbose);
+  }
 }
 
 TEST_CASE("check rejects a missing or bad URL and bad flags with a message saying which", "[daemon]") {
@@ -78,7 +84,7 @@ TEST_CASE("check rejects a missing or bad URL and bad flags with a message sayin
            Case{{"http://h:1", "--max-growth", "3x"}, "--max-growth takes a whole number >= 0"},
            Case{{"http://h:1", "--max-growth", "99999999999999999999"}, "--max-growth takes a whole number >= 0"},
            Case{{"http://h:1", "--baseline"}, "--baseline needs a value"},
-           Case{{"http://h:1", "--verbose"}, "check: unknown option \"--verbose\""},
+           Case{{"http://h:1", "--verbosity"}, "check: unknown option \"--verbosity\""},
        }) {
     CAPTURE(argv);
     CHECK(parse_check_args(argv).error == message);
