@@ -202,8 +202,9 @@ void Endpoint::fibers(const httplib::Request& req, httplib::Response& res) {
   timed(ProfileFormat::fibers_json, [&] {
     RuntimeCounters counters;
     FiberDump all = dump_with_heap(&counters);
-    std::set<FiberId> leaked;
-    for (const LeakFinding& f : find_leaks(all, options_.rules)) leaked.insert(f.fiber_id);
+    const std::vector<LeakFinding> findings = find_leaks(all, options_.rules);
+    LeakedFibers leaked;
+    for (const LeakFinding& f : findings) leaked.emplace(f.fiber_id, &f);
     FiberDump selected;
     selected.taken_at_ns = all.taken_at_ns;
     selected.waits_on_recorded = all.waits_on_recorded;

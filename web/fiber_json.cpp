@@ -12,6 +12,16 @@ namespace {
 
 using nlohmann::json;
 
+// A fiber's finding fields in /debug/fibers: null unless it is a finding.
+json verdict_of(const LeakedFibers& leaked, FiberId id) {
+  auto it = leaked.find(id);
+  return it == leaked.end() ? json(nullptr) : json(std::string(to_string(it->second->verdict)));
+}
+json reason_of(const LeakedFibers& leaked, FiberId id) {
+  auto it = leaked.find(id);
+  return it == leaked.end() ? json(nullptr) : json(it->second->reason);
+}
+
 std::string hex(std::uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
@@ -67,7 +77,7 @@ std::vector<DumpFrame> frames_from_json(const json* arr, const std::string& path
 
 }  // namespace
 
-json fibers_to_json(const FiberDump& dump, const std::set<FiberId>& leaked, const RuntimeCounters* counters,
+json fibers_to_json(const FiberDump& dump, const LeakedFibers& leaked, const RuntimeCounters* counters,
                     bool shared_stacks) {
   json fibers = json::array();
   json stacks = json::array();
@@ -96,6 +106,8 @@ json fibers_to_json(const FiberDump& dump, const std::set<FiberId>& leaked, cons
         {"locked_to_thread", f.locked_to_thread},
         {"thread", f.thread},
         {"leak", leaked.count(f.id) != 0},
+        {"verdict", verdict_of(leaked, f.id)},
+        {"reason", reason_of(leaked, f.id)},
         {"stack_bytes", bytes_or_null(f.stack_bytes)},
         {"heap_live_bytes", bytes_or_null(f.heap_live_bytes)},
         {"waits_on", f.waits_on == 0 ? json(nullptr) : json(hex(f.waits_on))},

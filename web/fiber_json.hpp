@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -35,7 +36,10 @@ namespace fiberleak::detail {
 // none) instead of carrying "stack"/"creation_stack" arrays. A pile of 10k
 // fibers at one site then costs one stack, not 10k copies. Additive to v1:
 // decoders read both forms.
-nlohmann::json fibers_to_json(const FiberDump& dump, const std::set<FiberId>& leaked,
+// leaked: the fibers that are findings, each written with its verdict and
+// reason ("leak": true); the findings must outlive the call.
+using LeakedFibers = std::map<FiberId, const LeakFinding*>;
+nlohmann::json fibers_to_json(const FiberDump& dump, const LeakedFibers& leaked,
                               const RuntimeCounters* counters = nullptr, bool shared_stacks = false);
 // Throws JsonSchemaError.
 FiberDump fibers_from_json(const nlohmann::json& doc);

@@ -131,7 +131,11 @@ TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
   dump.fibers[0].locked_to_thread = true;  // not produced by the runtime; the codec still carries it
   dump.fibers[1].heap_live_bytes = 4096;   // as attach_heap_live_bytes() would
   dump.fibers[2].heap_live_bytes = 0;
-  const std::set<fiberleak::FiberId> leaked{dump.fibers[1].id};
+  fiberleak::LeakFinding finding;
+  finding.fiber_id = dump.fibers[1].id;
+  finding.verdict = fiberleak::Verdict::definite;
+  finding.reason = "because";
+  const fiberleak::detail::LeakedFibers leaked{{dump.fibers[1].id, &finding}};
   const std::string text = fiberleak::detail::fibers_to_json(dump, leaked).dump();
   const fiberleak::detail::FiberDump back = fiberleak::detail::fibers_from_json_text(text);
   CHECK(back.taken_at_ns == dump.taken_at_ns);
@@ -173,6 +177,11 @@ TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
   CHECK_FALSE(back.fibers[3].heap_live_bytes.has_value());
   // The parked fibers' stacks are symbolized, so the round trip compared real frames.
   CHECK(text.find("lock_mutex_never_unlocked") != std::string::npos);
+  // A finding carries its verdict and reason; the others carry nulls.
+  const auto doc = nlohmann::json::parse(text);
+  CHECK(doc["fibers"][1]["verdict"] == "definite");
+  CHECK(doc["fibers"][1]["reason"] == "because");
+  CHECK(doc["fibers"][0]["verdict"].is_null());
   // Encoding the decoded dump again gives the same document.
   CHECK(fiberleak::detail::fibers_to_json(back, leaked).dump() == text);
 }
