@@ -55,7 +55,7 @@ void check_frame(const DumpFrame& got, const DumpFrame& want) {
 
 struct Debug1 {
   std::size_t total = 0;
-  std::vector<std::size_t> counts;  // per group
+  std::vector<std::size_t> counts;     // per group
   std::vector<std::string> functions;  // every "#" line's function
 };
 
@@ -107,9 +107,8 @@ TEST_CASE("debug=1 follows the grammar of a real Go 1.19 debug=1 dump, counts ad
   CHECK(sum(go.counts) == go.total);
   CHECK(std::count(go.functions.begin(), go.functions.end(), "main.receiveForever") == 1);  // one group of 3
   const auto dump = fiberleak::detail::testing::sample_dump();
-  for (const std::string& text :
-       {fiberleak::detail::render_debug1(dump, nullptr),
-        read_text(std::string(FIBERLEAK_PROFILER_TESTDATA) + "/sample_debug1.txt")}) {
+  for (const std::string& text : {fiberleak::detail::render_debug1(dump, nullptr),
+                                  read_text(std::string(FIBERLEAK_PROFILER_TESTDATA) + "/sample_debug1.txt")}) {
     const Debug1 ours = read_debug1(text);
     CHECK(ours.total == dump.fibers.size());
     CHECK(sum(ours.counts) == ours.total);
