@@ -133,8 +133,7 @@ TEST_CASE("a Go target is one process while its ids live on, and restarted once 
 TEST_CASE("a Go id that reappears with another creator means a new process", "[daemon]") {
   std::vector<TrackedFinding> changes;
   TargetMonitor m = monitor(30'000'000'000, &changes);
-  FiberDump first = go_dump("go119_after_70s.txt");
-  m.evaluate(first, true, 0);
+  m.evaluate(go_dump("go119_after_70s.txt"), true, 0);
   m.evaluate(go_dump("go119_after_70s.txt"), true, 1000);
   CHECK(m.status().restarts == 0);
   FiberDump other = go_dump("go119_after_70s.txt");
