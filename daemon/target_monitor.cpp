@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <optional>
 
 #include "daemon/go_dump_parser.hpp"
@@ -17,6 +18,7 @@ namespace fiberleak::detail {
 namespace {
 
 constexpr std::size_t kResolvedKept = 200;
+constexpr std::size_t kEndedIdsKept = 4096;
 
 std::int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -49,6 +51,20 @@ Fetched fetch(httplib::Client& client, const std::string& path, std::size_t max_
     if (f.status != 200 && f.status != 404) f.error = "HTTP " + std::to_string(f.status) + " from " + path;
   }
   return f;
+}
+
+// What stays the same for a goroutine's whole life: who created it, where.
+std::string go_creator(const DumpedFiber& f) {
+  if (f.creation_stack.empty()) return std::to_string(to_integer(f.parent));
+  const DumpFrame& c = f.creation_stack.front();
+  return c.function + " " + c.file + ":" + std::to_string(c.line) + " " + std::to_string(to_integer(f.parent));
+}
+
+// The finalizer goroutine shows in a dump only while it runs a finalizer:
+// its id may vanish and come back within one process.
+bool go_comes_and_goes(const DumpedFiber& f) {
+  return std::any_of(f.stack.begin(), f.stack.end(),
+                     [](const DumpFrame& fr) { return fr.function == "runtime.runfinq"; });
 }
 
 }  // namespace
@@ -131,9 +147,10 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
   for (const DumpedFiber& f : dump.fibers) max_id = std::max(max_id, to_integer(f.id));
   std::unique_lock<std::mutex> lock(mutex_);
 
-  // A restarted target: its clock went back (fiberleak), or (Go, whose ids
-  // only grow within a process) its ids went back and none of the parked
-  // goroutines seen last time is there any more.
+  // A restarted target: its clock went back (fiberleak), or (Go) an id came
+  // back that Go would never hand out twice in one process (see
+  // go_ids_reused()), or its ids went back and none of the parked goroutines
+  // seen last time is there any more.
   bool go_went_back = from_go && max_id < last_max_id_;
   if (go_went_back) {
     for (const DumpedFiber& f : dump.fibers) {
@@ -143,13 +160,17 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
       }
     }
   }
-  const bool restarted = status_.scrapes > 0 && ((!from_go && dump.taken_at_ns < last_taken_at_ns_) || go_went_back);
+  const bool restarted = status_.scrapes > 0 && ((!from_go && dump.taken_at_ns < last_taken_at_ns_) || go_went_back ||
+                                                 (from_go && go_ids_reused(dump)));
   if (restarted) {
     ++status_.restarts;
     logger_->warn("target {}: restarted; its findings are resolved and its history starts over", config_.name);
     go_seen_.clear();
+    go_creators_.clear();
+    go_ended_.clear();
     detector_ = LeakDetector(config_.rules);
   }
+  if (from_go) remember_go_ids(dump);
   last_taken_at_ns_ = dump.taken_at_ns;
   last_max_id_ = max_id;
 
@@ -208,6 +229,28 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
   if (on_change_) {
     for (const TrackedFinding& t : changes) on_change_(t);
   }
+}
+
+bool TargetMonitor::go_ids_reused(const FiberDump& dump) const {
+  for (const DumpedFiber& f : dump.fibers) {
+    if (go_ended_.count(f.id) != 0) return true;
+    auto it = go_creators_.find(f.id);
+    if (it != go_creators_.end() && it->second != go_creator(f)) return true;
+  }
+  return false;
+}
+
+void TargetMonitor::remember_go_ids(const FiberDump& dump) {
+  std::map<FiberId, std::string> now;
+  for (const DumpedFiber& f : dump.fibers) {
+    if (!go_comes_and_goes(f)) now.emplace(f.id, go_creator(f));
+  }
+  for (const auto& [id, creator] : go_creators_) {
+    if (now.count(id) == 0) go_ended_.insert(id);
+  }
+  // A restarted process hands out small ids again: keep the smallest.
+  while (go_ended_.size() > kEndedIdsKept) go_ended_.erase(std::prev(go_ended_.end()));
+  go_creators_ = std::move(now);
 }
 
 TargetStatus TargetMonitor::status() const {

@@ -8,8 +8,8 @@
 // every wake; the monitor extends that lower bound with the time between
 // scrapes only when the target's own figures prove the park is the same one
 // (see combine_go_blocked()). A target that restarts (its clock or its ids go
-// back) starts a fresh history. Thread-safe: scrape_once() from the
-// monitor's thread, the readers from HTTP threads.
+// back, or Go hands out an id again) starts a fresh history. Thread-safe:
+// scrape_once() from the monitor's thread, the readers from HTTP threads.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,10 @@ class TargetMonitor {
 
  private:
   void fail(const std::string& why, double seconds, std::int64_t now_ms);
+  // Go ids are never reused within a process: an id that ended and is back,
+  // or that now has another creator, means a new process.
+  bool go_ids_reused(const FiberDump& dump) const;
+  void remember_go_ids(const FiberDump& dump);
 
   TargetConfig config_;
   std::size_t max_body_bytes_;
@@ -96,6 +101,8 @@ class TargetMonitor {
     std::int64_t at_ms;
   };
   std::map<FiberId, GoObservation> go_seen_;
+  std::map<FiberId, std::string> go_creators_;  // every goroutine of the last dump: its creator
+  std::set<FiberId> go_ended_;                  // ids seen before and gone since (the smallest)
   std::int64_t last_taken_at_ns_ = 0;
   std::uint64_t last_max_id_ = 0;
 };

@@ -113,3 +113,15 @@ TEST_CASE("every problem of a broken config is reported once with its path", "[d
   CHECK(has(fiberleak::detail::load_daemon_config("/nonexistent/fiberleakd.json", ConfigUse::rules).errors,
             "/nonexistent/fiberleakd.json: cannot be read"));
 }
+
+TEST_CASE("a target's timeout may be as long as its interval, not a millisecond longer", "[daemon]") {
+  auto errors = [](const std::string& timeout) {
+    return parse_daemon_config(R"({"targets": [{"name": "a", "url": "http://127.0.0.1:1", "interval": "2s",
+                                                "timeout": ")" +
+                                   timeout + R"("}]})",
+                               ConfigUse::scrape)
+        .errors;
+  };
+  CHECK(errors("2s").empty());
+  CHECK(errors("2001ms") == std::vector<std::string>{"targets[0].timeout: must not be longer than the interval"});
+}

@@ -5,7 +5,11 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "daemon/daemon_config.hpp"
+#include "daemon/go_dump_parser.hpp"
 
 using fiberleak::FiberState;
 using fiberleak::detail::DumpedFiber;
@@ -30,6 +34,13 @@ FiberDump one_parked(std::uint64_t id, std::int64_t blocked_ns, std::int64_t tak
   d.taken_at_ns = taken_at;
   d.fibers.push_back(f);
   return d;
+}
+
+FiberDump go_dump(const std::string& name) {
+  std::ifstream in(std::string(FIBERLEAK_TESTDATA) + "/" + name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return fiberleak::detail::parse_go_dump(ss.str());
 }
 
 TargetMonitor monitor(std::int64_t threshold_ns, std::vector<TrackedFinding>* changes) {
@@ -93,4 +104,45 @@ TEST_CASE("a target whose clock goes back has restarted: its history starts over
   REQUIRE(changes.size() == 3);
   CHECK(changes[1].lifecycle == TrackedFinding::Lifecycle::resolved);
   CHECK(changes[2].lifecycle == TrackedFinding::Lifecycle::fresh);
+}
+
+// go119_fresh.txt and go119_after_70s.txt are one real Go process 70 s apart
+// (goroutines 7 and 8 served the first scrape; 19-29 live on).
+TEST_CASE("a Go target is one process while its ids live on, and restarted once an ended id comes back", "[daemon]") {
+  std::vector<TrackedFinding> changes;
+  TargetMonitor m = monitor(30'000'000'000, &changes);
+  m.evaluate(go_dump("go119_fresh.txt"), true, 0);
+  m.evaluate(go_dump("go119_after_70s.txt"), true, 70'000);
+  CHECK(m.status().restarts == 0);
+  CHECK(m.status().leak_suspects == 9);
+  const std::size_t reported = changes.size();
+  // The same program started again: the same layout, and goroutine 7 (ended
+  // in the first process) serves the scrape again.
+  m.evaluate(go_dump("go119_fresh.txt"), true, 71'000);
+  CHECK(m.status().restarts == 1);
+  std::size_t resolved = 0;
+  for (std::size_t i = reported; i < changes.size(); ++i) {
+    resolved += changes[i].lifecycle == TrackedFinding::Lifecycle::resolved;
+  }
+  CHECK(resolved == 9);
+  CHECK(m.status().leak_suspects == 0);  // the new process's goroutines are fresh: none blocked long yet
+  m.evaluate(go_dump("go119_after_70s.txt"), true, 141'000);
+  CHECK(m.status().restarts == 1);
+}
+
+TEST_CASE("a Go id that reappears with another creator means a new process", "[daemon]") {
+  std::vector<TrackedFinding> changes;
+  TargetMonitor m = monitor(30'000'000'000, &changes);
+  m.evaluate(go_dump("go119_after_70s.txt"), true, 0);
+  m.evaluate(go_dump("go119_after_70s.txt"), true, 1000);
+  CHECK(m.status().restarts == 0);
+  FiberDump other = go_dump("go119_after_70s.txt");
+  for (auto& g : other.fibers) {
+    if (g.id != fiberleak::FiberId{19}) continue;
+    std::vector<fiberleak::detail::DumpFrame> creator(g.creation_stack.begin(), g.creation_stack.end());
+    creator.front().function = "net/http.(*Server).Serve";
+    g.creation_stack = creator;
+  }
+  m.evaluate(other, true, 2000);
+  CHECK(m.status().restarts == 1);
 }

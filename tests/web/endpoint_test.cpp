@@ -89,7 +89,7 @@ TEST_CASE("promtool accepts /metrics and it counts fibers by state and leaks", "
   fiberleak::EndpointOptions o = Live::quiet();
   o.rules.threshold = std::chrono::nanoseconds(30'000'000);  // the 7 parked fibers, not the main fiber's 2 ms naps
   Live live(o);
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  REQUIRE(live.wait_for_leaks(7));
   auto r = live.get("/metrics");
   CHECK(r->status == 200);
   CHECK(contains(r->body, "fiberleak_fibers{state=\"blocked\"} 7"));
@@ -128,8 +128,9 @@ TEST_CASE("/debug/fibers filters by state, blocked time and name and flags leaks
   fiberleak::EndpointOptions o = Live::quiet();
   o.rules.threshold = std::chrono::nanoseconds(30'000'000);
   o.rules.ignore_names = {"pile"};
+  const auto started = std::chrono::steady_clock::now();
   Live live(o);
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  REQUIRE(live.wait_for_leaks(2));
   const auto all = fiberleak::detail::fibers_from_json_text(live.get("/debug/fibers")->body);
   CHECK(all.fibers.size() >= 8);  // 7 parked + the thread's main fiber
   auto doc = nlohmann::json::parse(live.get("/debug/fibers?state=blocked&name=stuck-locker")->body);
@@ -147,6 +148,10 @@ TEST_CASE("/debug/fibers filters by state, blocked time and name and flags leaks
   const auto leaks = fiberleak::detail::findings_from_json_text(live.get("/debug/leaks")->body);
   REQUIRE(leaks.leaks.size() == 2);
   CHECK(leaks.leaks[0].blocked_ns >= 30'000'000);
+  // Parked no longer than the fibers exist (plus a tick of the coarse clock).
+  CHECK(leaks.leaks[0].blocked_ns <=
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count() +
+            10'000'000);
   CHECK(leaks.leaks[0].line > 0);
 }
 

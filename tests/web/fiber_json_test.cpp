@@ -108,6 +108,19 @@ TEST_CASE("leaks/v1 carries each finding's verdict, reason, chain and cycle", "[
   CHECK(fiberleak::detail::findings_from_json(old).leaks[0].verdict == fiberleak::Verdict::suspect);
 }
 
+TEST_CASE("leaks/v1 round-trips every verdict by its name", "[web][json]") {
+  for (const auto verdict : {fiberleak::Verdict::suspect, fiberleak::Verdict::definite}) {
+    fiberleak::LeakFinding f;
+    f.fiber_id = fiberleak::FiberId{3};
+    f.verdict = verdict;
+    const auto doc = fiberleak::detail::findings_to_json({f}, {});
+    CHECK(doc["leaks"][0]["verdict"] == std::string(fiberleak::to_string(verdict)));
+    CHECK(fiberleak::detail::findings_from_json(doc).leaks.at(0).verdict == verdict);
+  }
+  CHECK(fiberleak::to_string(fiberleak::Verdict::suspect) == "suspect");
+  CHECK(fiberleak::to_string(fiberleak::Verdict::definite) == "definite");
+}
+
 TEST_CASE("the JSON codec rejects bad documents with the path of the problem", "[web]") {
   using fiberleak::detail::fibers_from_json_text;
   using fiberleak::detail::JsonSchemaError;
