@@ -154,5 +154,6 @@ objcopy --strip-debug "$deadlock" "$work/stripped"
 fl_gdb -ex 'fiberleak fibers' "$work/stripped" "$work/deadlock.core.$dpid" >"$work/stripped.txt"
 check "without debug info the extension says so" 'grep -q "fiberleak: .*debug info" "$work/stripped.txt"'
 check "without debug info there is no Python traceback" '! grep -q Traceback "$work/stripped.txt"'
+check "a default build carries no auto-load entry (FIBERLEAK_GDB_AUTOLOAD is off)" '! readelf -W -S "$deadlock" | grep -q "\.debug_gdb_scripts"'
 
 finish
