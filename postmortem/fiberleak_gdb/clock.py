@@ -10,9 +10,10 @@ rate against "now"; a dump has no now of its own, so:
   time-stamp counter read here (the same machine and boot);
 - a core file: its time is when the core file was created (else its
   modification time), brought onto CLOCK_MONOTONIC with this boot's
-  offset: an upper bound, late by the time the dumper took to start. A core from another boot (or a
-  copy that lost its mtime) fails the sanity checks, and times are then
-  counted to the newest event recorded in the dump: lower bounds, said so.
+  offset: an upper bound, late by the time the dumper took to start.
+  A core from another machine or boot cannot convert ticks (ages unknown);
+  a core time before the newest recorded event (a copied core) gives way
+  to that event, and ages are then lower bounds, said so.
 """
 
 import ctypes
@@ -27,16 +28,26 @@ from . import debuginfo
 _NS = "fiberleak::detail::(anonymous namespace)::"
 
 
+_rdtsc = None  # (page, function), made once
+
+
 def _read_tsc():
-    """This CPU's time-stamp counter (x86_64 only), or None."""
+    """(this CPU's time-stamp counter, CLOCK_MONOTONIC ns) read together (x86_64 only), or None.
+
+    Python cannot execute rdtsc itself: a page holding the instruction is
+    called through ctypes (None where executable pages are refused).
+    """
+    global _rdtsc
     if os.uname().machine != "x86_64":
         return None
     try:
-        code = bytes([0x0f, 0x31, 0x48, 0xc1, 0xe2, 0x20, 0x48, 0x09, 0xd0, 0xc3])  # rdtsc; rdx<<32|rax; ret
-        page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
-        page.write(code)
-        function = ctypes.CFUNCTYPE(ctypes.c_uint64)(ctypes.addressof(ctypes.c_char.from_buffer(page)))
-        return function(), time.monotonic_ns()
+        if _rdtsc is None:
+            code = bytes([0x0f, 0x31, 0x48, 0xc1, 0xe2, 0x20, 0x48, 0x09, 0xd0, 0xc3])  # rdtsc; rdx<<32|rax; ret
+            page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+            page.write(code)
+            function = ctypes.CFUNCTYPE(ctypes.c_uint64)(ctypes.addressof(ctypes.c_char.from_buffer(page)))
+            _rdtsc = (page, function)
+        return _rdtsc[1](), time.monotonic_ns()
     except (OSError, ValueError, TypeError):
         return None
 

@@ -182,8 +182,7 @@ info locals work there (frame #1 is the fiber's top). Usage: fiberleak switch ID
         if fctx == 0:
             raise gdb.GdbError("fiberleak: fiber %d has no saved context (it is being switched in or out)" % f.id)
         registers = unwinder.saved_registers(fctx)
-        if registers is None or gdb.block_for_pc(registers["rip"] - 1) is None and \
-                gdb.execute("info symbol 0x%x" % registers["rip"], to_string=True).startswith("No symbol"):
+        if registers is None or dump.symbolizer.frames(registers["rip"])[0].function == "?":
             raise gdb.GdbError("fiberleak: fiber %d's saved context at 0x%x does not hold a return address" %
                                (f.id, fctx))
         unwinder.show(f.id, registers)

@@ -33,16 +33,23 @@ def find_type(name):
 
 
 def lookup_variable(name):
-    """The value of a global or file-static variable, by qualified name."""
+    """The value of a global, file-static or static member variable (constants too), by qualified name."""
+    symbol = gdb.lookup_static_symbol(name) or gdb.lookup_global_symbol(name) or gdb.lookup_symbol(name)[0]
+    if symbol is not None:
+        try:
+            return symbol.value()
+        except gdb.error:
+            pass
+    # Parsed as C++ whatever the selected frame's language (a core often stops in C code).
+    language = gdb.parameter("language")
     try:
-        return gdb.parse_and_eval("'%s'" % name)
+        gdb.execute("set language c++", to_string=True)
+        return gdb.parse_and_eval("'%s'" % name if "(anonymous namespace)" in name else name)
     except gdb.error:
-        pass
-    symbol = gdb.lookup_static_symbol(name) or gdb.lookup_global_symbol(name)
-    if symbol is None:
         raise NoDebugInfo("fiberleak: symbol '%s' not found: is fiberleak linked into this program? %s" %
-                          (name, _HINT))
-    return symbol.value()
+                          (name, _HINT)) from None
+    finally:
+        gdb.execute("set language %s" % language, to_string=True)
 
 
 def member_offset(type_, name):

@@ -72,8 +72,8 @@ class _SlotLayout:
             if required not in self.scalars and required not in self.arrays:
                 raise debuginfo.NoDebugInfo("fiberleak: FiberSlot has no field '%s': this fiberleak is not the one "
                                             "the extension knows" % required)
-        self.flag_main = _slot_constant("kFlagMain", 1)
-        self.flag_adopted = _slot_constant("kFlagAdopted", 2)
+        self.flag_main = int(debuginfo.lookup_variable(_SLOT + "::kFlagMain"))
+        self.flag_adopted = int(debuginfo.lookup_variable(_SLOT + "::kFlagAdopted"))
         self.label_fields = [name for name in list(self.scalars) + list(self.arrays) if name.startswith("label")]
 
     def get(self, data, base, name, default=0):
@@ -86,13 +86,6 @@ class _SlotLayout:
         offset, size, _ = self.arrays[name]
         raw = data[base + offset:base + offset + size]
         return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
-
-
-def _slot_constant(name, fallback):
-    try:
-        return int(gdb.parse_and_eval("%s::%s" % (_SLOT, name)))
-    except gdb.error:
-        return fallback  # optimized out of the debug info: the value runtime/fiber_registry.hpp gives it
 
 
 class Registry:
@@ -119,7 +112,7 @@ class Registry:
         layout = self.layout
         n = min(self.counter("high_water_"), int(self.value["max_fibers_"]))
         chunks = self.value["chunks_"]
-        per_chunk = _chunk_slots(chunks, n)
+        per_chunk = int(debuginfo.lookup_variable("fiberleak::detail::FiberRegistry::kChunkSlots"))
         out = []
         chunk_index = 0
         while chunk_index * per_chunk < n:
@@ -207,20 +200,6 @@ class Registry:
 def _record_type():
     return (debuginfo.find_type("fiberleak::detail::FiberRecord") or
             debuginfo.lookup_type("boost::fibers::fiber_properties"))
-
-
-def _chunk_slots(chunks, n):
-    try:
-        return int(gdb.parse_and_eval("fiberleak::detail::FiberRegistry::kChunkSlots"))
-    except gdb.error:
-        pass
-    # Not in the debug info: chunk i holds the slots whose index / size == i;
-    # the first slot of chunk 1 (if any) says how big a chunk is.
-    if n > 0 and debuginfo.load(chunks[1]) != 0:
-        slot_type = debuginfo.lookup_type(_SLOT)
-        first = gdb.Value(debuginfo.load(chunks[1])).cast(slot_type.pointer()).dereference()
-        return int(first["index"])
-    return max(n, 1)
 
 
 def _label_text(value):
