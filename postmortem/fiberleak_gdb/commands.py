@@ -22,11 +22,16 @@ class Dump:
         self.symbolizer = symbols.Symbolizer()
         self.reasons = waits.wait_reason_words()
         kinds = debuginfo.enumerators("fiberleak::WaitKind")
+        told = {}  # (park stack, state) -> wait kind: fibers parked at one site share a stack
         for f in self.fibers:
             if not f.updating:
-                f.wait = waits.classify(f, self.registry, self.symbolizer, kinds)
+                key = (f.park_stack, f.state)
+                if key not in told:
+                    told[key] = waits.classify(f, self.registry, self.symbolizer, kinds)
+                f.wait = told[key]
         waits.resolve_targets(self.fibers)
         self.by_id = {f.id: f for f in self.fibers if not f.updating}
+        self._creators = {}  # creation stack id -> top user function (None: none)
 
     def fiber(self, argument):
         try:
@@ -41,8 +46,11 @@ class Dump:
         return self.clock.age_ns(f.parked_ticks) if f.parked else 0
 
     def creator(self, f):
-        frame = symbols.top_user_frame(self.symbolizer.stack(self.registry.stack(f.creation_stack)))
-        return frame.function if frame is not None else ("?" if f.parent or f.creation_stack else "")
+        if f.creation_stack not in self._creators:
+            frame = symbols.top_user_frame(self.symbolizer.stack(self.registry.stack(f.creation_stack)))
+            self._creators[f.creation_stack] = frame.function if frame is not None else None
+        name = self._creators[f.creation_stack]
+        return name if name is not None else ("?" if f.parent or f.creation_stack else "")
 
     def header(self):
         return "fiberleak: %d fibers; times as of %s\n" % (len(self.fibers), self.clock.source)

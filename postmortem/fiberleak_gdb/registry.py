@@ -101,8 +101,12 @@ class Registry:
         self.value = gdb.Value(address).cast(registry_type.pointer()).dereference()
         self.layout = _SlotLayout()
         self.states = debuginfo.enumerators("fiberleak::FiberState")
-        self._stacks = self.value["stacks_"]
-        self._entry_type = debuginfo.lookup_type("fiberleak::detail::StackTable::Entry")
+        self._table = _stack_table(self.value["stacks_"])
+        self._stack_cache = {}
+        # fiber_properties::ctx_ inside the record that FiberSlot::record_storage holds: set
+        # when the record is made, outside the seqlock, so readable in a record being updated.
+        self._context_at = (self.layout.arrays["record_storage"][0] +
+                            debuginfo.require_offset(_record_type(), "ctx_"))
 
     def counter(self, name):
         return debuginfo.load(self.value[name])
@@ -135,7 +139,7 @@ class Registry:
     def _decode(self, data, base, address):
         layout = self.layout
         fiber = Fiber(address)
-        fiber.context = self._context(address)  # set at construction, outside the seqlock
+        fiber.context = struct.unpack_from("<Q", data, base + self._context_at)[0]
         if layout.get(data, base, "seq") & 1:
             fiber.updating = True
             fiber.id = layout.get(data, base, "id")  # may be the old or the new one
@@ -169,37 +173,52 @@ class Registry:
                 parts.append("?")
         return " ".join(p for p in parts if p)
 
-    def _context(self, slot_address):
-        record = gdb.Value(slot_address).cast(_record_type().pointer()).dereference()
-        try:
-            return int(record["ctx_"])
-        except gdb.error:
-            return 0
-
     def stack(self, stack_id):
         """The return addresses of a recorded stack, innermost first ([] for none)."""
-        capacity = int(self._stacks["capacity_"])
-        if stack_id == 0 or stack_id > capacity:
-            return []
-        entry = (self._stacks["entries_"] + (stack_id - 1)).dereference()
-        if debuginfo.load(entry["ready"]) == 0:
-            return []
-        depth = min(debuginfo.load(entry["depth"]), int(self._stacks["max_depth_"]))
-        first = int(self._stacks["frames_"]) + (stack_id - 1) * int(self._stacks["max_depth_"]) * 8
-        raw = debuginfo.read_memory(first, depth * 8)
-        return [] if raw is None else list(struct.unpack("<%dQ" % depth, raw))
+        if stack_id not in self._stack_cache:
+            self._stack_cache[stack_id] = self._read_stack(stack_id)
+        return self._stack_cache[stack_id]
 
     def stack_annotation(self, stack_id):
         """The wait kind a snapshot cached for the stack (WaitKind value + 1), 0 if none."""
-        capacity = int(self._stacks["capacity_"])
-        if stack_id == 0 or stack_id > capacity:
-            return 0
-        return debuginfo.load((self._stacks["entries_"] + (stack_id - 1)).dereference()["annotation"])
+        entry = self._entry(stack_id)
+        return 0 if entry is None else entry[2]
+
+    def _entry(self, stack_id):
+        """(ready, depth, annotation) of a stack table entry, or None (no such stack, unreadable)."""
+        table = self._table
+        if stack_id == 0 or stack_id > table["capacity"]:
+            return None
+        raw = debuginfo.read_memory(table["entries"] + (stack_id - 1) * table["entry_size"], table["entry_size"])
+        if raw is None:
+            return None
+        return tuple(struct.unpack_from(fmt, raw, offset)[0] for offset, fmt in table["fields"])
+
+    def _read_stack(self, stack_id):
+        entry = self._entry(stack_id)
+        if entry is None or entry[0] == 0:
+            return []
+        depth = min(entry[1], self._table["max_depth"])
+        first = self._table["frames"] + (stack_id - 1) * self._table["max_depth"] * 8
+        raw = debuginfo.read_memory(first, depth * 8)
+        return [] if raw is None else list(struct.unpack("<%dQ" % depth, raw))
 
 
 def _record_type():
     return (debuginfo.find_type("fiberleak::detail::FiberRecord") or
             debuginfo.lookup_type("boost::fibers::fiber_properties"))
+
+
+def _stack_table(stacks):
+    """Where runtime/stack_table's entries and frames are, read once per command."""
+    entry = debuginfo.lookup_type("fiberleak::detail::StackTable::Entry")
+    fields = []
+    for name in ("ready", "depth", "annotation"):
+        size = debuginfo.scalar_of(entry[name].type).sizeof
+        fields.append((debuginfo.require_offset(entry, name), "<" + {1: "B", 2: "H", 4: "I", 8: "Q"}[size]))
+    return {"capacity": int(stacks["capacity_"]), "max_depth": int(stacks["max_depth_"]),
+            "entries": int(stacks["entries_"]), "frames": int(stacks["frames_"]), "entry_size": entry.sizeof,
+            "fields": fields}
 
 
 def _label_text(value):
