@@ -72,8 +72,13 @@ class DumpClock:
             self.rate_known = self._measure_rate(newest)
         newest_ns = self.to_steady_ns(newest) if newest else 0
         if not debuginfo.is_core_file():
-            self.now_ns = time.monotonic_ns()
-            self.source = "now (a live process)"
+            stopped = _stopped_at.get(gdb.selected_inferior().num)
+            if stopped is not None:
+                self.now_ns, self.source = stopped, "its stop (a live process)"
+            else:
+                self.now_ns = time.monotonic_ns()
+                self.source = ("now (a live process; ages include the time it has been stopped, "
+                               "load the extension before attaching to count to the stop)")
         else:
             self.now_ns, self.source = _core_time()
         if self.now_ns is None or self.now_ns < newest_ns:
@@ -105,6 +110,29 @@ class DumpClock:
         if not self.rate_known:
             return None
         return max(0, self.now_ns - self.to_steady_ns(ticks))
+
+
+# When each inferior last stopped (CLOCK_MONOTONIC ns), seen from the moment
+# the extension was loaded: a stopped process's fibers cannot wake, so their
+# ages are counted to the stop, not to when a command runs.
+_stopped_at = {}
+
+
+def _on_stop(event):
+    inferior = gdb.selected_inferior()
+    if inferior is not None:
+        _stopped_at[inferior.num] = time.monotonic_ns()
+
+
+def _on_run(event):
+    _stopped_at.pop(gdb.selected_inferior().num, None)
+
+
+def track_stops():
+    """Called once when the extension loads."""
+    gdb.events.stop.connect(_on_stop)
+    gdb.events.cont.connect(_on_run)
+    gdb.events.exited.connect(_on_run)
 
 
 def _core_time():

@@ -9,7 +9,7 @@ import re
 
 import gdb
 
-from . import debuginfo, unwinder, waits
+from . import clock, debuginfo, unwinder, waits
 from .dump import Dump
 
 
@@ -228,3 +228,4 @@ def register():
     BackCommand()
     LeaksCommand()
     unwinder.unwinder()
+    clock.track_stops()

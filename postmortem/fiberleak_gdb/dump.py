@@ -36,6 +36,8 @@ class Dump:
             fiber_id = int(argument, 0)
         except ValueError:
             raise gdb.GdbError("fiberleak: '%s' is not a fiber id (see `fiberleak fibers`)" % argument) from None
+        if fiber_id not in self.by_id and any(f.updating and f.id == fiber_id for f in self.fibers):
+            raise gdb.GdbError("fiberleak: fiber %d's record was being updated when the process stopped" % fiber_id)
         if fiber_id not in self.by_id:
             raise gdb.GdbError("fiberleak: no live fiber %d (see `fiberleak fibers`)" % fiber_id)
         return self.by_id[fiber_id]

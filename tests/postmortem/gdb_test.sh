@@ -25,7 +25,8 @@ if ! command -v gdb >/dev/null || ! command -v gcore >/dev/null; then
   echo "FAILED: gdb and gcore are needed (scripts/install-deps installs Debian's gdb)"
   exit 1
 fi
-fl_gdb() { gdb -nx -batch -ex "source $script" "$@" 2>&1; }
+# -iex: loaded before gdb attaches, the extension sees the stop and counts ages to it.
+fl_gdb() { gdb -nx -batch -iex "source $script" "$@" 2>&1; }
 # The fields of one row of `fiberleak fibers`: cells are separated by two spaces or more.
 row() { awk -v id="$2" 'BEGIN { FS = "  +" } $1 == id { print $0 }' "$1"; }
 cell() { row "$1" "$2" | awk -v n="$3" 'BEGIN { FS = "  +" } { print $n }'; }
@@ -51,8 +52,8 @@ check "gcore wrote a core of the demo" '[[ -s $core ]]'
 fl_gdb -ex 'fiberleak fibers' "$bin" "$core" >"$work/fibers.txt"
 check "the listing says how many fibers and as of when" 'grep -q "^fiberleak: [0-9]* fibers; times as of the core file" "$work/fibers.txt"'
 # compare BEFORE.json AFTER.json LISTING: "all match" when every fiber of
-# /debug/fibers is in the listing (nothing in the demo ends) with, where its
-# state and wait were the same before and after the dump, the same ones.
+# /debug/fibers is in the listing (nothing in the demo ends) with, where it
+# stayed in one park from before the dump to after it, the same state and wait.
 compare() {
   python3 - "$@" 2>&1 <<'EOF'
 import json, re, sys
@@ -75,8 +76,8 @@ for fid, f in before.items():
     if cells[1] != (f["name"] or "-"):
         bad.append("fiber %d: name %r, endpoint %r" % (fid, cells[1], f["name"]))
     g = after.get(fid)
-    if g is None or (g["state"], g["wait"]) != (f["state"], f["wait"]):
-        continue  # changed around the core: either is right
+    if g is None or (g["state"], g["wait"], g["parks"]) != (f["state"], f["wait"], f["parks"]):
+        continue  # parked again around the dump: either is right
     state = cells[2].replace(" (main)", "")
     wait = cells[3] if cells[3] != "-" else "running"
     expected_wait = f["wait_reason"] if f["wait"] != "none" else "running"
@@ -161,7 +162,7 @@ gdb.selected_inferior().write_memory(at, (seq ^ 1).to_bytes(4, "little"))
 end'
 echo "$odd_seq" >"$work/odd_seq.gdb"
 fl_gdb -p $dpid -ex 'fiberleak fibers' -ex 'fiberleak leaks' -ex 'fiberleak switch 2' -ex bt -ex 'fiberleak back' \
-  -x "$work/odd_seq.gdb" -ex 'fiberleak fibers' -ex 'fiberleak leaks' -x "$work/odd_seq.gdb" "$deadlock" >"$work/attach.txt"
+  -x "$work/odd_seq.gdb" -ex 'fiberleak fibers' -ex 'fiberleak leaks' -ex 'fiberleak stacks 2' -x "$work/odd_seq.gdb" "$deadlock" >"$work/attach.txt"
 first=$(sed -n '1,/^deadlock cycle/p' "$work/attach.txt")
 check "attached: alpha waits in mutex lock held by beta" '[[ $(grep -E "^2 +alpha" <<<"$first") =~ blocked\ +mutex\ lock\ +[0-9.a-z]+\ +1\ +0x[0-9a-f]+\ held\ by\ 3 ]]'
 check "attached: beta waits in mutex lock held by alpha" '[[ $(grep -E "^3 +beta" <<<"$first") =~ mutex\ lock.*held\ by\ 2 ]]'
@@ -172,6 +173,7 @@ check "attached: bt after switch shows alpha's frames" 'sed -n "/showing fiber 2
 last=$(sed -n '/fiberleak: back/,$p' "$work/attach.txt")
 check "a record being written is reported as being updated" 'grep -Eq "^2 +\? +being updated" <<<"$last"'
 check "the other fibers are still listed after it" 'grep -Eq "^3 +beta +blocked" <<<"$last" && grep -Eq "^1 +deadlock-main" <<<"$last"'
+check "its stacks are refused with the reason" 'grep -q "fiber 2.s record was being updated" <<<"$last"'
 check "a mutex held by a record being updated is not taken for an ended owner" '! grep -q "ended" <<<"$last"'
 check "the process survives being attached" 'kill -0 $dpid'
 
