@@ -6,6 +6,7 @@
 #include <new>
 
 #include "runtime/fiber_record.hpp"
+#include "runtime/postmortem_info.hpp"
 #include "runtime/stack_capture.hpp"
 #include "runtime/tick_clock.hpp"
 #include "runtime/wait_classifier.hpp"
@@ -23,6 +24,11 @@ std::size_t clamp_max_fibers(std::size_t n) noexcept {
 }
 
 }  // namespace
+
+// Keeps runtime/postmortem_info.o, which the gdb extension reads, in every
+// program that links the runtime (see postmortem_info.hpp).
+extern const char* const* const kPostmortemAnchor;
+const char* const* const kPostmortemAnchor = kWaitReasonWords;
 
 void FiberSlot::set_name(std::string_view name) noexcept {
   char buf[kMaxNameBytes] = {};
