@@ -27,6 +27,8 @@ struct CheckArgs {
   std::string baseline_path;                      // --baseline (baseline.hpp)
   std::size_t max_growth = 0;                     // --max-growth: fibers a site may gain
   bool json = false;                              // --json: fiberleak.leaks/v1 on stdout
+  std::string token;                              // --token: sent as Authorization: Bearer
+  std::string token_file;                         // --token-file: the same, read from the file
 };
 
 inline constexpr const char* kCheckUsage =
@@ -43,6 +45,7 @@ inline constexpr const char* kCheckUsage =
     "             --baseline FILE        compare parked fibers per site with FILE (written when missing)\n"
     "             --max-growth N         with --baseline: allowed growth per site (default 0)\n"
     "             --json                 print findings as JSON\n"
+    "             --token TOKEN          the target's bearer token (--token-file FILE: read from FILE)\n"
     "           exit status: 0 clean, 1 leaks found (or growth past the baseline), 2 error\n";
 
 // The arguments after "check", the URL among them.

@@ -8,13 +8,14 @@
 
 namespace fiberleak::detail {
 
-ServerThread::ServerThread(unsigned workers) { prepare_server(server_, workers); }
+ServerThread::ServerThread(ServerLimits limits, AccessPolicy access) : server_(limits, std::move(access)) {}
 
 ServerThread::~ServerThread() { stop(); }
 
 int ServerThread::bind(const std::string& host, int port) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (phase_ != Phase::created) return -1;
+  server_.access().bound_host = host;
   port_ = bind_port(server_, host, port);
   if (port_ >= 0) phase_ = Phase::bound;
   return port_;
