@@ -365,16 +365,27 @@ GuardedServer::GuardedServer(ServerLimits limits, AccessPolicy access) : limits_
     answer(res, 500, "500 internal server error\n");
   });
   // httplib answers 400 when the stream stops a request: say why instead.
+  // After a request httplib could not parse (400, 414), what follows on the
+  // connection is not a request either: close it.
   set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
-    if (t_stream == nullptr || t_stream->verdict() == GuardedStream::Verdict::ok) return;
+    if (t_stream == nullptr) return;
+    const bool refused = t_stream->verdict() != GuardedStream::Verdict::ok;
+    if (!refused && res.status != 400 && res.status != 414 && !t_stream->closing()) return;
+    t_stream->close_after_response();
+    res.headers.erase("Connection");
+    res.headers.erase("Keep-Alive");
+    res.set_header("Connection", "close");
+    if (!refused) return;
     const Refusal r = refusal_for(t_stream->verdict());
-    for (const char* h : {"Content-Length", "Content-Encoding", "Content-Type", "Connection", "Keep-Alive"}) {
-      res.headers.erase(h);
-    }
+    for (const char* h : {"Content-Length", "Content-Encoding", "Content-Type"}) res.headers.erase(h);
     answer(res, r.status, r.text);
     res.set_header("Content-Length", std::to_string(res.body.size()));
-    res.set_header("Connection", "close");
   });
+}
+
+void GuardedServer::widen_accept_queue() {
+  const socket_t sock = svr_sock_;
+  if (sock != INVALID_SOCKET) ::listen(sock, kAcceptBacklog);
 }
 
 httplib::Server::HandlerResponse GuardedServer::admit_request(const httplib::Request& req,

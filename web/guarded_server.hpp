@@ -70,6 +70,12 @@ class GuardedServer final : public httplib::Server {
   ServerLimits& limits() { return limits_; }
   AccessPolicy& access() { return access_; }
 
+  // After binding: lets a burst of kAcceptBacklog connections wait to be
+  // accepted. httplib listens with a queue of 5; beyond it the kernel drops
+  // the SYNs, and the clients retry a second later (a /healthz taking 1 s).
+  void widen_accept_queue();
+  static constexpr int kAcceptBacklog = 128;
+
   // Connections answered 503 because max_connections were being served.
   std::uint64_t refused_connections() const { return refused_; }
 

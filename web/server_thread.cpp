@@ -17,7 +17,10 @@ int ServerThread::bind(const std::string& host, int port) {
   if (phase_ != Phase::created) return -1;
   server_.access().bound_host = host;
   port_ = bind_port(server_, host, port);
-  if (port_ >= 0) phase_ = Phase::bound;
+  if (port_ >= 0) {
+    server_.widen_accept_queue();
+    phase_ = Phase::bound;
+  }
   return port_;
 }
 
