@@ -139,7 +139,8 @@ Parsed<CheckArgs> parse_check_args(std::vector<std::string> items) {
                                         : item == "--ignore-function" ? &args.ignore_any_functions
                                                                       : nullptr;
     const bool known = ignores != nullptr || item == "--threshold" || item == "--interval" || item == "--kind" ||
-                       item == "--config" || item == "--baseline" || item == "--max-growth";
+                       item == "--config" || item == "--baseline" || item == "--max-growth" || item == "--token" ||
+                       item == "--token-file";
     if (!known) return parse_error<CheckArgs>("check: unknown option \"" + item + "\"");
     const std::optional<std::string> v = list.value();
     if (!v) return parse_error<CheckArgs>(missing_value(item));
@@ -160,9 +161,14 @@ Parsed<CheckArgs> parse_check_args(std::vector<std::string> items) {
         return parse_error<CheckArgs>("--max-growth takes a whole number >= 0");
       }
       args.max_growth = static_cast<std::size_t>(n);
+    } else if (item == "--token" || item == "--token-file") {
+      (item == "--token" ? args.token : args.token_file) = *v;
     } else {
       (item == "--config" ? args.config_path : args.baseline_path) = *v;
     }
+  }
+  if (!args.token.empty() && !args.token_file.empty()) {
+    return parse_error<CheckArgs>("check: give --token or --token-file, not both");
   }
   if (args.url.empty()) return parse_error<CheckArgs>("check: which target? (a URL like http://127.0.0.1:6060)");
   const std::optional<HttpUrl> url = parse_http_url(args.url);
@@ -178,6 +184,12 @@ ExitCode run_check(const CheckArgs& args) {
   target.kind = args.kind;
   target.timeout = std::chrono::seconds(30);
   target.interval = target.timeout;
+  target.token = args.token;
+  if (!args.token_file.empty()) {
+    std::string error;
+    target.token = read_token_file(args.token_file, error);
+    if (!error.empty()) return usage_error("--token-file " + error);
+  }
   LeakRules& rules = target.rules;
   if (!args.config_path.empty()) {
     const ConfigResult loaded = load_daemon_config(args.config_path, ConfigUse::rules);

@@ -29,6 +29,8 @@ struct CheckArgs {
   std::size_t max_growth = 0;                     // --max-growth: fibers a site may gain
   bool json = false;                              // --json: fiberleak.leaks/v1 on stdout
   bool verbose = false;                           // -v: every finding, not only the sites
+  std::string token;                              // --token: sent as Authorization: Bearer
+  std::string token_file;                         // --token-file: the same, read from the file
 };
 
 inline constexpr const char* kCheckUsage =
@@ -45,6 +47,7 @@ inline constexpr const char* kCheckUsage =
     "             --baseline FILE        compare parked fibers per site with FILE (written when missing)\n"
     "             --max-growth N         with --baseline: allowed growth per site (default 0)\n"
     "             --json                 print findings as JSON\n"
+    "             --token TOKEN          the target's bearer token (--token-file FILE: read from FILE)\n"
     "             -v, --verbose          list every leaked fiber after the sites\n"
     "           exit status: 0 clean, 1 leaks or a growing site found (with --baseline: growth\n"
     "           past the baseline), 2 error\n";

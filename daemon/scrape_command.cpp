@@ -16,10 +16,12 @@ Parsed<ScrapeArgs> parse_scrape_args(std::vector<std::string> items) {
   ArgList list(std::move(items));
   while (!list.done()) {
     const std::string flag = list.take();
-    std::string* into = flag == "--config"      ? &args.config_path
-                        : flag == "--listen"    ? &args.overrides.listen
-                        : flag == "--log-level" ? &args.overrides.log_level
-                                                : nullptr;
+    std::string* into = flag == "--config"       ? &args.config_path
+                        : flag == "--listen"     ? &args.overrides.listen
+                        : flag == "--log-level"  ? &args.overrides.log_level
+                        : flag == "--token"      ? &args.overrides.token
+                        : flag == "--token-file" ? &args.overrides.token_file
+                                                 : nullptr;
     if (into == nullptr) return parse_error<ScrapeArgs>("scrape: unknown option \"" + flag + "\"");
     const std::optional<std::string> v = list.value();
     if (!v) return parse_error<ScrapeArgs>(missing_value(flag));

@@ -41,7 +41,7 @@ bool valid_label_name(const std::string& s) {
 }  // namespace
 
 Sidecar::Sidecar(DaemonConfig config, std::shared_ptr<spdlog::logger> logger)
-    : config_(std::move(config)), logger_(std::move(logger)) {
+    : config_(std::move(config)), logger_(std::move(logger)), http_(ServerLimits{}, AccessPolicy{config_.token}) {
   for (const TargetConfig& t : config_.targets) {
     monitors_.push_back(std::make_unique<TargetMonitor>(t, config_.max_body_bytes, logger_,
                                                         [this](const TrackedFinding& f) { post_webhook(f); }));

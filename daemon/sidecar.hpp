@@ -40,7 +40,7 @@ class Sidecar {
   std::shared_ptr<spdlog::logger> logger_;
   std::vector<std::unique_ptr<TargetMonitor>> monitors_;
   std::vector<std::thread> threads_;
-  ServerThread http_{4};
+  ServerThread http_;  // takes no request bodies; config_.token guards it
   int port_ = 0;
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;

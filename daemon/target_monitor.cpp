@@ -112,6 +112,7 @@ void TargetMonitor::scrape_once() {
   client.set_connection_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
   client.set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
   client.set_write_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
+  if (!config_.token.empty()) client.set_bearer_token_auth(config_.token);
 
   try {
     if (config_.kind != TargetKind::go) {

@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "profiler/goroutine_text.hpp"
 #include "profiler/heap_profile.hpp"
 #include "profiler/symbolizer.hpp"
+#include "web/delta_slot.hpp"
 #include "web/fiber_json.hpp"
 #include "web/heap_routes.hpp"
 #include "web/metrics_page.hpp"
@@ -106,6 +108,8 @@ void Endpoint::goroutine(const httplib::Request& req, httplib::Response& res) {
     return bad_request(res, err);
   }
   if (p.seconds > 0) {
+    const DeltaSlot slot = DeltaSlot::take();
+    if (!slot.held()) return refuse_delta(res, p.seconds);
     const FiberDump before = dump();
     std::this_thread::sleep_for(std::chrono::seconds(p.seconds));
     timed(ProfileFormat::goroutine_delta, [&] {
@@ -184,9 +188,9 @@ void Endpoint::symbol(const httplib::Request& req, httplib::Response& res) {
     const std::uint64_t pc = std::strtoull(word.c_str(), &parse_end, 0);
     if (word.empty() || parse_end == word.c_str() || *parse_end != '\0') continue;  // Go skips what it cannot parse
     // Addresses come from profiles: look up the instruction itself (pc+1 -> pc).
-    const auto& frames = Symbolizer::instance().frames(pc + 1);
-    if (frames.empty() || frames.back().function == "?") continue;
-    out += word + " " + frames.back().function + "\n";
+    const std::string function = Symbolizer::instance().function_name(pc + 1);
+    if (function == "?") continue;
+    out += word + " " + function + "\n";
   }
   res.set_content(out, "text/plain; charset=utf-8");
 }
@@ -285,10 +289,30 @@ MountedRoutes mount(httplib::Server& server, const std::string& prefix, Endpoint
 
 // --- serve() -----------------------------------------------------------------
 
+namespace {
+
+detail::ServerLimits endpoint_limits() {
+  detail::ServerLimits limits;
+  limits.max_body_bytes = std::size_t{1} << 20;  // symbol lookups only: no large bodies
+  return limits;
+}
+
+detail::AccessPolicy endpoint_access(const ServeOptions& options) {
+  detail::AccessPolicy access;
+  access.token = options.token;
+  if (access.token.empty()) {
+    if (const char* env = std::getenv("FIBERLEAK_TOKEN")) access.token = env;
+  }
+  access.allowed_hosts = options.allowed_hosts;
+  return access;
+}
+
+}  // namespace
+
 struct ServeHandle::State {
+  explicit State(const ServeOptions& options) : http(endpoint_limits(), endpoint_access(options)) {}
   MountedRoutes endpoint;  // outlives the server, whose routes call it
-  // Four workers: a delta profile holds one for its ?seconds=N.
-  detail::ServerThread http{4};
+  detail::ServerThread http;
 };
 
 ServeHandle::ServeHandle() = default;
@@ -314,10 +338,9 @@ void ServeHandle::stop() {
 
 ServeHandle serve(ServeOptions options) {
   ServeHandle handle;
-  handle.state_ = std::make_unique<ServeHandle::State>();
+  handle.state_ = std::make_unique<ServeHandle::State>(options);
   auto& state = *handle.state_;
   httplib::Server& server = state.http.server();
-  server.set_payload_max_length(1 << 20);  // symbol lookups only: no large bodies
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {
       res.set_content(

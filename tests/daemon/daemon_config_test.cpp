@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -124,4 +126,39 @@ TEST_CASE("a target's timeout may be as long as its interval, not a millisecond 
   };
   CHECK(errors("2s").empty());
   CHECK(errors("2001ms") == std::vector<std::string>{"targets[0].timeout: must not be longer than the interval"});
+}
+
+TEST_CASE("tokens come from token or token_file: the sidecar's own, per target over the defaults, and the flags",
+          "[daemon][access]") {
+  const std::string file = "/tmp/fiberleakd-config-token-test";
+  {
+    std::ofstream out(file);
+    out << "from-file  \n";
+  }
+  auto r = parse_daemon_config(R"({"token": "own", "defaults": {"token_file": ")" + file + R"("},
+      "targets": [{"name": "a", "url": "http://127.0.0.1:1"},
+                  {"name": "b", "url": "http://127.0.0.1:2", "token": "bee"}]})",
+                               ConfigUse::scrape);
+  CHECK(r.errors.empty());
+  CHECK(r.config.token == "own");
+  REQUIRE(r.config.targets.size() == 2);
+  CHECK(r.config.targets[0].token == "from-file");
+  CHECK(r.config.targets[1].token == "bee");
+
+  ConfigOverrides flags;
+  flags.token_file = file;
+  CHECK(parse_daemon_config(kOneTarget, ConfigUse::scrape, flags).config.token == "from-file");
+  flags.token = "flag";
+  CHECK(has(parse_daemon_config(kOneTarget, ConfigUse::scrape, flags).errors, "--token-file: give --token or"));
+  flags.token_file.clear();
+  CHECK(parse_daemon_config(R"({"token": "own", "targets": [{"name": "a", "url": "http://127.0.0.1:1"}]})",
+                            ConfigUse::scrape, flags)
+            .config.token == "flag");
+
+  r = parse_daemon_config(R"({"token": "x", "token_file": "/nonexistent/token",
+      "targets": [{"name": "a", "url": "http://127.0.0.1:1", "token_file": "/nonexistent/token"}]})",
+                          ConfigUse::scrape);
+  CHECK(has(r.errors, "token_file: give token or token_file, not both"));
+  CHECK(has(r.errors, "targets[0].token_file: /nonexistent/token: cannot be read"));
+  std::remove(file.c_str());
 }
