@@ -22,6 +22,9 @@
 namespace fiberleak::detail {
 namespace {
 
+constexpr std::int64_t kMinTimeoutNs = 1'000'000;         // 1ms: the config's smallest timeout too
+constexpr std::int64_t kMaxTimeoutNs = 3600'000'000'000;  // 1h
+
 void print_table(const std::vector<LeakFinding>& findings, std::size_t fibers, const TargetStatus& status,
                  std::int64_t threshold_ns) {
   const std::string threshold = format_duration(threshold_ns);
@@ -101,20 +104,24 @@ Parsed<CheckArgs> parse_check_args(std::vector<std::string> items) {
                                         : item == "--ignore-top"      ? &args.ignore_top_functions
                                         : item == "--ignore-function" ? &args.ignore_any_functions
                                                                       : nullptr;
-    const bool known = ignores != nullptr || item == "--threshold" || item == "--interval" || item == "--kind" ||
-                       item == "--config" || item == "--baseline" || item == "--max-growth";
+    const bool known = ignores != nullptr || item == "--threshold" || item == "--interval" || item == "--timeout" ||
+                       item == "--kind" || item == "--config" || item == "--baseline" || item == "--max-growth";
     if (!known) return parse_error<CheckArgs>("check: unknown option \"" + item + "\"");
     const std::optional<std::string> v = list.value();
     if (!v) return parse_error<CheckArgs>(missing_value(item));
     if (ignores != nullptr) {
       ignores->push_back(*v);
-    } else if (item == "--threshold" || item == "--interval") {
+    } else if (item == "--threshold" || item == "--interval" || item == "--timeout") {
       std::int64_t ns = 0;
       if (!parse_duration(*v, ns)) {
         return parse_error<CheckArgs>(item + " takes a duration like 90s or 2m, got \"" + *v + "\"");
       }
+      if (item == "--timeout" && (ns < kMinTimeoutNs || ns > kMaxTimeoutNs)) {
+        return parse_error<CheckArgs>("--timeout takes a duration from 1ms to 1h, got \"" + *v + "\"");
+      }
       if (item == "--threshold") args.threshold_ns = ns;
       if (item == "--interval") args.interval_ns = ns;
+      if (item == "--timeout") args.timeout_ns = ns;
     } else if (item == "--kind") {
       if (!parse_target_kind(*v, args.kind)) return parse_error<CheckArgs>(std::string("--kind takes ") + kTargetKinds);
     } else if (item == "--max-growth") {
@@ -139,7 +146,7 @@ ExitCode run_check(const CheckArgs& args) {
   target.name = "check";
   target.url = args.target_url;
   target.kind = args.kind;
-  target.timeout = std::chrono::seconds(30);
+  target.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(args.timeout_ns));
   target.interval = target.timeout;
   LeakRules& rules = target.rules;
   if (!args.config_path.empty()) {
@@ -157,7 +164,7 @@ ExitCode run_check(const CheckArgs& args) {
   // Quiet monitor: check prints its own report.
   auto quiet = std::make_shared<spdlog::logger>("fiberleakd-check");
   quiet->set_level(spdlog::level::off);
-  TargetMonitor monitor(target, std::size_t{256} << 20, quiet);
+  TargetMonitor monitor(target, DaemonConfig::kDefaultMaxBodyBytes, quiet);
   monitor.scrape_once();
   if (args.interval_ns > 0 && monitor.status().up) {
     std::this_thread::sleep_for(std::chrono::nanoseconds(args.interval_ns));
@@ -169,8 +176,8 @@ ExitCode run_check(const CheckArgs& args) {
     return ExitCode::error;
   }
   std::vector<LeakFinding> findings;
-  for (const auto& t : monitor.findings()) {
-    if (t.lifecycle != TrackedFinding::Lifecycle::resolved) findings.push_back(t.finding);
+  for (auto& t : monitor.findings()) {
+    if (t.lifecycle != TrackedFinding::Lifecycle::resolved) findings.push_back(std::move(t.finding));
   }
   std::sort(findings.begin(), findings.end(), [](const auto& a, const auto& b) { return a.blocked_ns > b.blocked_ns; });
   std::size_t fibers = 0;

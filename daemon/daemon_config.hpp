@@ -32,7 +32,11 @@ struct DaemonConfig {
   int listen_port = 6070;
   std::string log_level = "info";
   std::string webhook_url;  // optional: POSTed each new and resolved finding as JSON
-  std::size_t max_body_bytes = std::size_t{256} << 20;
+  // A larger answer from a target is an error. Decoding costs a few times
+  // the body (docs/fiberleakd.md): 64 MiB is ~150k fibers with shared
+  // stacks, or a Go dump of ~60k goroutines.
+  std::size_t max_body_bytes = kDefaultMaxBodyBytes;
+  static constexpr std::size_t kDefaultMaxBodyBytes = std::size_t{64} << 20;
   std::vector<TargetConfig> targets;
 };
 
