@@ -105,7 +105,7 @@ TEST_CASE("a webhook answering 5xx gets a bounded number of attempts, then the f
   CHECK(queue.counters().sent == 0);
 }
 
-TEST_CASE("a webhook that accepts gets each finding once; one that refuses (4xx) is not retried", "[daemon]") {
+TEST_CASE("a webhook that accepts gets each finding once, one that refuses (4xx) is not retried", "[daemon]") {
   SECTION("2xx") {
     CountingWebhook hook(204);
     WebhookQueue queue(url_of(hook.url()), quiet(), {});
