@@ -23,6 +23,9 @@
 namespace fiberleak::detail {
 namespace {
 
+constexpr std::int64_t kMinTimeoutNs = 1'000'000;         // 1ms: the config's smallest timeout too
+constexpr std::int64_t kMaxTimeoutNs = 3600'000'000'000;  // 1h
+
 // A header, one line per site (verdict, fibers, oldest, wait, where), the
 // chains of what the oldest fibers wait for, and with -v every finding.
 void print_report(const std::vector<LeakFinding>& findings, const TargetStatus& status, std::size_t fibers,
@@ -138,21 +141,25 @@ Parsed<CheckArgs> parse_check_args(std::vector<std::string> items) {
                                         : item == "--ignore-top"      ? &args.ignore_top_functions
                                         : item == "--ignore-function" ? &args.ignore_any_functions
                                                                       : nullptr;
-    const bool known = ignores != nullptr || item == "--threshold" || item == "--interval" || item == "--kind" ||
-                       item == "--config" || item == "--baseline" || item == "--max-growth" || item == "--token" ||
-                       item == "--token-file";
+    const bool known = ignores != nullptr || item == "--threshold" || item == "--interval" || item == "--timeout" ||
+                       item == "--kind" || item == "--config" || item == "--baseline" || item == "--max-growth" ||
+                       item == "--token" || item == "--token-file";
     if (!known) return parse_error<CheckArgs>("check: unknown option \"" + item + "\"");
     const std::optional<std::string> v = list.value();
     if (!v) return parse_error<CheckArgs>(missing_value(item));
     if (ignores != nullptr) {
       ignores->push_back(*v);
-    } else if (item == "--threshold" || item == "--interval") {
+    } else if (item == "--threshold" || item == "--interval" || item == "--timeout") {
       std::int64_t ns = 0;
       if (!parse_duration(*v, ns)) {
         return parse_error<CheckArgs>(item + " takes a duration like 90s or 2m, got \"" + *v + "\"");
       }
+      if (item == "--timeout" && (ns < kMinTimeoutNs || ns > kMaxTimeoutNs)) {
+        return parse_error<CheckArgs>("--timeout takes a duration from 1ms to 1h, got \"" + *v + "\"");
+      }
       if (item == "--threshold") args.threshold_ns = ns;
       if (item == "--interval") args.interval_ns = ns;
+      if (item == "--timeout") args.timeout_ns = ns;
     } else if (item == "--kind") {
       if (!parse_target_kind(*v, args.kind)) return parse_error<CheckArgs>(std::string("--kind takes ") + kTargetKinds);
     } else if (item == "--max-growth") {
@@ -182,7 +189,7 @@ ExitCode run_check(const CheckArgs& args) {
   target.name = "check";
   target.url = args.target_url;
   target.kind = args.kind;
-  target.timeout = std::chrono::seconds(30);
+  target.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(args.timeout_ns));
   target.interval = target.timeout;
   target.token = args.token;
   if (!args.token_file.empty()) {
@@ -206,7 +213,7 @@ ExitCode run_check(const CheckArgs& args) {
   // Quiet monitor: check prints its own report.
   auto quiet = std::make_shared<spdlog::logger>("fiberleakd-check");
   quiet->set_level(spdlog::level::off);
-  TargetMonitor monitor(target, std::size_t{256} << 20, quiet);
+  TargetMonitor monitor(target, DaemonConfig::kDefaultMaxBodyBytes, quiet);
   monitor.scrape_once();
   if (args.interval_ns > 0 && monitor.status().up) {
     std::this_thread::sleep_for(std::chrono::nanoseconds(args.interval_ns));
@@ -218,8 +225,8 @@ ExitCode run_check(const CheckArgs& args) {
     return ExitCode::error;
   }
   std::vector<LeakFinding> findings;
-  for (const auto& t : monitor.findings()) {
-    if (t.lifecycle != TrackedFinding::Lifecycle::resolved) findings.push_back(t.finding);
+  for (auto& t : monitor.findings()) {
+    if (t.lifecycle != TrackedFinding::Lifecycle::resolved) findings.push_back(std::move(t.finding));
   }
   std::stable_sort(findings.begin(), findings.end(), [](const auto& a, const auto& b) {
     if (a.verdict != b.verdict) return a.verdict == Verdict::definite;

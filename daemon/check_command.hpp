@@ -16,11 +16,14 @@
 namespace fiberleak::detail {
 
 struct CheckArgs {
+  static constexpr std::int64_t kDefaultTimeoutNs = 30'000'000'000;
+
   std::string url;                                // URL as given (for messages)
   std::string target_url;                         // its origin and endpoint prefix: what is scraped
   TargetKind kind = TargetKind::auto_detect;      // --kind
   std::optional<std::int64_t> threshold_ns;       // --threshold; else the config's, else 30s
   std::int64_t interval_ns = 0;                   // --interval: 0 looks once
+  std::int64_t timeout_ns = kDefaultTimeoutNs;    // --timeout: the most one look may take
   std::vector<std::string> ignore_names;          // --ignore-name, added to the config's
   std::vector<std::string> ignore_top_functions;  // --ignore-top
   std::vector<std::string> ignore_any_functions;  // --ignore-function
@@ -43,6 +46,7 @@ inline constexpr const char* kCheckUsage =
     "             --ignore-top FUNC      ignore fibers parked in a function containing FUNC\n"
     "             --ignore-function FUNC ignore fibers with FUNC anywhere in their stack\n"
     "             --interval DURATION    look twice, this far apart (growing sites; Go minutes)\n"
+    "             --timeout DURATION     the most one look may take, all told (default 30s)\n"
     "             --config FILE          apply the rules section of a fiberleakd config\n"
     "             --baseline FILE        compare parked fibers per site with FILE (written when missing)\n"
     "             --max-growth N         with --baseline: allowed growth per site (default 0)\n"

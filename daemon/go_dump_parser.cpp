@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <string>
+#include <unordered_map>
 
 namespace fiberleak::detail {
 namespace {
@@ -104,12 +105,42 @@ FiberDump parse_go_dump(std::string_view text) {
   std::string_view line;
   DumpedFiber* g = nullptr;
   std::vector<DumpFrame> stack, created;
+  // Goroutines parked at one place share one stack: 10k of them hold one
+  // copy of its frames, not 10k. Keyed by the frames as parsed (Go prints
+  // each goroutine's own argument values, so the text differs).
+  std::unordered_map<std::string, SharedStack> interned;
+  DecodeBudget budget(text.size());
+  auto over_budget = [&] {
+    fail(line_no, "the dump decodes to more than " + std::to_string(DecodeBudget::kExpansion) +
+                      " times its size (not a goroutine dump)");
+  };
+  auto intern = [&](std::vector<DumpFrame>& frames) {
+    SharedStack shared;
+    if (frames.empty()) return shared;
+    std::string key;
+    for (const DumpFrame& f : frames) {
+      key += f.function;
+      key += '\0';
+      key += f.file;
+      key += ':';
+      key += std::to_string(f.line);
+      key += f.inlined ? "i\n" : "\n";
+    }
+    if (auto it = interned.find(key); it != interned.end()) {
+      shared = it->second;
+    } else {
+      if (!budget.spend(frames) || !budget.spend(key.capacity() + sizeof(SharedStack) + 64)) over_budget();
+      shared = SharedStack(std::move(frames));
+      interned.emplace(std::move(key), shared);
+    }
+    frames.clear();
+    return shared;
+  };
   auto finish = [&] {
     if (g == nullptr) return;
-    g->stack = std::move(stack);
-    g->creation_stack = std::move(created);
-    stack.clear();
-    created.clear();
+    if (!budget.spend_appended(dump.fibers)) over_budget();
+    g->stack = intern(stack);
+    g->creation_stack = intern(created);
     g = nullptr;
   };
   while (next_line(line)) {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 #include "daemon/sidecar.hpp"
@@ -48,7 +49,14 @@ ExitCode run_scrape(const ScrapeArgs& args) {
                config.targets.size() == 1 ? "" : "s", config.listen_host, sidecar.port());
   wait_for_stop_signal();
   logger->info("stopping");
-  sidecar.stop();
+  if (!sidecar.stop()) {
+    // A scrape still connecting to a host that does not answer: the process
+    // exits without waiting for it (nothing of it is kept).
+    logger->warn("a scrape is still connecting after {} ms; exiting without it", Sidecar::kStopGrace.count());
+    logger->flush();
+    std::fflush(nullptr);
+    std::_Exit(to_int(ExitCode::ok));
+  }
   return ExitCode::ok;
 }
 

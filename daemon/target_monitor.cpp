@@ -1,7 +1,5 @@
 #include "daemon/target_monitor.hpp"
 
-#include <httplib.h>
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -10,8 +8,8 @@
 #include <optional>
 
 #include "daemon/go_dump_parser.hpp"
+#include "daemon/target_client.hpp"
 #include "web/fiber_json.hpp"
-#include "web/http_error.hpp"
 #include "web/url.hpp"
 
 namespace fiberleak::detail {
@@ -23,34 +21,6 @@ constexpr std::size_t kEndedIdsKept = 4096;
 std::int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-struct Fetched {
-  int status = 0;
-  std::string body;
-  std::string error;
-};
-
-Fetched fetch(httplib::Client& client, const std::string& path, std::size_t max_body) {
-  Fetched f;
-  bool too_big = false;
-  auto res = client.Get(path.c_str(), [&](const char* data, std::size_t n) {
-    if (f.body.size() + n > max_body) {
-      too_big = true;
-      return false;
-    }
-    f.body.append(data, n);
-    return true;
-  });
-  if (too_big) {
-    f.error = "response larger than " + std::to_string(max_body >> 20) + " MiB";
-  } else if (!res) {
-    f.error = describe_http_error(res.error());
-  } else {
-    f.status = res->status;
-    if (f.status != 200 && f.status != 404) f.error = "HTTP " + std::to_string(f.status) + " from " + path;
-  }
-  return f;
 }
 
 // What stays the same for a goroutine's whole life: who created it, where.
@@ -107,33 +77,48 @@ void TargetMonitor::scrape_once() {
   const std::optional<HttpUrl> url = parse_http_url(config_.url);
   if (!url) return fail("not an http:// URL: \"" + config_.url + "\"", elapsed(), now_ms);
   const std::string prefix = endpoint_prefix(url->path);
-  httplib::Client client(url->origin);
-  const auto timeout = config_.timeout;
-  client.set_connection_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
-  client.set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
-  client.set_write_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
-  if (!config_.token.empty()) client.set_bearer_token_auth(config_.token);
+  // One deadline for the whole scrape, the fallback to Go included.
+  TargetClient client(url->origin, config_.timeout, max_body_bytes_);
+  if (!config_.token.empty()) client.set_bearer_token(config_.token);
+  {
+    std::lock_guard<std::mutex> lock(client_mutex_);
+    if (canceled_) client.cancel();
+    client_ = &client;
+  }
+  struct Unregister {
+    TargetMonitor& m;
+    ~Unregister() {
+      std::lock_guard<std::mutex> lock(m.client_mutex_);
+      m.client_ = nullptr;
+    }
+  } unregister{*this};
 
   try {
     if (config_.kind != TargetKind::go) {
-      Fetched f = fetch(client, prefix + "/debug/fibers?stacks=shared", max_body_bytes_);
-      if (f.status == 200) {
-        evaluate(fibers_from_json_text(f.body), false, now_ms);
+      Fetched f = client.get(prefix + "/debug/fibers?stacks=shared");
+      if (f.error.empty() && f.status == 200) {
+        FiberDump dump = fibers_from_json_text(f.body);
+        f = Fetched{};  // the body's memory goes before the rules run
+        evaluate(std::move(dump), false, now_ms);
         std::lock_guard<std::mutex> lock(mutex_);
         status_.scrape_seconds = elapsed();
         return;
       }
+      if (f.error.empty() && f.status != 404)
+        f.error = "HTTP " + std::to_string(f.status) + " from " + prefix + "/debug/fibers";
       if (!f.error.empty() || config_.kind == TargetKind::fiberleak) {
         return fail(f.error.empty() ? "HTTP 404 from " + prefix + "/debug/fibers (not a fiberleak target?)" : f.error,
                     elapsed(), now_ms);
       }
     }
-    Fetched f = fetch(client, prefix + "/debug/pprof/goroutine?debug=2", max_body_bytes_);
+    Fetched f = client.get(prefix + "/debug/pprof/goroutine?debug=2");
     if (!f.error.empty() || f.status != 200) {
       return fail(f.error.empty() ? "HTTP " + std::to_string(f.status) + " from goroutine?debug=2" : f.error, elapsed(),
                   now_ms);
     }
-    evaluate(parse_go_dump(f.body), true, now_ms);
+    FiberDump dump = parse_go_dump(f.body);
+    f = Fetched{};
+    evaluate(std::move(dump), true, now_ms);
     std::lock_guard<std::mutex> lock(mutex_);
     status_.scrape_seconds = elapsed();
   } catch (const JsonSchemaError& e) {
@@ -141,6 +126,12 @@ void TargetMonitor::scrape_once() {
   } catch (const GoDumpError& e) {
     fail(std::string("bad goroutine dump: ") + e.what(), elapsed(), now_ms);
   }
+}
+
+void TargetMonitor::cancel() {
+  std::lock_guard<std::mutex> lock(client_mutex_);
+  canceled_ = true;
+  if (client_ != nullptr) client_->cancel();
 }
 
 void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) {
@@ -189,7 +180,7 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
     go_seen_ = std::move(seen);
   }
 
-  const LeakDetector::Result result = detector_.evaluate(dump);
+  LeakDetector::Result result = detector_.evaluate(dump);
   status_.up = true;
   status_.error.clear();
   status_.kind = to_string(from_go ? TargetKind::go : TargetKind::fiberleak);
@@ -208,28 +199,42 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
   // A restart resolves every open finding; what it finds now is new.
   std::vector<Tracked<LeakFinding>> resolved =
       restarted ? tracker_.resolve_all(now_ms).resolved_leaks : std::vector<Tracked<LeakFinding>>{};
-  const FindingTracker::Changes evaluated = tracker_.update(result.findings, result.growing, now_ms);
-  resolved.insert(resolved.end(), evaluated.resolved_leaks.begin(), evaluated.resolved_leaks.end());
-  auto tracked = [this](const Tracked<LeakFinding>& t) { return TrackedFinding{t, config_.name}; };
+  FindingTracker::Changes evaluated = tracker_.update(result.findings, result.growing, now_ms);
+  std::vector<LeakFinding>().swap(result.findings);  // the tracker holds them now: one copy, not three
+  resolved.insert(resolved.end(), std::make_move_iterator(evaluated.resolved_leaks.begin()),
+                  std::make_move_iterator(evaluated.resolved_leaks.end()));
+  // What the sink gets (resolutions first), moved out of the tracker's
+  // answer rather than copied, and only when there is a sink.
   std::vector<TrackedFinding> changes;
-  std::vector<TrackedFinding> appeared;  // reported after the resolutions
-  for (const Tracked<LeakFinding>& t : evaluated.leaks) {
-    if (t.lifecycle != FindingLifecycle::fresh) continue;
-    logger_->warn("target {}: leak suspect: {}", config_.name, describe(t.finding));
-    appeared.push_back(tracked(t));
+  std::size_t appeared = 0;
+  for (std::size_t i = 0; i < resolved.size(); ++i) {
+    const Tracked<LeakFinding>& t = resolved[i];
+    if (i < kLoggedChanges) {
+      logger_->info("target {}: resolved: fiber {} is no longer a leak suspect{}", config_.name,
+                    to_integer(t.finding.fiber_id), restarted ? " (target restarted)" : "");
+    }
+    if (on_change_) changes.push_back(TrackedFinding{t, config_.name});
   }
-  for (const Tracked<LeakFinding>& t : resolved) {
-    logger_->info("target {}: resolved: fiber {} is no longer a leak suspect{}", config_.name,
-                  to_integer(t.finding.fiber_id), restarted ? " (target restarted)" : "");
-    changes.push_back(tracked(t));
-    resolved_.push_back(tracked(t));
+  const std::size_t kept_from = resolved.size() - std::min(resolved.size(), kResolvedKept);
+  for (std::size_t i = kept_from; i < resolved.size(); ++i) {
+    resolved_.push_back(TrackedFinding{std::move(resolved[i]), config_.name});
   }
   if (resolved_.size() > kResolvedKept) resolved_.erase(resolved_.begin(), resolved_.end() - kResolvedKept);
-  changes.insert(changes.end(), appeared.begin(), appeared.end());
-  lock.unlock();  // the sink may be slow (a webhook): never call it under the lock
-  if (on_change_) {
-    for (const TrackedFinding& t : changes) on_change_(t);
+  for (Tracked<LeakFinding>& t : evaluated.leaks) {
+    if (t.lifecycle != FindingLifecycle::fresh) continue;
+    if (appeared++ < kLoggedChanges) logger_->warn("target {}: leak suspect: {}", config_.name, describe(t.finding));
+    if (on_change_) changes.push_back(TrackedFinding{std::move(t), config_.name});
   }
+  evaluated = {};
+  const std::size_t unlogged_new = appeared - std::min(appeared, kLoggedChanges);
+  const std::size_t unlogged_resolved = resolved.size() - std::min(resolved.size(), kLoggedChanges);
+  if (unlogged_new + unlogged_resolved > 0) {
+    logger_->warn(
+        "target {}: {} more new and {} more resolved leak suspects at this scrape ({} open; see /api/findings)",
+        config_.name, unlogged_new, unlogged_resolved, status_.leak_suspects);
+  }
+  lock.unlock();  // the sink may be slow: never call it under the lock
+  for (const TrackedFinding& t : changes) on_change_(t);
 }
 
 bool TargetMonitor::go_ids_reused(const FiberDump& dump) const {
@@ -262,7 +267,7 @@ TargetStatus TargetMonitor::status() const {
 std::vector<TrackedFinding> TargetMonitor::findings() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<TrackedFinding> out;
-  for (const Tracked<LeakFinding>& t : tracker_.open_leaks()) out.push_back(TrackedFinding{t, config_.name});
+  for (Tracked<LeakFinding>& t : tracker_.open_leaks()) out.push_back(TrackedFinding{std::move(t), config_.name});
   out.insert(out.end(), resolved_.rbegin(), resolved_.rend());
   return out;
 }

@@ -8,8 +8,12 @@
 // every wake; the monitor extends that lower bound with the time between
 // scrapes only when the target's own figures prove the park is the same one
 // (see combine_go_blocked()). A target that restarts (its clock or its ids go
-// back, or Go hands out an id again) starts a fresh history. Thread-safe:
-// scrape_once() from the monitor's thread, the readers from HTTP threads.
+// back, or Go hands out an id again) starts a fresh history. A scrape ends by the target's timeout
+// whatever the target does (TargetClient). The log gets at most
+// kLoggedChanges lines of each kind a scrape and one line for the rest, so
+// a target whose thousands of fibers change at every scrape cannot flood it.
+// Thread-safe: scrape_once() from the monitor's thread, cancel() from any,
+// the readers from HTTP threads.
 #pragma once
 
 #include <cstdint>
@@ -64,13 +68,22 @@ struct TargetStatus {
 // figure was itself a real observation (> 0: Go printed minutes).
 std::int64_t combine_go_blocked(std::int64_t reported_ns, std::int64_t previous_ns, std::int64_t elapsed_ns);
 
+class TargetClient;
+
 class TargetMonitor {
  public:
+  // New and resolved findings logged one by one per scrape; the rest are counted in one line.
+  static constexpr std::size_t kLoggedChanges = 10;
+
   using FindingSink = std::function<void(const TrackedFinding&)>;
   TargetMonitor(TargetConfig config, std::size_t max_body_bytes, std::shared_ptr<spdlog::logger> logger,
                 FindingSink on_change = {});
 
+  // Scrapes the target once, within its timeout; the outcome is in status().
   void scrape_once();
+  // Ends the scrape in flight at once (it fails "canceled") and makes every
+  // later one fail the same way: fiberleakd is stopping.
+  void cancel();
   // Evaluates an already fetched dump as a scrape would (tests; fault-free path).
   void evaluate(FiberDump dump, bool from_go, std::int64_t now_ms);
 
@@ -105,6 +118,10 @@ class TargetMonitor {
   std::set<FiberId> go_ended_;                  // ids seen before and gone since (the smallest)
   std::int64_t last_taken_at_ns_ = 0;
   std::uint64_t last_max_id_ = 0;
+
+  std::mutex client_mutex_;         // guards client_ and canceled_
+  TargetClient* client_ = nullptr;  // the scrape's in flight, for cancel()
+  bool canceled_ = false;
 };
 
 }  // namespace fiberleak::detail

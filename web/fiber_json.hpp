@@ -20,6 +20,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include <fiberleak/snapshot.hpp>
 
@@ -43,8 +44,11 @@ nlohmann::json fibers_to_json(const FiberDump& dump, const LeakedFibers& leaked,
                               const RuntimeCounters* counters = nullptr, bool shared_stacks = false);
 // Throws JsonSchemaError.
 FiberDump fibers_from_json(const nlohmann::json& doc);
-// Parses text then decodes; throws JsonSchemaError for bad JSON too.
-FiberDump fibers_from_json_text(const std::string& text);
+// Parses text then decodes; throws JsonSchemaError for bad JSON too. Reads
+// the text one fiber (one stack) at a time (web/json_stream.hpp), never
+// holding a DOM of the whole, and rejects a document that would decode to
+// more than DecodeBudget allows (what fiberleakd reads from targets).
+FiberDump fibers_from_json_text(std::string_view text);
 
 // Schema "fiberleak.leaks/v1": {"schema", "leaks": [LeakFinding], "growing_sites": [GrowingSite]}
 // with the fields of profiler/leak_rules.hpp under the same names.

@@ -8,8 +8,12 @@ The first path element picks the fault, for every route under it:
   /huge/...       200 with a 100 MB body
   /truncated/...  200 with a Go dump cut mid-frame (404 for /debug/fibers)
   /reset/...      closes the connection without a response
+  /drip/...       200 at once, then its body a byte a second (an hour of it)
+  /gzip/...       200 with Content-Encoding: gzip nobody asked for
+POSTs get the same faults (a webhook that hangs: /hang/...).
 Usage: fake_target.py PORT_FILE  (writes the port it listens on)
 """
+import gzip
 import os
 import socketserver
 import sys
@@ -29,6 +33,26 @@ class Handler(BaseHTTPRequestHandler):
         fault = self.path.split("/")[1]
         if fault == "hang":
             time.sleep(120)
+            return
+        if fault == "drip":
+            self.send_response(200)
+            self.send_header("Content-Length", "3600")
+            self.end_headers()
+            try:
+                for _ in range(3600):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(1)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
+        if fault == "gzip":
+            data = gzip.compress(b"{}" * 1000)
+            self.send_response(200)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
             return
         if fault == "reset":
             self.connection.close()
@@ -60,6 +84,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+    do_POST = do_GET
 
 
 ThreadingHTTPServer.daemon_threads = True

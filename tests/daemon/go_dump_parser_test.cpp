@@ -130,3 +130,24 @@ TEST_CASE("garbage, truncated and empty bodies are rejected with the line at fau
   const auto cut = full.substr(0, full.find(" +0x", full.size() / 2));
   CHECK_THROWS_AS(parse_go_dump(cut.substr(0, cut.rfind('\n') + 2)), GoDumpError);
 }
+
+TEST_CASE("goroutines parked at one place share one copy of their stack", "[daemon]") {
+  const auto dump = parse_go_dump(
+      "goroutine 6 [chan receive]:\nmain.leak(0xc000010000)\n\t/src/main.go:7 +0x1d\n"
+      "created by main.main\n\t/src/main.go:12 +0x2a\n\n"
+      "goroutine 7 [chan receive]:\nmain.leak(0xc000020000)\n\t/src/main.go:7 +0x1d\n"
+      "created by main.main\n\t/src/main.go:12 +0x2a\n\n"
+      "goroutine 8 [chan receive]:\nmain.other(0xc000020000)\n\t/src/main.go:9 +0x1d\n");
+  REQUIRE(dump.fibers.size() == 3);
+  CHECK(dump.fibers[0].stack.identity() == dump.fibers[1].stack.identity());
+  CHECK(dump.fibers[0].creation_stack.identity() == dump.fibers[1].creation_stack.identity());
+  CHECK(dump.fibers[2].stack.identity() != dump.fibers[0].stack.identity());
+  CHECK(dump.fibers[2].stack[0].function == "main.other");
+  CHECK(dump.fibers[2].creation_stack.empty());
+}
+
+TEST_CASE("a dump that would decode to many times its size is refused", "[daemon]") {
+  std::string flood;
+  for (int i = 0; i < 300'000; ++i) flood += "goroutine " + std::to_string(i) + " [a]:\n\n";
+  CHECK_THROWS_WITH(parse_go_dump(flood), Catch::Contains("the dump decodes to more than 4 times its size"));
+}

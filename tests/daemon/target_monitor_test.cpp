@@ -3,13 +3,17 @@
 
 #include <catch2/catch.hpp>
 #include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
 #include "daemon/daemon_config.hpp"
 #include "daemon/go_dump_parser.hpp"
+#include "hostile_server.hpp"
 
 using fiberleak::FiberState;
 using fiberleak::detail::DumpedFiber;
@@ -145,4 +149,67 @@ TEST_CASE("a Go id that reappears with another creator means a new process", "[d
   }
   m.evaluate(other, true, 2000);
   CHECK(m.status().restarts == 1);
+}
+
+namespace {
+
+// `n` parked fibers with ids from `first_id`.
+FiberDump many_parked(std::uint64_t first_id, std::size_t n) {
+  FiberDump d = one_parked(first_id, 2 * kMinute);
+  for (std::size_t i = 1; i < n; ++i) {
+    d.fibers.push_back(d.fibers.front());
+    d.fibers.back().id = fiberleak::FiberId{first_id + i};
+  }
+  return d;
+}
+
+std::size_t lines(const std::string& text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+}  // namespace
+
+TEST_CASE("thousands of findings changing at every scrape are logged in a bounded number of lines", "[daemon]") {
+  std::ostringstream log;
+  fiberleak::detail::TargetConfig c;
+  c.name = "t";
+  c.url = "http://127.0.0.1:1";
+  c.rules.threshold = std::chrono::nanoseconds(kMinute);
+  auto logger = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_st>(log));
+  logger->set_pattern("%v");
+  TargetMonitor m(c, 1 << 20, logger);
+  constexpr std::size_t kLogged = TargetMonitor::kLoggedChanges;
+
+  m.evaluate(many_parked(1, 10'000), false, 1000);
+  CHECK(m.status().leak_suspects == 10'000);
+  CHECK(lines(log.str()) == kLogged + 1);
+  CHECK_THAT(log.str(), Catch::Contains("target t: 9990 more new and 0 more resolved leak suspects at this scrape "
+                                        "(10000 open; see /api/findings)"));
+  log.str("");
+  m.evaluate(many_parked(20'001, 10'000), false, 2000);  // every one of them replaced
+  CHECK(lines(log.str()) == 2 * kLogged + 1);
+  CHECK_THAT(log.str(), Catch::Contains("9990 more new and 9990 more resolved"));
+  log.str("");
+  m.evaluate(many_parked(20'001, 10'000), false, 3000);  // nothing changed: nothing to say
+  CHECK(log.str().empty());
+}
+
+TEST_CASE("a scrape of a target that drips its answer fails at the target's timeout, saying so", "[daemon]") {
+  using fiberleak::testing::HostileServer;
+  const std::string answer = HostileServer::response(200, "Content-Type: application/json\r\n", std::string(600, ' '));
+  HostileServer drip(answer, answer.size() - 600, std::chrono::milliseconds(100));  // a minute of body
+  fiberleak::detail::TargetConfig c;
+  c.name = "drip";
+  c.url = drip.url();
+  c.timeout = std::chrono::milliseconds(500);
+  auto logger = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
+  TargetMonitor m(c, 1 << 20, logger);
+  const auto start = std::chrono::steady_clock::now();
+  m.scrape_once();
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  const auto status = m.status();
+  CHECK_FALSE(status.up);
+  CHECK(status.scrapes == 1);
+  CHECK(status.failures == 1);
+  CHECK(status.error == "timed out after 500ms");
 }

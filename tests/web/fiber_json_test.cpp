@@ -135,6 +135,26 @@ TEST_CASE("the JSON codec rejects bad documents with the path of the problem", "
   CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"stack":[{"pc":"zz"}]}]})"),
                     Catch::Contains("fibers[0].stack[0].pc"));
   CHECK_THROWS_AS(fibers_from_json_text("[]"), JsonSchemaError);
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1"})"), "fibers: missing");
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":{}})"),
+                    "fibers: expected an array");
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[],"stacks":[3]})"),
+                    "stacks[0]: expected an array of frames");
+}
+
+TEST_CASE("a document that would decode to many times its size is refused, whatever its shape", "[web]") {
+  using fiberleak::detail::fibers_from_json_text;
+  std::string flood = R"({"schema":"fiberleak.fibers/v1","fibers":[)";
+  for (int i = 0; i < 1'000'000; ++i) flood += i == 0 ? "{}" : ",{}";
+  flood += "]}";
+  CHECK_THROWS_WITH(fibers_from_json_text(flood),
+                    Catch::Matches("fibers\\[[0-9]+\\]: the document decodes to more than 4 times its size .*"));
+  // The same fibers as a real producer writes them, every field there, decode.
+  fiberleak::detail::FiberDump dump;
+  dump.fibers.resize(20'000);
+  dump.fibers[0].name = "a fiber with a name longer than fifteen characters";
+  const std::string real = fiberleak::detail::fibers_to_json(dump, {}, nullptr, true).dump();
+  CHECK(fibers_from_json_text(real).fibers.size() == 20'000);
 }
 
 TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
