@@ -17,6 +17,7 @@
 #include "profiler/byte_size.hpp"
 #include "profiler/duration.hpp"
 #include "web/fiber_json.hpp"
+#include "web/json_text.hpp"
 #include "web/url.hpp"
 
 namespace fiberleak::detail {
@@ -51,7 +52,7 @@ ExitCode check_baseline(const std::string& path, const SiteCounts& sites, std::s
   std::ifstream in(path);
   if (!in) {
     std::ofstream out(path);
-    out << baseline_to_json(sites).dump(2) << "\n";
+    out << json_text(baseline_to_json(sites), 2) << "\n";
     if (!out) {
       std::fprintf(stderr, "fiberleakd: cannot write baseline %s\n", path.c_str());
       return ExitCode::error;
@@ -176,7 +177,7 @@ ExitCode run_check(const CheckArgs& args) {
   std::size_t fibers = 0;
   for (const auto& [state, n] : status.fibers_by_state) fibers += n;
   if (args.json) {
-    std::cout << findings_to_json(findings, status.growing).dump(2) << "\n";
+    std::cout << json_text(findings_to_json(findings, status.growing), 2) << "\n";
   } else {
     print_table(findings, fibers, status, rules.threshold.count());
   }

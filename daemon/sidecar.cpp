@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "web/fiber_json.hpp"
+#include "web/json_text.hpp"
 #include "web/prometheus_text.hpp"
 #include "web/url.hpp"
 
@@ -104,7 +105,7 @@ void Sidecar::post_webhook(const TrackedFinding& finding) {
   client.set_connection_timeout(2);
   client.set_read_timeout(5);
   const std::string path = url->path.empty() ? "/" : url->path;
-  auto res = client.Post(path.c_str(), finding_json(finding).dump(), "application/json");
+  auto res = client.Post(path.c_str(), json_text(finding_json(finding)), "application/json");
   if (!res || res->status >= 300) {
     logger_->warn("webhook {}: {}", config_.webhook_url,
                   res ? "HTTP " + std::to_string(res->status) : httplib::to_string(res.error()));
@@ -176,7 +177,7 @@ std::string Sidecar::targets_json() const {
                    {"leak_suspects", s.leak_suspects},
                    {"growing_sites", s.growing.size()}});
   }
-  return nlohmann::json{{"targets", out}}.dump(2);
+  return json_text(nlohmann::json{{"targets", out}}, 2);
 }
 
 std::string Sidecar::findings_json() const {
@@ -184,7 +185,7 @@ std::string Sidecar::findings_json() const {
   for (const auto& mon : monitors_) {
     for (const TrackedFinding& t : mon->findings()) out.push_back(finding_json(t));
   }
-  return nlohmann::json{{"findings", out}}.dump(2);
+  return json_text(nlohmann::json{{"findings", out}}, 2);
 }
 
 }  // namespace fiberleak::detail
