@@ -18,6 +18,7 @@
 #include "profiler/duration.hpp"
 #include "profiler/site_groups.hpp"
 #include "web/fiber_json.hpp"
+#include "web/json_text.hpp"
 #include "web/url.hpp"
 
 namespace fiberleak::detail {
@@ -87,7 +88,7 @@ ExitCode check_baseline(const std::string& path, const SiteCounts& sites, std::s
   std::ifstream in(path);
   if (!in) {
     std::ofstream out(path);
-    out << baseline_to_json(sites).dump(2) << "\n";
+    out << json_text(baseline_to_json(sites), 2) << "\n";
     if (!out) {
       std::fprintf(stderr, "fiberleakd: cannot write baseline %s\n", path.c_str());
       return ExitCode::error;
@@ -235,7 +236,7 @@ ExitCode run_check(const CheckArgs& args) {
   std::size_t fibers = 0;
   for (const auto& [state, n] : status.fibers_by_state) fibers += n;
   if (args.json) {
-    std::cout << findings_to_json(findings, status.growing).dump(2) << "\n";
+    std::cout << json_text(findings_to_json(findings, status.growing), 2) << "\n";
   } else {
     print_report(findings, status, fibers, rules.threshold.count(), args.verbose);
   }

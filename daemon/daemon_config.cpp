@@ -22,9 +22,11 @@ JsonFields fields(const json& obj, std::string path, std::vector<std::string>& e
   return JsonFields(obj, std::move(path), &errors, JsonNull::invalid);
 }
 
+// Scrape intervals and timeouts: at most a day, so that adding one to a
+// clock reading (the next scrape's deadline) cannot overflow.
 void read_interval(JsonFields& f, const char* key, std::chrono::milliseconds& out) {
   std::int64_t ns = std::chrono::nanoseconds(out).count();
-  f.duration(key, ns, "expected a duration of at least 1ms like \"15s\"", 1'000'000);
+  f.duration(key, ns, "expected a duration from 1ms to 24h like \"15s\"", 1'000'000, 86'400'000'000'000);
   out = std::chrono::milliseconds(ns / 1'000'000);
 }
 

@@ -6,7 +6,9 @@
 // "[reason, N minutes]" (a lower bound: Go counts whole minutes, only after a
 // GC saw the goroutine blocked; blocked_exact=false), "locked to thread",
 // inlined "(...)" frames, "...additional frames elided..." and
-// "...N frames elided...". Stateless; thread-safe.
+// "...N frames elided...". Numbers that do not fit saturate (minutes) or
+// are errors (ids, lines); bytes that are no UTF-8 become U+FFFD.
+// Stateless; thread-safe.
 #pragma once
 
 #include <stdexcept>

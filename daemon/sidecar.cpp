@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "web/fiber_json.hpp"
+#include "web/json_text.hpp"
 #include "web/prometheus_text.hpp"
 #include "web/url.hpp"
 
@@ -126,7 +127,7 @@ void Sidecar::scrape_loop(TargetMonitor& monitor) {
 
 void Sidecar::post_webhook(const TrackedFinding& finding) {
   if (!webhook_ || finding.lifecycle == TrackedFinding::Lifecycle::ongoing) return;
-  webhook_->push(finding_json(finding).dump());
+  webhook_->push(json_text(finding_json(finding)));
 }
 
 std::string Sidecar::metrics_text() const {
@@ -220,7 +221,7 @@ std::string Sidecar::targets_json() const {
          {"leak_suspects", s.up ? nlohmann::json(s.leak_suspects) : nlohmann::json(nullptr)},  // unknown when down
          {"growing_sites", s.growing.size()}});
   }
-  return nlohmann::json{{"targets", out}}.dump(2);
+  return json_text(nlohmann::json{{"targets", out}}, 2);
 }
 
 std::string Sidecar::findings_json() const {
@@ -228,7 +229,7 @@ std::string Sidecar::findings_json() const {
   for (const auto& mon : monitors_) {
     for (const TrackedFinding& t : mon->findings()) out.push_back(finding_json(t));
   }
-  return nlohmann::json{{"findings", out}}.dump(2);
+  return json_text(nlohmann::json{{"findings", out}}, 2);
 }
 
 }  // namespace fiberleak::detail

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <limits>
 #include <optional>
 
 #include "daemon/go_dump_parser.hpp"
@@ -41,7 +42,9 @@ bool go_comes_and_goes(const DumpedFiber& f) {
 
 std::int64_t combine_go_blocked(std::int64_t reported_ns, std::int64_t previous_ns, std::int64_t elapsed_ns) {
   if (previous_ns > 0 && elapsed_ns >= 0 && reported_ns >= elapsed_ns) {
-    return std::max(reported_ns, previous_ns + elapsed_ns);
+    std::int64_t carried = 0;  // saturates: the figures come from the target
+    if (__builtin_add_overflow(previous_ns, elapsed_ns, &carried)) carried = std::numeric_limits<std::int64_t>::max();
+    return std::max(reported_ns, carried);
   }
   return reported_ns;
 }

@@ -23,6 +23,19 @@ std::size_t clamp_max_fibers(std::size_t n) noexcept {
   return std::clamp<std::size_t>(n, 1024, std::size_t{1024} * 4096);
 }
 
+// The longest prefix of s[0, n) of at most `max` bytes that does not end
+// inside a UTF-8 character: a cut never leaves half a character for the
+// JSON writers to choke on. Bytes that are no UTF-8 pass through as they
+// are (the writers replace them).
+std::size_t utf8_prefix(const char* s, std::size_t n, std::size_t max) noexcept {
+  if (n <= max) return n;
+  std::size_t cut = max;
+  // Back over continuation bytes (10xxxxxx) to the lead byte of the character
+  // that does not fit; at most 3 of them in valid UTF-8.
+  while (cut > 0 && max - cut < 3 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80 ? max : cut;
+}
+
 }  // namespace
 
 // Keeps runtime/postmortem_info.o, which the gdb extension reads, in every
@@ -32,7 +45,7 @@ const char* const* const kPostmortemAnchor = kWaitReasonWords;
 
 void FiberSlot::set_name(std::string_view name) noexcept {
   char buf[kMaxNameBytes] = {};
-  if (!name.empty()) std::memcpy(buf, name.data(), std::min(name.size(), kMaxNameBytes - 1));
+  if (!name.empty()) std::memcpy(buf, name.data(), utf8_prefix(name.data(), name.size(), kMaxNameBytes - 1));
   for (std::size_t w = 0; w < kMaxNameBytes / 8; ++w) {
     std::uint64_t word;
     std::memcpy(&word, buf + w * 8, 8);
@@ -48,7 +61,7 @@ void FiberSlot::copy_name(char* out, std::size_t cap) const noexcept {
     std::memcpy(buf + w * 8, &word, 8);
   }
   buf[kMaxNameBytes - 1] = '\0';
-  const std::size_t n = std::min(std::strlen(buf), cap - 1);
+  const std::size_t n = utf8_prefix(buf, std::strlen(buf), cap - 1);
   std::memcpy(out, buf, n);
   out[n] = '\0';
 }

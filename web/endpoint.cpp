@@ -16,6 +16,7 @@
 #include "web/delta_slot.hpp"
 #include "web/fiber_json.hpp"
 #include "web/heap_routes.hpp"
+#include "web/json_text.hpp"
 #include "web/metrics_page.hpp"
 #include "web/query_params.hpp"
 #include "web/route_set.hpp"
@@ -223,7 +224,7 @@ void Endpoint::fibers(const httplib::Request& req, httplib::Response& res) {
     std::stable_sort(selected.fibers.begin(), selected.fibers.end(), [&](const DumpedFiber& a, const DumpedFiber& b) {
       return leaked.count(a.id) > leaked.count(b.id);
     });
-    res.set_content(fibers_to_json(selected, leaked, &counters, p.shared_stacks).dump(p.shared_stacks ? -1 : 2),
+    res.set_content(json_text(fibers_to_json(selected, leaked, &counters, p.shared_stacks), p.shared_stacks ? -1 : 2),
                     "application/json");
   });
 }
@@ -232,7 +233,7 @@ void Endpoint::leaks(const httplib::Request& req, httplib::Response& res) {
   if (auto err = parse_no_params(req.params, "/debug/leaks"); !err.empty()) return bad_request(res, err);
   const std::vector<LeakFinding> findings = find_leaks(dump_with_heap(), options_.rules);
   const std::vector<GrowingSite> growing = watchdog_ ? watchdog_->latest().growing : std::vector<GrowingSite>{};
-  res.set_content(findings_to_json(findings, growing).dump(2), "application/json");
+  res.set_content(json_text(findings_to_json(findings, growing), 2), "application/json");
 }
 
 void Endpoint::metrics(const httplib::Request& req, httplib::Response& res) {

@@ -2,6 +2,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <tuple>
 
@@ -59,6 +60,19 @@ void read_hex(JsonFields& r, std::string_view key, std::uint64_t& out) {
                      text.find_first_not_of("0123456789abcdefABCDEF", 2) == std::string::npos;
   if (!shape) return r.problem(r.at(key), "expected a hex address like 0x4a1f");
   out = std::strtoull(text.c_str() + 2, nullptr, 16);
+}
+
+// Durations and byte counts: what fiberleak writes is 0 to INT64_MAX, and
+// nothing outside that reaches the rules' and formatters' arithmetic.
+template <typename T>
+void read_amount(JsonFields& r, std::string_view key, T& out) {
+  r.integer<T>(key, out, T{0}, static_cast<T>(std::numeric_limits<std::int64_t>::max()),
+               "expected an integer from 0 to 9223372036854775807");
+}
+void read_amount(JsonFields& r, std::string_view key, std::optional<std::int64_t>& out) {
+  std::int64_t v = -1;  // untouched when missing or null
+  read_amount(r, key, v);
+  if (v >= 0) out = v;
 }
 
 std::vector<DumpFrame> frames_from_json(const json* arr, const std::string& path) {
@@ -168,16 +182,16 @@ DumpedFiber fiber_from_json(const json& obj, const std::string& path, StackRefs&
   if (!parse_state(state, f.state)) r.problem(r.at("state"), "unknown state \"" + state + "\"");
   if (!parse_wait_kind(wait, f.wait)) r.problem(r.at("wait"), "unknown wait kind \"" + wait + "\"");
   r.string("wait_reason", f.wait_reason);
-  r.integer("blocked_ns", f.blocked_ns);
+  read_amount(r, "blocked_ns", f.blocked_ns);
   r.boolean("blocked_exact", f.blocked_exact);
   r.integer("created_ns", f.created_ns);
-  r.integer("blocked_total_ns", f.blocked_total_ns);
+  read_amount(r, "blocked_total_ns", f.blocked_total_ns);
   r.integer("parks", f.parks);
   r.boolean("is_main", f.is_main);
   r.boolean("locked_to_thread", f.locked_to_thread);
   r.integer("thread", f.thread);
-  r.integer("stack_bytes", f.stack_bytes);
-  r.optional_integer("heap_live_bytes", f.heap_live_bytes);
+  read_amount(r, "stack_bytes", f.stack_bytes);
+  read_amount(r, "heap_live_bytes", f.heap_live_bytes);
   read_hex(r, "waits_on", f.waits_on);
   r.id("waits_for", f.waits_for);
   r.boolean("owner_ended", f.owner_ended);
@@ -344,14 +358,14 @@ Findings findings_from_json(const nlohmann::json& doc) {
     r.string("wait", wait);
     if (!parse_wait_kind(wait, f.wait)) r.problem(r.at("wait"), "unknown wait kind \"" + wait + "\"");
     r.string("wait_reason", f.wait_reason);
-    r.integer("blocked_ns", f.blocked_ns);
+    read_amount(r, "blocked_ns", f.blocked_ns);
     r.boolean("blocked_exact", f.blocked_exact);
     r.string("function", f.function);
     r.string("file", f.file);
     r.integer("line", f.line);
     r.string("site", f.site);
-    r.integer("stack_bytes", f.stack_bytes);
-    r.optional_integer("heap_live_bytes", f.heap_live_bytes);
+    read_amount(r, "stack_bytes", f.stack_bytes);
+    read_amount(r, "heap_live_bytes", f.heap_live_bytes);
     std::string verdict = "suspect";  // producers before verdicts: every finding was a suspect
     r.string("verdict", verdict);
     if (verdict == "definite") {

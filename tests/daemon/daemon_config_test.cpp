@@ -112,6 +112,15 @@ TEST_CASE("every problem of a broken config is reported once with its path", "[d
                         "targets[1].name: duplicate target name \"a\"",
                     });
   CHECK(has(parse_daemon_config("{not json", ConfigUse::rules).errors, "document: not valid JSON"));
+  // An interval near INT64_MAX ns would overflow the next scrape's deadline.
+  const auto huge = parse_daemon_config(
+      R"({"defaults": {"interval": "2562047h", "timeout": "2562047h"}, "targets": [{"name": "a", "url": "http://h:1"}]})",
+      ConfigUse::scrape);
+  CHECK(has(huge.errors, "defaults.interval: expected a duration from 1ms to 24h like \"15s\""));
+  CHECK(has(huge.errors, "defaults.timeout: expected a duration from 1ms to 24h like \"15s\""));
+  CHECK(parse_daemon_config(R"({"defaults": {"interval": "24h"}, "targets": [{"name": "a", "url": "http://h:1"}]})",
+                            ConfigUse::scrape)
+            .errors.empty());
   CHECK(has(fiberleak::detail::load_daemon_config("/nonexistent/fiberleakd.json", ConfigUse::rules).errors,
             "/nonexistent/fiberleakd.json: cannot be read"));
 }

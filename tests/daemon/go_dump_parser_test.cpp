@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "profiler/leak_rules.hpp"
@@ -83,6 +84,34 @@ TEST_CASE("minutes in a Go dump become a lower bound on the blocked time", "[dae
   CHECK(by_function["main.lockForever"] == 3);
   CHECK(by_function.count("main.ticker") == 0);  // it wakes every 100 ms
   CHECK(findings.size() == 9);
+}
+
+TEST_CASE("minutes past what nanoseconds hold saturate, line numbers past int are no location", "[daemon]") {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  for (const char* minutes : {"99999999999999", "153722868", "18446744073709551615"}) {
+    INFO(minutes);
+    const auto dump =
+        parse_go_dump(std::string("goroutine 1 [select, ") + minutes + " minutes]:\nmain.f()\n\t/m.go:1\n");
+    CHECK(dump.fibers.at(0).blocked_ns == kMax);
+  }
+  // The largest count that fits is exact.
+  const auto fits = parse_go_dump("goroutine 1 [select, 153722867 minutes]:\nmain.f()\n\t/m.go:1\n");
+  CHECK(fits.fibers.at(0).blocked_ns == 153722867 * 60'000'000'000);
+  CHECK_THROWS_AS(parse_go_dump("goroutine 1 [select]:\nmain.f()\n\t/m.go:2147483648\n"), GoDumpError);
+}
+
+TEST_CASE("bytes that are no UTF-8 become U+FFFD in a Go dump's names and files", "[daemon]") {
+  const auto dump = parse_go_dump(
+      "goroutine 1 [chan \xffreceive]:\nmain.le\xc3"
+      "ak\xed\xa0\x80(0x1)\n\t/src/m\xe6\x97.go:3 +0x1\n");
+  const auto& g = dump.fibers.at(0);
+  const std::string r = "\xef\xbf\xbd";  // U+FFFD
+  CHECK(g.wait_reason == "chan " + r + "receive");
+  CHECK(g.stack.frames().at(0).function == "main.le" + r + "ak" + r + r + r);  // a cut character, a surrogate
+  CHECK(g.stack.frames().at(0).file == "/src/m" + r + r + ".go");
+  // Valid UTF-8 passes untouched.
+  CHECK(parse_go_dump("goroutine 1 [select]:\nmain.日本()\n\t/m.go:1\n").fibers.at(0).stack.frames().at(0).function ==
+        "main.日本");
 }
 
 TEST_CASE("newer Go layouts: 'in goroutine N', locked to thread, elided frames, inlined calls", "[daemon]") {

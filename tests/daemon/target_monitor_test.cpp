@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "daemon/daemon_config.hpp"
@@ -68,6 +69,10 @@ TEST_CASE("Go's blocked minutes carry over between scrapes only when they prove 
   CHECK(combine_go_blocked(0, 0, 50'000'000'000) == 0);
   // 1 minute now, 5 minutes after an earlier 1: a new park (woke in between).
   CHECK(combine_go_blocked(kMinute, kMinute, 5 * kMinute) == kMinute);
+  // A target's figures near the top of int64 saturate instead of wrapping.
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  CHECK(combine_go_blocked(kMax, kMax, 50'000'000'000) == kMax);
+  CHECK(combine_go_blocked(kMax - kMinute, kMax - kMinute, 2 * kMinute) == kMax);
 }
 
 TEST_CASE("findings go from new to ongoing to resolved and are reported once each way", "[daemon]") {
