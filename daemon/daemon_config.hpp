@@ -33,7 +33,7 @@ struct DaemonConfig {
   int listen_port = 6070;
   std::string log_level = "info";
   std::string webhook_url;  // optional: POSTed each new and resolved finding as JSON
-  std::string token;  // the sidecar's own server requires it ("": open; /healthz always is)
+  std::string token;        // the sidecar's own server requires it ("": open; /healthz always is)
   // A larger answer from a target is an error. A scrape peaks at a few
   // times the body (docs/fiberleakd.md). Measured: 6 MB is ~14k fibers of
   // the demo's (shared stacks) or ~28k goroutines of a short Go stack.
