@@ -10,6 +10,7 @@
 
 #include "daemon/go_dump_parser.hpp"
 #include "daemon/target_client.hpp"
+#include "profiler/site_groups.hpp"
 #include "web/fiber_json.hpp"
 #include "web/url.hpp"
 
@@ -209,31 +210,49 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
   // What the sink gets (resolutions first), moved out of the tracker's
   // answer rather than copied, and only when there is a sink.
   std::vector<TrackedFinding> changes;
-  std::size_t appeared = 0;
-  for (std::size_t i = 0; i < resolved.size(); ++i) {
-    const Tracked<LeakFinding>& t = resolved[i];
-    if (i < kLoggedChanges) {
-      logger_->info("target {}: resolved: fiber {} is no longer a leak suspect{}", config_.name,
-                    to_integer(t.finding.fiber_id), restarted ? " (target restarted)" : "");
-    }
+  // The log: one line per park site (at most kLoggedChanges sites of each
+  // kind a scrape, then one line for the rest), never one per fiber.
+  std::map<std::string, std::size_t> resolved_at;
+  for (const Tracked<LeakFinding>& t : resolved) {
+    ++resolved_at[t.finding.site];
     if (on_change_) changes.push_back(TrackedFinding{t, config_.name});
+  }
+  std::size_t logged = 0, unlogged_resolved = 0;
+  for (const auto& [site, n] : resolved_at) {
+    if (logged++ < kLoggedChanges) {
+      logger_->info("target {}: resolved: {} {} at {} no longer leaked{}", config_.name, n, n == 1 ? "fiber" : "fibers",
+                    site, restarted ? " (target restarted)" : "");
+    } else {
+      unlogged_resolved += n;
+    }
   }
   const std::size_t kept_from = resolved.size() - std::min(resolved.size(), kResolvedKept);
   for (std::size_t i = kept_from; i < resolved.size(); ++i) {
     resolved_.push_back(TrackedFinding{std::move(resolved[i]), config_.name});
   }
   if (resolved_.size() > kResolvedKept) resolved_.erase(resolved_.begin(), resolved_.end() - kResolvedKept);
+  std::vector<const LeakFinding*> fresh;
+  for (const Tracked<LeakFinding>& t : evaluated.leaks) {
+    if (t.lifecycle == FindingLifecycle::fresh) fresh.push_back(&t.finding);
+  }
+  std::size_t unlogged_new = 0;
+  logged = 0;
+  for (const SiteGroup& g : group_by_site(fresh, {})) {
+    if (logged++ < kLoggedChanges) {
+      logger_->warn("target {}: {}", config_.name, describe(g));
+    } else {
+      unlogged_new += g.fibers.size();
+    }
+  }
   for (Tracked<LeakFinding>& t : evaluated.leaks) {
-    if (t.lifecycle != FindingLifecycle::fresh) continue;
-    if (appeared++ < kLoggedChanges) logger_->warn("target {}: leak suspect: {}", config_.name, describe(t.finding));
-    if (on_change_) changes.push_back(TrackedFinding{std::move(t), config_.name});
+    if (t.lifecycle == FindingLifecycle::fresh && on_change_)
+      changes.push_back(TrackedFinding{std::move(t), config_.name});
   }
   evaluated = {};
-  const std::size_t unlogged_new = appeared - std::min(appeared, kLoggedChanges);
-  const std::size_t unlogged_resolved = resolved.size() - std::min(resolved.size(), kLoggedChanges);
   if (unlogged_new + unlogged_resolved > 0) {
     logger_->warn(
-        "target {}: {} more new and {} more resolved leak suspects at this scrape ({} open; see /api/findings)",
+        "target {}: {} more new and {} more resolved leaked fibers at other sites at this scrape ({} open; see "
+        "/api/findings)",
         config_.name, unlogged_new, unlogged_resolved, status_.leak_suspects);
   }
   lock.unlock();  // the sink may be slow: never call it under the lock

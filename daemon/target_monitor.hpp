@@ -10,7 +10,8 @@
 // (see combine_go_blocked()). A target that restarts (its clock or its ids go
 // back, or Go hands out an id again) starts a fresh history. A scrape ends by the target's timeout
 // whatever the target does (TargetClient). The log gets at most
-// kLoggedChanges lines of each kind a scrape and one line for the rest, so
+// one line per park site, at most kLoggedChanges sites of each kind a scrape
+// and one line for the rest, so
 // a target whose thousands of fibers change at every scrape cannot flood it.
 // Thread-safe: scrape_once() from the monitor's thread, cancel() from any,
 // the readers from HTTP threads.

@@ -23,8 +23,15 @@ T saturating_add(T a, T b) {
 
 std::vector<SiteGroup> group_by_site(const std::vector<LeakFinding>& findings,
                                      const std::vector<GrowingSite>& growing) {
-  std::vector<const LeakFinding*> longest_first;
-  for (const LeakFinding& f : findings) longest_first.push_back(&f);
+  std::vector<const LeakFinding*> all;
+  all.reserve(findings.size());
+  for (const LeakFinding& f : findings) all.push_back(&f);
+  return group_by_site(all, growing);
+}
+
+std::vector<SiteGroup> group_by_site(const std::vector<const LeakFinding*>& findings,
+                                     const std::vector<GrowingSite>& growing) {
+  std::vector<const LeakFinding*> longest_first = findings;
   std::stable_sort(longest_first.begin(), longest_first.end(),
                    [](const LeakFinding* a, const LeakFinding* b) { return a->blocked_ns > b->blocked_ns; });
   std::map<std::string, SiteGroup> by_site;

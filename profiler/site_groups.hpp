@@ -30,6 +30,9 @@ struct SiteGroup {
 
 // Definite groups first, then by number of fibers, then growing-only sites.
 std::vector<SiteGroup> group_by_site(const std::vector<LeakFinding>& findings, const std::vector<GrowingSite>& growing);
+// The same over findings held elsewhere (copies only each site's oldest).
+std::vector<SiteGroup> group_by_site(const std::vector<const LeakFinding*>& findings,
+                                     const std::vector<GrowingSite>& growing);
 
 // One line: `definite leak: 3 fibers at mutex lock @ f() at a.cpp:9, the
 // oldest fiber 7 "w" for 2m0s (deadlock: ...)`, `leak suspect: 1 fiber at

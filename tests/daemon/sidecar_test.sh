@@ -110,7 +110,10 @@ check "the truncated dump is reported as truncated" 'wait_for "error_has truncat
 check "the down target cannot connect" 'wait_for "error_has down \"cannot connect\""'
 check "findings have a life cycle" 'grep -q "\"lifecycle\": \"ongoing\"" "$work/findings.json"'
 # Threshold 0s also catches the Go server's own short waits: count the leaks.
-check "findings are logged once when they appear" '[[ $(grep -c "target go: leak suspect: fiber .* at main\." "$work/side.log") -eq 6 ]]'
+# One line per park site: the Go target's 6 leaks, each fiber counted once.
+go_logged=$(grep -o "target go: leak suspect: [0-9]* fibers\? at [^,:]*@ main\.[^ ]*" "$work/side.log")
+check "findings are logged once when they appear, one line per site" \
+  '[[ -n $go_logged && $(awk "{n += \$5} END {print n}" <<<"$go_logged") -eq 6 && -z $(sort <<<"$go_logged" | uniq -d) ]]'
 check "a growing site is reported for the demo" 'wait_for "curl -s $side_url/metrics | grep -q fiberleakd_growing_site_fibers{target=\\\"demo\\\"" '
 check "/metrics carries the config labels" 'grep -q "fiberleakd_leak_suspects{target=\"demo\",team=\"payments\"}" "$work/metrics.txt"'
 check "the webhook received the new findings" '[[ $(grep -c "\"lifecycle\":\"new\"" "$work/hooks.jsonl") -ge 6 ]] && grep -q "\"target\":\"demo\"" "$work/hooks.jsonl" && grep -q "main.receiveForever" "$work/hooks.jsonl"'

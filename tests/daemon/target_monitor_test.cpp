@@ -158,12 +158,14 @@ TEST_CASE("a Go id that reappears with another creator means a new process", "[d
 
 namespace {
 
-// `n` parked fibers with ids from `first_id`.
-FiberDump many_parked(std::uint64_t first_id, std::size_t n) {
+// `n` parked fibers with ids from `first_id`, at `sites` park sites.
+FiberDump many_parked(std::uint64_t first_id, std::size_t n, std::size_t sites = 1) {
   FiberDump d = one_parked(first_id, 2 * kMinute);
   for (std::size_t i = 1; i < n; ++i) {
     d.fibers.push_back(d.fibers.front());
     d.fibers.back().id = fiberleak::FiberId{first_id + i};
+    d.fibers.back().stack = std::vector<fiberleak::detail::DumpFrame>{
+        {0, "main.leak", "/src/main.go", static_cast<int>(7 + i % sites), false}};
   }
   return d;
 }
@@ -174,7 +176,7 @@ std::size_t lines(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("thousands of findings changing at every scrape are logged in a bounded number of lines", "[daemon]") {
+TEST_CASE("thousands of findings changing at every scrape are logged one line per site, a bounded number", "[daemon]") {
   std::ostringstream log;
   fiberleak::detail::TargetConfig c;
   c.name = "t";
@@ -185,17 +187,17 @@ TEST_CASE("thousands of findings changing at every scrape are logged in a bounde
   TargetMonitor m(c, 1 << 20, logger);
   constexpr std::size_t kLogged = TargetMonitor::kLoggedChanges;
 
-  m.evaluate(many_parked(1, 10'000), false, 1000);
+  m.evaluate(many_parked(1, 10'000), false, 1000);  // one site: one line
   CHECK(m.status().leak_suspects == 10'000);
-  CHECK(lines(log.str()) == kLogged + 1);
-  CHECK_THAT(log.str(), Catch::Contains("target t: 9990 more new and 0 more resolved leak suspects at this scrape "
-                                        "(10000 open; see /api/findings)"));
+  CHECK(lines(log.str()) == 1);
+  CHECK_THAT(log.str(), Catch::Contains("target t: leak suspect: 10000 fibers at chan receive @ main.leak at "));
   log.str("");
-  m.evaluate(many_parked(20'001, 10'000), false, 2000);  // every one of them replaced
-  CHECK(lines(log.str()) == 2 * kLogged + 1);
-  CHECK_THAT(log.str(), Catch::Contains("9990 more new and 9990 more resolved"));
+  m.evaluate(many_parked(20'001, 10'000, 100), false, 2000);  // every one replaced, at 100 sites
+  CHECK(lines(log.str()) == 1 + kLogged + 1);                 // the resolved site, 10 new sites, the rest in one line
+  CHECK_THAT(log.str(), Catch::Contains("target t: resolved: 10000 fibers at chan receive @ main.leak at "));
+  CHECK_THAT(log.str(), Catch::Contains("target t: 9000 more new and 0 more resolved leaked fibers at other sites"));
   log.str("");
-  m.evaluate(many_parked(20'001, 10'000), false, 3000);  // nothing changed: nothing to say
+  m.evaluate(many_parked(20'001, 10'000, 100), false, 3000);  // nothing changed: nothing to say
   CHECK(log.str().empty());
 }
 
