@@ -41,6 +41,9 @@ void print_report(const std::vector<LeakFinding>& findings, const TargetStatus& 
   std::printf("%zu leaked fibers at %zu park sites, among %zu fibers of a %s target (threshold %s; verdicts: %s):\n\n",
               findings.size(), groups.size(), fibers, status.kind.c_str(), threshold.c_str(),
               status.waits_on_recorded ? "definite, suspect, growing" : "suspect, growing (no owners in its dumps)");
+  auto place = [](const std::string& function, const std::string& file, int line) {
+    return function + " (" + (file.empty() ? "?" : file) + ":" + std::to_string(line) + ")";
+  };
   std::printf("%-8s  %6s  %-24s  %9s  %-14s  %s\n", "VERDICT", "FIBERS", "OLDEST", "FOR", "WAITING IN", "WHERE");
   for (const SiteGroup& g : groups) {
     std::string oldest = "-", blocked = "-", wait = g.growing ? g.growing->wait_reason : "", where;
@@ -51,11 +54,10 @@ void print_report(const std::vector<LeakFinding>& findings, const TargetStatus& 
       if (!o.name.empty()) oldest += " \"" + o.name + "\"";
       blocked = (o.blocked_exact ? "" : ">=") + format_duration(o.blocked_ns);
       wait = o.wait_reason;
-      where = o.function + " (" + (o.file.empty() ? "?" : o.file) + ":" + std::to_string(o.line) + ")";
+      where = place(o.function, o.file, o.line);
       count = g.fibers.size();
     } else {
-      where = g.growing->function + " (" + (g.growing->file.empty() ? "?" : g.growing->file) + ":" +
-              std::to_string(g.growing->line) + ")";
+      where = place(g.growing->function, g.growing->file, g.growing->line);
     }
     if (oldest.size() > 24) oldest = oldest.substr(0, 23) + "~";
     std::printf("%-8s  %6zu  %-24s  %9s  %-14s  %s\n", g.verdict.c_str(), count, oldest.c_str(), blocked.c_str(),
@@ -75,11 +77,11 @@ void print_report(const std::vector<LeakFinding>& findings, const TargetStatus& 
     const std::string blocked = (f.blocked_exact ? "" : ">=") + format_duration(f.blocked_ns);
     const std::string stack = f.stack_bytes == 0 ? "-" : format_bytes(static_cast<std::int64_t>(f.stack_bytes));
     const std::string heap = f.heap_live_bytes ? format_bytes(*f.heap_live_bytes) : "-";
-    std::printf("%8llu  %-8s  %-16s  %-14s  %9s  %9s  %9s  %s (%s:%d)\n",
+    std::printf("%8llu  %-8s  %-16s  %-14s  %9s  %9s  %9s  %s\n",
                 static_cast<unsigned long long>(fiberleak::to_integer(f.fiber_id)),
                 std::string(fiberleak::to_string(f.verdict)).c_str(), f.name.empty() ? "-" : f.name.c_str(),
-                f.wait_reason.c_str(), blocked.c_str(), stack.c_str(), heap.c_str(), f.function.c_str(),
-                f.file.empty() ? "?" : f.file.c_str(), f.line);
+                f.wait_reason.c_str(), blocked.c_str(), stack.c_str(), heap.c_str(),
+                place(f.function, f.file, f.line).c_str());
   }
 }
 

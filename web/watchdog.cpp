@@ -107,11 +107,11 @@ void Watchdog::call_back(const std::function<void(const Finding&)>& callback, co
 
 // One line per park site, however many fibers it holds.
 void Watchdog::log_changes(const FindingTracker::Changes& changes) {
-  std::vector<LeakFinding> fresh;
+  std::vector<const LeakFinding*> fresh;
   std::set<std::string> known_sites;  // sites of findings reported before
   for (const Tracked<LeakFinding>& t : changes.leaks) {
     if (t.lifecycle == FindingLifecycle::fresh) {
-      fresh.push_back(t.finding);
+      fresh.push_back(&t.finding);
     } else {
       known_sites.insert(t.finding.site);
     }
