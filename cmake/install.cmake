@@ -16,6 +16,13 @@ set(FIBERLEAK_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/fiberleak)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/fiberleak DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         COMPONENT runtime FILES_MATCHING PATTERN "*.hpp")
 
+# The gdb extension (postmortem/): it reads the runtime's registry, so it
+# comes with the runtime.
+install(FILES ${PROJECT_SOURCE_DIR}/postmortem/fiberleak-gdb.py DESTINATION ${CMAKE_INSTALL_DATADIR}/fiberleak/gdb
+        COMPONENT runtime)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/postmortem/fiberleak_gdb DESTINATION ${CMAKE_INSTALL_DATADIR}/fiberleak/gdb
+        COMPONENT runtime FILES_MATCHING PATTERN "*.py")
+
 install(TARGETS fiberleak_runtime EXPORT fiberleakRuntimeTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime)
 install(EXPORT fiberleakRuntimeTargets NAMESPACE fiberleak:: DESTINATION ${FIBERLEAK_CMAKE_DIR} COMPONENT runtime)

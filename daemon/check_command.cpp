@@ -16,33 +16,72 @@
 #include "daemon/target_monitor.hpp"
 #include "profiler/byte_size.hpp"
 #include "profiler/duration.hpp"
+#include "profiler/site_groups.hpp"
 #include "web/fiber_json.hpp"
+#include "web/json_text.hpp"
 #include "web/url.hpp"
 
 namespace fiberleak::detail {
 namespace {
 
-void print_table(const std::vector<LeakFinding>& findings, std::size_t fibers, const TargetStatus& status,
-                 std::int64_t threshold_ns) {
+constexpr std::int64_t kMinTimeoutNs = 1'000'000;         // 1ms: the config's smallest timeout too
+constexpr std::int64_t kMaxTimeoutNs = 3600'000'000'000;  // 1h
+
+// A header, one line per site (verdict, fibers, oldest, wait, where), the
+// chains of what the oldest fibers wait for, and with -v every finding.
+void print_report(const std::vector<LeakFinding>& findings, const TargetStatus& status, std::size_t fibers,
+                  std::int64_t threshold_ns, bool verbose) {
   const std::string threshold = format_duration(threshold_ns);
-  if (findings.empty()) {
-    std::printf("no leak suspects among %zu fibers of a %s target (threshold %s)\n", fibers, status.kind.c_str(),
+  const std::vector<SiteGroup> groups = group_by_site(findings, status.growing);
+  if (groups.empty()) {
+    std::printf("no leaks among %zu fibers of a %s target (threshold %s)\n", fibers, status.kind.c_str(),
                 threshold.c_str());
     return;
   }
-  std::printf("%zu leak suspects among %zu fibers of a %s target (threshold %s):\n\n", findings.size(), fibers,
-              status.kind.c_str(), threshold.c_str());
+  std::printf("%zu leaked fibers at %zu park sites, among %zu fibers of a %s target (threshold %s; verdicts: %s):\n\n",
+              findings.size(), groups.size(), fibers, status.kind.c_str(), threshold.c_str(),
+              status.waits_on_recorded ? "definite, suspect, growing" : "suspect, growing (no owners in its dumps)");
+  auto place = [](const std::string& function, const std::string& file, int line) {
+    return function + " (" + (file.empty() ? "?" : file) + ":" + std::to_string(line) + ")";
+  };
+  std::printf("%-8s  %6s  %-24s  %9s  %-14s  %s\n", "VERDICT", "FIBERS", "OLDEST", "FOR", "WAITING IN", "WHERE");
+  for (const SiteGroup& g : groups) {
+    std::string oldest = "-", blocked = "-", wait = g.growing ? g.growing->wait_reason : "", where;
+    std::size_t count = g.growing ? g.growing->fibers : 0;
+    if (g.oldest) {
+      const LeakFinding& o = *g.oldest;
+      oldest = std::to_string(fiberleak::to_integer(o.fiber_id));
+      if (!o.name.empty()) oldest += " \"" + o.name + "\"";
+      blocked = (o.blocked_exact ? "" : ">=") + format_duration(o.blocked_ns);
+      wait = o.wait_reason;
+      where = place(o.function, o.file, o.line);
+      count = g.fibers.size();
+    } else {
+      where = place(g.growing->function, g.growing->file, g.growing->line);
+    }
+    if (oldest.size() > 24) oldest = oldest.substr(0, 23) + "~";
+    std::printf("%-8s  %6zu  %-24s  %9s  %-14s  %s\n", g.verdict.c_str(), count, oldest.c_str(), blocked.c_str(),
+                wait.c_str(), where.c_str());
+  }
+  std::printf("\nwhy:\n");
+  for (const SiteGroup& g : groups) std::printf("  %s\n", describe(g).c_str());
+  if (!verbose) {
+    std::printf("\n(-v lists every leaked fiber)\n");
+    return;
+  }
   // STACK: reserved; HEAP: estimated live bytes it allocated ("-": unknown,
   // e.g. Go targets, or the heap profiler is not running).
-  std::printf("%8s  %-16s  %-14s  %9s  %9s  %9s  %s\n", "FIBER", "NAME", "WAITING IN", "FOR", "STACK", "HEAP", "WHERE");
+  std::printf("\n%8s  %-8s  %-16s  %-14s  %9s  %9s  %9s  %s\n", "FIBER", "VERDICT", "NAME", "WAITING IN", "FOR",
+              "STACK", "HEAP", "WHERE");
   for (const auto& f : findings) {
     const std::string blocked = (f.blocked_exact ? "" : ">=") + format_duration(f.blocked_ns);
     const std::string stack = f.stack_bytes == 0 ? "-" : format_bytes(static_cast<std::int64_t>(f.stack_bytes));
     const std::string heap = f.heap_live_bytes ? format_bytes(*f.heap_live_bytes) : "-";
-    std::printf("%8llu  %-16s  %-14s  %9s  %9s  %9s  %s (%s:%d)\n",
+    std::printf("%8llu  %-8s  %-16s  %-14s  %9s  %9s  %9s  %s\n",
                 static_cast<unsigned long long>(fiberleak::to_integer(f.fiber_id)),
-                f.name.empty() ? "-" : f.name.c_str(), f.wait_reason.c_str(), blocked.c_str(), stack.c_str(),
-                heap.c_str(), f.function.c_str(), f.file.empty() ? "?" : f.file.c_str(), f.line);
+                std::string(fiberleak::to_string(f.verdict)).c_str(), f.name.empty() ? "-" : f.name.c_str(),
+                f.wait_reason.c_str(), blocked.c_str(), stack.c_str(), heap.c_str(),
+                place(f.function, f.file, f.line).c_str());
   }
 }
 
@@ -51,7 +90,7 @@ ExitCode check_baseline(const std::string& path, const SiteCounts& sites, std::s
   std::ifstream in(path);
   if (!in) {
     std::ofstream out(path);
-    out << baseline_to_json(sites).dump(2) << "\n";
+    out << json_text(baseline_to_json(sites), 2) << "\n";
     if (!out) {
       std::fprintf(stderr, "fiberleakd: cannot write baseline %s\n", path.c_str());
       return ExitCode::error;
@@ -92,6 +131,10 @@ Parsed<CheckArgs> parse_check_args(std::vector<std::string> items) {
       args.json = true;
       continue;
     }
+    if (item == "-v" || item == "--verbose") {
+      args.verbose = true;
+      continue;
+    }
     if (item.rfind("--", 0) != 0) {
       if (!args.url.empty()) return parse_error<CheckArgs>("check: one URL only");
       args.url = item;
@@ -101,20 +144,25 @@ Parsed<CheckArgs> parse_check_args(std::vector<std::string> items) {
                                         : item == "--ignore-top"      ? &args.ignore_top_functions
                                         : item == "--ignore-function" ? &args.ignore_any_functions
                                                                       : nullptr;
-    const bool known = ignores != nullptr || item == "--threshold" || item == "--interval" || item == "--kind" ||
-                       item == "--config" || item == "--baseline" || item == "--max-growth";
+    const bool known = ignores != nullptr || item == "--threshold" || item == "--interval" || item == "--timeout" ||
+                       item == "--kind" || item == "--config" || item == "--baseline" || item == "--max-growth" ||
+                       item == "--token" || item == "--token-file";
     if (!known) return parse_error<CheckArgs>("check: unknown option \"" + item + "\"");
     const std::optional<std::string> v = list.value();
     if (!v) return parse_error<CheckArgs>(missing_value(item));
     if (ignores != nullptr) {
       ignores->push_back(*v);
-    } else if (item == "--threshold" || item == "--interval") {
+    } else if (item == "--threshold" || item == "--interval" || item == "--timeout") {
       std::int64_t ns = 0;
       if (!parse_duration(*v, ns)) {
         return parse_error<CheckArgs>(item + " takes a duration like 90s or 2m, got \"" + *v + "\"");
       }
+      if (item == "--timeout" && (ns < kMinTimeoutNs || ns > kMaxTimeoutNs)) {
+        return parse_error<CheckArgs>("--timeout takes a duration from 1ms to 1h, got \"" + *v + "\"");
+      }
       if (item == "--threshold") args.threshold_ns = ns;
       if (item == "--interval") args.interval_ns = ns;
+      if (item == "--timeout") args.timeout_ns = ns;
     } else if (item == "--kind") {
       if (!parse_target_kind(*v, args.kind)) return parse_error<CheckArgs>(std::string("--kind takes ") + kTargetKinds);
     } else if (item == "--max-growth") {
@@ -123,9 +171,14 @@ Parsed<CheckArgs> parse_check_args(std::vector<std::string> items) {
         return parse_error<CheckArgs>("--max-growth takes a whole number >= 0");
       }
       args.max_growth = static_cast<std::size_t>(n);
+    } else if (item == "--token" || item == "--token-file") {
+      (item == "--token" ? args.token : args.token_file) = *v;
     } else {
       (item == "--config" ? args.config_path : args.baseline_path) = *v;
     }
+  }
+  if (!args.token.empty() && !args.token_file.empty()) {
+    return parse_error<CheckArgs>("check: give --token or --token-file, not both");
   }
   if (args.url.empty()) return parse_error<CheckArgs>("check: which target? (a URL like http://127.0.0.1:6060)");
   const std::optional<HttpUrl> url = parse_http_url(args.url);
@@ -139,8 +192,14 @@ ExitCode run_check(const CheckArgs& args) {
   target.name = "check";
   target.url = args.target_url;
   target.kind = args.kind;
-  target.timeout = std::chrono::seconds(30);
+  target.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(args.timeout_ns));
   target.interval = target.timeout;
+  target.token = args.token;
+  if (!args.token_file.empty()) {
+    std::string error;
+    target.token = read_token_file(args.token_file, error);
+    if (!error.empty()) return usage_error("--token-file " + error);
+  }
   LeakRules& rules = target.rules;
   if (!args.config_path.empty()) {
     const ConfigResult loaded = load_daemon_config(args.config_path, ConfigUse::rules);
@@ -157,7 +216,7 @@ ExitCode run_check(const CheckArgs& args) {
   // Quiet monitor: check prints its own report.
   auto quiet = std::make_shared<spdlog::logger>("fiberleakd-check");
   quiet->set_level(spdlog::level::off);
-  TargetMonitor monitor(target, std::size_t{256} << 20, quiet);
+  TargetMonitor monitor(target, DaemonConfig::kDefaultMaxBodyBytes, quiet);
   monitor.scrape_once();
   if (args.interval_ns > 0 && monitor.status().up) {
     std::this_thread::sleep_for(std::chrono::nanoseconds(args.interval_ns));
@@ -169,19 +228,24 @@ ExitCode run_check(const CheckArgs& args) {
     return ExitCode::error;
   }
   std::vector<LeakFinding> findings;
-  for (const auto& t : monitor.findings()) {
-    if (t.lifecycle != TrackedFinding::Lifecycle::resolved) findings.push_back(t.finding);
+  for (auto& t : monitor.findings()) {
+    if (t.lifecycle != TrackedFinding::Lifecycle::resolved) findings.push_back(std::move(t.finding));
   }
-  std::sort(findings.begin(), findings.end(), [](const auto& a, const auto& b) { return a.blocked_ns > b.blocked_ns; });
+  std::stable_sort(findings.begin(), findings.end(), [](const auto& a, const auto& b) {
+    if (a.verdict != b.verdict) return a.verdict == Verdict::definite;
+    return a.blocked_ns > b.blocked_ns;
+  });
   std::size_t fibers = 0;
   for (const auto& [state, n] : status.fibers_by_state) fibers += n;
   if (args.json) {
-    std::cout << findings_to_json(findings, status.growing).dump(2) << "\n";
+    std::cout << json_text(findings_to_json(findings, status.growing), 2) << "\n";
   } else {
-    print_table(findings, fibers, status, rules.threshold.count());
+    print_report(findings, status, fibers, rules.threshold.count(), args.verbose);
   }
 
-  const ExitCode leaks = findings.empty() ? ExitCode::ok : ExitCode::leaks;
+  // A growing site fails the run too, unless a baseline judges growth.
+  const bool growing = !status.growing.empty() && args.baseline_path.empty();
+  const ExitCode leaks = findings.empty() && !growing ? ExitCode::ok : ExitCode::leaks;
   if (args.baseline_path.empty()) return leaks;
   return std::max(leaks, check_baseline(args.baseline_path, status.site_counts, args.max_growth));  // the worse
 }

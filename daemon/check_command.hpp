@@ -1,6 +1,7 @@
 // `fiberleakd check URL`: fetch a target once (or twice, --interval apart),
-// print its leak suspects and exit with ExitCode::leaks when there are any
-// (or when a park site grew past --baseline): the CI gate.
+// print its leaks grouped by park site with their verdicts and exit with
+// ExitCode::leaks when there are any (or a growing site, or, with
+// --baseline, a park site grew past the baseline): the CI gate.
 #pragma once
 
 #include <cstddef>
@@ -15,11 +16,14 @@
 namespace fiberleak::detail {
 
 struct CheckArgs {
+  static constexpr std::int64_t kDefaultTimeoutNs = 30'000'000'000;
+
   std::string url;                                // URL as given (for messages)
   std::string target_url;                         // its origin and endpoint prefix: what is scraped
   TargetKind kind = TargetKind::auto_detect;      // --kind
   std::optional<std::int64_t> threshold_ns;       // --threshold; else the config's, else 30s
   std::int64_t interval_ns = 0;                   // --interval: 0 looks once
+  std::int64_t timeout_ns = kDefaultTimeoutNs;    // --timeout: the most one look may take
   std::vector<std::string> ignore_names;          // --ignore-name, added to the config's
   std::vector<std::string> ignore_top_functions;  // --ignore-top
   std::vector<std::string> ignore_any_functions;  // --ignore-function
@@ -27,6 +31,9 @@ struct CheckArgs {
   std::string baseline_path;                      // --baseline (baseline.hpp)
   std::size_t max_growth = 0;                     // --max-growth: fibers a site may gain
   bool json = false;                              // --json: fiberleak.leaks/v1 on stdout
+  bool verbose = false;                           // -v: every finding, not only the sites
+  std::string token;                              // --token: sent as Authorization: Bearer
+  std::string token_file;                         // --token-file: the same, read from the file
 };
 
 inline constexpr const char* kCheckUsage =
@@ -39,11 +46,15 @@ inline constexpr const char* kCheckUsage =
     "             --ignore-top FUNC      ignore fibers parked in a function containing FUNC\n"
     "             --ignore-function FUNC ignore fibers with FUNC anywhere in their stack\n"
     "             --interval DURATION    look twice, this far apart (growing sites; Go minutes)\n"
+    "             --timeout DURATION     the most one look may take, all told (default 30s)\n"
     "             --config FILE          apply the rules section of a fiberleakd config\n"
     "             --baseline FILE        compare parked fibers per site with FILE (written when missing)\n"
     "             --max-growth N         with --baseline: allowed growth per site (default 0)\n"
     "             --json                 print findings as JSON\n"
-    "           exit status: 0 clean, 1 leaks found (or growth past the baseline), 2 error\n";
+    "             --token TOKEN          the target's bearer token (--token-file FILE: read from FILE)\n"
+    "             -v, --verbose          list every leaked fiber after the sites\n"
+    "           exit status: 0 clean, 1 leaks or a growing site found (with --baseline: growth\n"
+    "           past the baseline), 2 error\n";
 
 // The arguments after "check", the URL among them.
 Parsed<CheckArgs> parse_check_args(std::vector<std::string> items);

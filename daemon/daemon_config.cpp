@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -21,9 +22,11 @@ JsonFields fields(const json& obj, std::string path, std::vector<std::string>& e
   return JsonFields(obj, std::move(path), &errors, JsonNull::invalid);
 }
 
+// Scrape intervals and timeouts: at most a day, so that adding one to a
+// clock reading (the next scrape's deadline) cannot overflow.
 void read_interval(JsonFields& f, const char* key, std::chrono::milliseconds& out) {
   std::int64_t ns = std::chrono::nanoseconds(out).count();
-  f.duration(key, ns, "expected a duration of at least 1ms like \"15s\"", 1'000'000);
+  f.duration(key, ns, "expected a duration from 1ms to 24h like \"15s\"", 1'000'000, 86'400'000'000'000);
   out = std::chrono::milliseconds(ns / 1'000'000);
 }
 
@@ -68,7 +71,33 @@ void read_rules(const json& obj, const std::string& path, LeakRules& rules, std:
   f.integer("growing_evaluations", rules.growing_evaluations, 1, 1000, "expected a whole number from 1 to 1000");
 }
 
+// "token" or "token_file" of `f` (not both) into `token`.
+void read_token(JsonFields& f, std::string& token) {
+  std::string file;
+  f.string("token", token);
+  f.string("token_file", file);
+  if (!token.empty() && !file.empty()) {
+    f.problem(f.at("token_file"), "give token or token_file, not both");
+  } else if (!file.empty()) {
+    std::string error;
+    token = read_token_file(file, error);
+    if (!error.empty()) f.problem(f.at("token_file"), error);
+  }
+}
+
 }  // namespace
+
+std::string read_token_file(const std::string& path, std::string& error) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) {
+    error = path + ": cannot be read";
+    return {};
+  }
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+  if (line.empty()) error = path + ": holds no token";
+  return line;
+}
 
 ConfigResult parse_daemon_config(const std::string& text, ConfigUse use, const ConfigOverrides& overrides) {
   ConfigResult r;
@@ -78,7 +107,8 @@ ConfigResult parse_daemon_config(const std::string& text, ConfigUse use, const C
     return r;
   }
   JsonFields top = fields(doc, "", r.errors);
-  top.reject_unknown({"listen", "log_level", "webhook_url", "max_body_bytes", "defaults", "rules", "targets"});
+  top.reject_unknown(
+      {"listen", "log_level", "webhook_url", "max_body_bytes", "token", "token_file", "defaults", "rules", "targets"});
   std::string listen;
   top.string("listen", listen);
   if (!listen.empty() && !parse_listen_address(listen, r.config.listen_host, r.config.listen_port)) {
@@ -94,6 +124,16 @@ ConfigResult parse_daemon_config(const std::string& text, ConfigUse use, const C
     r.config.log_level = overrides.log_level;
     if (!valid_log_level(overrides.log_level)) top.problem("--log-level", kLogLevels);
   }
+  read_token(top, r.config.token);
+  if (!overrides.token.empty() && !overrides.token_file.empty()) {
+    top.problem("--token-file", "give --token or --token-file, not both");
+  } else if (!overrides.token.empty()) {
+    r.config.token = overrides.token;
+  } else if (!overrides.token_file.empty()) {
+    std::string error;
+    r.config.token = read_token_file(overrides.token_file, error);
+    if (!error.empty()) top.problem("--token-file", error);
+  }
   top.string("webhook_url", r.config.webhook_url);
   if (!r.config.webhook_url.empty() && !parse_http_url(r.config.webhook_url)) {
     top.problem("webhook_url", "expected an http:// URL");
@@ -104,9 +144,10 @@ ConfigResult parse_daemon_config(const std::string& text, ConfigUse use, const C
   TargetConfig defaults;
   if (const json* d = top.find("defaults")) {
     JsonFields f = fields(*d, "defaults", r.errors);
-    f.reject_unknown({"interval", "timeout"});
+    f.reject_unknown({"interval", "timeout", "token", "token_file"});
     read_interval(f, "interval", defaults.interval);
     read_interval(f, "timeout", defaults.timeout);
+    read_token(f, defaults.token);
   }
   LeakRules global;
   if (const json* rules = top.find("rules")) read_rules(*rules, "rules", global, r.errors);
@@ -122,7 +163,7 @@ ConfigResult parse_daemon_config(const std::string& text, ConfigUse use, const C
     TargetConfig t = defaults;
     t.rules = global;
     JsonFields f = fields((*targets)[i], JsonFields::item("targets", i), r.errors);
-    f.reject_unknown({"name", "url", "kind", "labels", "interval", "timeout", "rules"});
+    f.reject_unknown({"name", "url", "kind", "labels", "interval", "timeout", "rules", "token", "token_file"});
     f.string("name", t.name);
     if (t.name.empty()) {
       f.problem(f.at("name"), "required");
@@ -140,6 +181,8 @@ ConfigResult parse_daemon_config(const std::string& text, ConfigUse use, const C
     }
     read_interval(f, "interval", t.interval);
     read_interval(f, "timeout", t.timeout);
+    if (f.find("token") != nullptr || f.find("token_file") != nullptr) t.token.clear();  // its own, not the default
+    read_token(f, t.token);
     if (t.timeout > t.interval) f.problem(f.at("timeout"), "must not be longer than the interval");
     if (const json* rules = f.find("rules")) read_rules(*rules, f.at("rules"), t.rules, r.errors);
     r.config.targets.push_back(std::move(t));

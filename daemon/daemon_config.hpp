@@ -24,7 +24,8 @@ struct TargetConfig {
   std::map<std::string, std::string> labels;
   std::chrono::milliseconds interval{15000};
   std::chrono::milliseconds timeout{5000};
-  LeakRules rules;  // the global rules with this target's additions
+  LeakRules rules;    // the global rules with this target's additions
+  std::string token;  // sent as "Authorization: Bearer <token>" ("": none)
 };
 
 struct DaemonConfig {
@@ -32,7 +33,12 @@ struct DaemonConfig {
   int listen_port = 6070;
   std::string log_level = "info";
   std::string webhook_url;  // optional: POSTed each new and resolved finding as JSON
-  std::size_t max_body_bytes = std::size_t{256} << 20;
+  std::string token;        // the sidecar's own server requires it ("": open; /healthz always is)
+  // A larger answer from a target is an error. A scrape peaks at a few
+  // times the body (docs/fiberleakd.md). Measured: 6 MB is ~14k fibers of
+  // the demo's (shared stacks) or ~28k goroutines of a short Go stack.
+  std::size_t max_body_bytes = kDefaultMaxBodyBytes;
+  static constexpr std::size_t kDefaultMaxBodyBytes = std::size_t{64} << 20;
   std::vector<TargetConfig> targets;
 };
 
@@ -51,9 +57,15 @@ enum class ConfigUse {
 // Command-line flags that replace a field of the file ("": not given),
 // checked as the field is and reported under the flag's name.
 struct ConfigOverrides {
-  std::string listen;     // --listen HOST:PORT
-  std::string log_level;  // --log-level LEVEL
+  std::string listen;      // --listen HOST:PORT
+  std::string log_level;   // --log-level LEVEL
+  std::string token;       // --token TOKEN: the sidecar's own
+  std::string token_file;  // --token-file FILE: the same, read from FILE
 };
+
+// A token file's first line (trailing newline and spaces dropped); empty
+// with `error` set when it cannot be read or holds no token.
+std::string read_token_file(const std::string& path, std::string& error);
 
 ConfigResult parse_daemon_config(const std::string& json_text, ConfigUse use, const ConfigOverrides& overrides = {});
 ConfigResult load_daemon_config(const std::string& path, ConfigUse use, const ConfigOverrides& overrides = {});

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <string>
+#include <unordered_map>
 
 namespace fiberleak::detail {
 namespace {
@@ -12,6 +14,45 @@ bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.
 bool parse_u64(std::string_view s, std::uint64_t& out) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && ptr == s.data() + s.size() && !s.empty();
+}
+
+// The length of the UTF-8 character at s[i] (RFC 3629: no overlong forms,
+// surrogates or code points past U+10FFFF), 0 if none starts there.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+  const auto at = [&](std::size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
+  const unsigned c = at(0);
+  if (c < 0x80) return 1;
+  const auto cont = [&](std::size_t k, unsigned lo = 0x80, unsigned hi = 0xBF) { return at(k) >= lo && at(k) <= hi; };
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    const bool second = c == 0xE0 ? cont(1, 0xA0) : c == 0xED ? cont(1, 0x80, 0x9F) : cont(1);
+    return second && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    const bool second = c == 0xF0 ? cont(1, 0x90) : c == 0xF4 ? cont(1, 0x80, 0x8F) : cont(1);
+    return second && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+// Text from the target, as valid UTF-8: every writer downstream (JSON,
+// Prometheus labels) needs it, so each byte that starts no character
+// becomes U+FFFD here, as the JSON writer would write it (web/json_text.hpp).
+// (Boost.Locale's utf_to_utf drops the valid byte after a cut character.)
+std::string target_text(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = utf8_length(s, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s, i, n);
+      i += n;
+    }
+  }
+  return out;
 }
 
 [[noreturn]] void fail(std::size_t line, const std::string& why) {
@@ -39,8 +80,10 @@ bool parse_location(std::string_view text, DumpFrame& frame) {
   const auto colon = text.rfind(':');
   if (colon == std::string_view::npos) return false;
   std::uint64_t line = 0;
-  if (!parse_u64(text.substr(colon + 1), line)) return false;
-  frame.file = std::string(text.substr(0, colon));
+  if (!parse_u64(text.substr(colon + 1), line) || line > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) {
+    return false;
+  }
+  frame.file = target_text(text.substr(0, colon));
   frame.line = static_cast<int>(line);
   return true;
 }
@@ -118,7 +161,7 @@ void apply_status(std::string_view status, DumpedFiber& g) {
     const std::string_view part = status.substr(0, comma);
     status = comma == std::string_view::npos ? std::string_view() : status.substr(comma + 2);
     if (first) {
-      g.wait_reason = std::string(part);
+      g.wait_reason = target_text(part);
       first = false;
       continue;
     }
@@ -126,8 +169,14 @@ void apply_status(std::string_view status, DumpedFiber& g) {
       g.locked_to_thread = true;
     } else if (const auto sp = part.find(' ');
                sp != std::string_view::npos && starts_with(part.substr(sp), " minute")) {
+      // A lower bound: more minutes than nanoseconds fit say "at least INT64_MAX".
+      constexpr std::int64_t kMinute = 60'000'000'000;
+      constexpr std::uint64_t kMaxMinutes = std::numeric_limits<std::int64_t>::max() / kMinute;
       std::uint64_t minutes = 0;
-      if (parse_u64(part.substr(0, sp), minutes)) g.blocked_ns = static_cast<std::int64_t>(minutes) * 60'000'000'000;
+      if (parse_u64(part.substr(0, sp), minutes)) {
+        g.blocked_ns = minutes > kMaxMinutes ? std::numeric_limits<std::int64_t>::max()
+                                             : static_cast<std::int64_t>(minutes) * kMinute;
+      }
     }
   }
   g.blocked_exact = false;
@@ -170,12 +219,42 @@ FiberDump parse_go_dump(std::string_view text) {
   std::string_view line;
   DumpedFiber* g = nullptr;
   std::vector<DumpFrame> stack, created;
+  // Goroutines parked at one place share one stack: 10k of them hold one
+  // copy of its frames, not 10k. Keyed by the frames as parsed (Go prints
+  // each goroutine's own argument values, so the text differs).
+  std::unordered_map<std::string, SharedStack> interned;
+  DecodeBudget budget(text.size());
+  auto over_budget = [&] {
+    fail(line_no, "the dump decodes to more than " + std::to_string(DecodeBudget::kExpansion) +
+                      " times its size (not a goroutine dump)");
+  };
+  auto intern = [&](std::vector<DumpFrame>& frames) {
+    SharedStack shared;
+    if (frames.empty()) return shared;
+    std::string key;
+    for (const DumpFrame& f : frames) {
+      key += f.function;
+      key += '\0';
+      key += f.file;
+      key += ':';
+      key += std::to_string(f.line);
+      key += f.inlined ? "i\n" : "\n";
+    }
+    if (auto it = interned.find(key); it != interned.end()) {
+      shared = it->second;
+    } else {
+      if (!budget.spend(frames) || !budget.spend(key.capacity() + sizeof(SharedStack) + 64)) over_budget();
+      shared = SharedStack(std::move(frames));
+      interned.emplace(std::move(key), shared);
+    }
+    frames.clear();
+    return shared;
+  };
   auto finish = [&] {
     if (g == nullptr) return;
-    g->stack = std::move(stack);
-    g->creation_stack = std::move(created);
-    stack.clear();
-    created.clear();
+    if (!budget.spend_appended(dump.fibers)) over_budget();
+    g->stack = intern(stack);
+    g->creation_stack = intern(created);
     g = nullptr;
   };
   while (next_line(line)) {
@@ -218,7 +297,7 @@ FiberDump parse_go_dump(std::string_view text) {
       frame.inlined = name.size() >= 5 && name.substr(name.size() - 5) == "(...)";
       name = function_name(name);
     }
-    frame.function = std::string(name);
+    frame.function = target_text(name);
     std::string_view location;
     if (!next_line(location) || !parse_location(location, frame)) {
       fail(line_no, "a frame without its file:line (truncated dump?)");

@@ -8,7 +8,9 @@
 // Go 1.27's "labels:{...}" (the label "fiber" is the fiber's name: fiberleak
 // writes it so),
 // inlined "(...)" frames, "...additional frames elided..." and
-// "...N frames elided...". Stateless; thread-safe.
+// "...N frames elided...". Numbers that do not fit saturate (minutes) or
+// are errors (ids, lines); bytes that are no UTF-8 become U+FFFD.
+// Stateless; thread-safe.
 #pragma once
 
 #include <stdexcept>

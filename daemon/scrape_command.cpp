@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 #include "daemon/sidecar.hpp"
@@ -16,10 +17,12 @@ Parsed<ScrapeArgs> parse_scrape_args(std::vector<std::string> items) {
   ArgList list(std::move(items));
   while (!list.done()) {
     const std::string flag = list.take();
-    std::string* into = flag == "--config"      ? &args.config_path
-                        : flag == "--listen"    ? &args.overrides.listen
-                        : flag == "--log-level" ? &args.overrides.log_level
-                                                : nullptr;
+    std::string* into = flag == "--config"       ? &args.config_path
+                        : flag == "--listen"     ? &args.overrides.listen
+                        : flag == "--log-level"  ? &args.overrides.log_level
+                        : flag == "--token"      ? &args.overrides.token
+                        : flag == "--token-file" ? &args.overrides.token_file
+                                                 : nullptr;
     if (into == nullptr) return parse_error<ScrapeArgs>("scrape: unknown option \"" + flag + "\"");
     const std::optional<std::string> v = list.value();
     if (!v) return parse_error<ScrapeArgs>(missing_value(flag));
@@ -46,7 +49,14 @@ ExitCode run_scrape(const ScrapeArgs& args) {
                config.targets.size() == 1 ? "" : "s", config.listen_host, sidecar.port());
   wait_for_stop_signal();
   logger->info("stopping");
-  sidecar.stop();
+  if (!sidecar.stop()) {
+    // A scrape still connecting to a host that does not answer: the process
+    // exits without waiting for it (nothing of it is kept).
+    logger->warn("a scrape is still connecting after {} ms; exiting without it", Sidecar::kStopGrace.count());
+    logger->flush();
+    std::fflush(nullptr);
+    std::_Exit(to_int(ExitCode::ok));
+  }
   return ExitCode::ok;
 }
 

@@ -12,14 +12,16 @@ namespace fiberleak::detail {
 
 struct ScrapeArgs {
   std::string config_path;    // --config FILE, required
-  ConfigOverrides overrides;  // --listen, --log-level: checked with the file
+  ConfigOverrides overrides;  // --listen, --log-level, --token(-file): checked with the file
 };
 
 inline constexpr const char* kScrapeUsage =
     "  scrape   the sidecar: scrape the targets of a config file, serve /metrics and /api\n"
     "             --config FILE          JSON config (see config/fiberleakd.example.json)\n"
     "             --listen HOST:PORT     overrides the config's listen address\n"
-    "             --log-level LEVEL      overrides the config's log level\n";
+    "             --log-level LEVEL      overrides the config's log level\n"
+    "             --token TOKEN          clients of this sidecar must send it (Authorization: Bearer);\n"
+    "                                    --token-file FILE reads it from FILE (overrides the config's)\n";
 
 // The arguments after "scrape". The overrides' values are checked when the
 // config is loaded, so their problems are listed with the file's.

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "web/fiber_json.hpp"
+#include "web/json_text.hpp"
 #include "web/prometheus_text.hpp"
 #include "web/url.hpp"
 
@@ -41,7 +42,10 @@ bool valid_label_name(const std::string& s) {
 }  // namespace
 
 Sidecar::Sidecar(DaemonConfig config, std::shared_ptr<spdlog::logger> logger)
-    : config_(std::move(config)), logger_(std::move(logger)) {
+    : config_(std::move(config)), logger_(std::move(logger)), http_(ServerLimits{}, AccessPolicy{config_.token}) {
+  if (const std::optional<HttpUrl> url = parse_http_url(config_.webhook_url)) {  // the config checked it
+    webhook_ = std::make_unique<WebhookQueue>(*url, logger_, WebhookQueue::Options{});
+  }
   for (const TargetConfig& t : config_.targets) {
     monitors_.push_back(std::make_unique<TargetMonitor>(t, config_.max_body_bytes, logger_,
                                                         [this](const TrackedFinding& f) { post_webhook(f); }));
@@ -60,25 +64,50 @@ Sidecar::Sidecar(DaemonConfig config, std::shared_ptr<spdlog::logger> logger)
              [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
 }
 
-Sidecar::~Sidecar() { stop(); }
+Sidecar::~Sidecar() {
+  stop();
+  join_scrape_threads();  // the ones stop() left behind, if any
+}
 
 void Sidecar::start() {
   port_ = http_.bind(config_.listen_host, config_.listen_port);
   if (port_ < 0) throw std::runtime_error(cannot_listen(config_.listen_host, config_.listen_port));
   http_.start();
-  for (auto& m : monitors_) threads_.emplace_back([this, &m] { scrape_loop(*m); });
+  std::lock_guard<std::mutex> lock(stop_mutex_);
+  for (auto& m : monitors_) {
+    ++scraping_;
+    threads_.emplace_back([this, &m] {
+      scrape_loop(*m);
+      std::lock_guard<std::mutex> done(stop_mutex_);
+      --scraping_;
+      stop_cv_.notify_all();
+    });
+  }
 }
 
-void Sidecar::stop() {
+bool Sidecar::stop(std::chrono::milliseconds grace) {
+  const auto until = std::chrono::steady_clock::now() + grace;
   {
     std::lock_guard<std::mutex> lock(stop_mutex_);
-    if (stopping_) return;
+    if (stopping_) return scraping_ == 0;
     stopping_ = true;
   }
   stop_cv_.notify_all();
+  for (auto& m : monitors_) m->cancel();
+  if (webhook_) webhook_->stop();
+  bool finished = false;
+  {
+    std::unique_lock<std::mutex> lock(stop_mutex_);
+    finished = stop_cv_.wait_until(lock, until, [this] { return scraping_ == 0; });
+  }
+  if (finished) join_scrape_threads();
+  http_.stop();
+  return finished;
+}
+
+void Sidecar::join_scrape_threads() {
   for (auto& t : threads_) t.join();
   threads_.clear();
-  http_.stop();
 }
 
 void Sidecar::scrape_loop(TargetMonitor& monitor) {
@@ -97,18 +126,8 @@ void Sidecar::scrape_loop(TargetMonitor& monitor) {
 }
 
 void Sidecar::post_webhook(const TrackedFinding& finding) {
-  if (config_.webhook_url.empty() || finding.lifecycle == TrackedFinding::Lifecycle::ongoing) return;
-  const std::optional<HttpUrl> url = parse_http_url(config_.webhook_url);  // the config checked it
-  if (!url) return;
-  httplib::Client client(url->origin);
-  client.set_connection_timeout(2);
-  client.set_read_timeout(5);
-  const std::string path = url->path.empty() ? "/" : url->path;
-  auto res = client.Post(path.c_str(), finding_json(finding).dump(), "application/json");
-  if (!res || res->status >= 300) {
-    logger_->warn("webhook {}: {}", config_.webhook_url,
-                  res ? "HTTP " + std::to_string(res->status) : httplib::to_string(res.error()));
-  }
+  if (!webhook_ || finding.lifecycle == TrackedFinding::Lifecycle::ongoing) return;
+  webhook_->push(json_text(finding_json(finding)));
 }
 
 std::string Sidecar::metrics_text() const {
@@ -136,21 +155,46 @@ std::string Sidecar::metrics_text() const {
   for (const auto& s : statuses)
     m.sample("fiberleakd_target_restarts_total", labels(s), static_cast<double>(s.restarts));
   m.family("fiberleakd_fibers", "gauge", "Fibers (goroutines) of the target by state at the latest scrape.");
+  // What a target holds is unknown while it is down: no sample then (not 0),
+  // so that an alert on these cannot go quiet because the target died.
   for (const auto& s : statuses) {
+    if (!s.up) continue;
     for (const auto& [state, n] : s.fibers_by_state) {
       m.sample("fiberleakd_fibers", labels(s, {{"state", std::string(to_string(state))}}), static_cast<double>(n));
     }
   }
   m.family("fiberleakd_leak_suspects", "gauge", "Fibers the leak rules flag at the latest scrape.");
-  for (const auto& s : statuses) m.sample("fiberleakd_leak_suspects", labels(s), static_cast<double>(s.leak_suspects));
+  for (const auto& s : statuses) {
+    if (s.up) m.sample("fiberleakd_leak_suspects", labels(s), static_cast<double>(s.leak_suspects));
+  }
+  m.family(
+      "fiberleakd_leaks", "gauge",
+      "Leaked fibers at the latest scrape by verdict (definite needs owners: fiberleak targets); none while down.");
+  for (const auto& s : statuses) {
+    if (!s.up) continue;
+    m.sample("fiberleakd_leaks", labels(s, {{"verdict", "definite"}}), static_cast<double>(s.definite_leaks));
+    m.sample("fiberleakd_leaks", labels(s, {{"verdict", "suspect"}}),
+             static_cast<double>(s.leak_suspects - s.definite_leaks));
+  }
   m.family("fiberleakd_growing_site_fibers", "gauge", "Fibers at park sites that keep growing (top 5 per target).");
   for (const auto& s : statuses) {
+    if (!s.up) continue;
     std::vector<GrowingSite> top = s.growing;
     std::sort(top.begin(), top.end(), [](const GrowingSite& a, const GrowingSite& b) { return a.fibers > b.fibers; });
     if (top.size() > 5) top.resize(5);
     for (const auto& g : top) {
       m.sample("fiberleakd_growing_site_fibers", labels(s, {{"site", g.site}}), static_cast<double>(g.fibers));
     }
+  }
+  if (webhook_) {
+    const WebhookQueue::Counters c = webhook_->counters();
+    m.family("fiberleakd_webhook_sent_total", "counter", "Findings the webhook accepted (2xx).");
+    m.sample("fiberleakd_webhook_sent_total", static_cast<double>(c.sent));
+    m.family("fiberleakd_webhook_dropped_total", "counter",
+             "Findings never delivered to the webhook: queue full, refused, or every attempt failed.");
+    m.sample("fiberleakd_webhook_dropped_total", static_cast<double>(c.dropped));
+    m.family("fiberleakd_webhook_queued", "gauge", "Findings waiting for the webhook.");
+    m.sample("fiberleakd_webhook_queued", static_cast<double>(c.queued));
   }
   return m.text();
 }
@@ -161,22 +205,23 @@ std::string Sidecar::targets_json() const {
     const TargetStatus s = mon->status();
     nlohmann::json by_state = nlohmann::json::object();
     for (const auto& [state, n] : s.fibers_by_state) by_state[std::string(to_string(state))] = n;
-    out.push_back({{"name", s.name},
-                   {"url", s.url},
-                   {"kind", s.kind},
-                   {"labels", s.labels},
-                   {"up", s.up},
-                   {"error", s.error},
-                   {"last_scrape_ms", s.last_scrape_ms},
-                   {"scrape_seconds", s.scrape_seconds},
-                   {"scrapes", s.scrapes},
-                   {"failures", s.failures},
-                   {"restarts", s.restarts},
-                   {"fibers_by_state", by_state},
-                   {"leak_suspects", s.leak_suspects},
-                   {"growing_sites", s.growing.size()}});
+    out.push_back(
+        {{"name", s.name},
+         {"url", s.url},
+         {"kind", s.kind},
+         {"labels", s.labels},
+         {"up", s.up},
+         {"error", s.error},
+         {"last_scrape_ms", s.last_scrape_ms},
+         {"scrape_seconds", s.scrape_seconds},
+         {"scrapes", s.scrapes},
+         {"failures", s.failures},
+         {"restarts", s.restarts},
+         {"fibers_by_state", by_state},
+         {"leak_suspects", s.up ? nlohmann::json(s.leak_suspects) : nlohmann::json(nullptr)},  // unknown when down
+         {"growing_sites", s.growing.size()}});
   }
-  return nlohmann::json{{"targets", out}}.dump(2);
+  return json_text(nlohmann::json{{"targets", out}}, 2);
 }
 
 std::string Sidecar::findings_json() const {
@@ -184,7 +229,7 @@ std::string Sidecar::findings_json() const {
   for (const auto& mon : monitors_) {
     for (const TrackedFinding& t : mon->findings()) out.push_back(finding_json(t));
   }
-  return nlohmann::json{{"findings", out}}.dump(2);
+  return json_text(nlohmann::json{{"findings", out}}, 2);
 }
 
 }  // namespace fiberleak::detail

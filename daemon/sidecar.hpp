@@ -2,9 +2,12 @@
 // each scraped on its own thread at its interval, and an HTTP server with
 // /metrics (per target: up, scrape duration, fibers by state, leak suspects,
 // top growing sites), /api/targets, /api/findings and /healthz. A target
-// that is down, slow or answers garbage only changes its own status.
+// that is down, slow or answers garbage only changes its own status; new and
+// resolved findings go to the webhook through a WebhookQueue, never from a
+// scrape thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -13,6 +16,7 @@
 
 #include "daemon/daemon_config.hpp"
 #include "daemon/target_monitor.hpp"
+#include "daemon/webhook_queue.hpp"
 #include "web/server_thread.hpp"
 
 namespace fiberleak::detail {
@@ -25,7 +29,13 @@ class Sidecar {
   // accepts and starts scraping; throws std::runtime_error when the address
   // cannot be bound.
   void start();
-  void stop();
+  // Stops scraping: cancels every scrape in flight and the webhook's post,
+  // then waits at most `grace` for the scrape threads. False when one is
+  // still stuck after that (connecting to a host that does not answer: a
+  // connect cannot be interrupted); the caller may exit the process then, and
+  // the destructor waits for it. The HTTP server stops either way.
+  bool stop(std::chrono::milliseconds grace = kStopGrace);
+  static constexpr std::chrono::milliseconds kStopGrace{1500};
   int port() const { return port_; }
 
   std::string metrics_text() const;
@@ -35,16 +45,19 @@ class Sidecar {
  private:
   void scrape_loop(TargetMonitor& monitor);
   void post_webhook(const TrackedFinding& finding);
+  void join_scrape_threads();
 
   DaemonConfig config_;
   std::shared_ptr<spdlog::logger> logger_;
   std::vector<std::unique_ptr<TargetMonitor>> monitors_;
   std::vector<std::thread> threads_;
-  ServerThread http_{4};
+  std::unique_ptr<WebhookQueue> webhook_;  // null without webhook_url
+  ServerThread http_;                      // takes no request bodies; config_.token guards it
   int port_ = 0;
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;
+  std::size_t scraping_ = 0;  // scrape threads not yet finished (guarded by stop_mutex_)
 };
 
 }  // namespace fiberleak::detail

@@ -8,8 +8,13 @@
 // every wake; the monitor extends that lower bound with the time between
 // scrapes only when the target's own figures prove the park is the same one
 // (see combine_go_blocked()). A target that restarts (its clock or its ids go
-// back) starts a fresh history. Thread-safe: scrape_once() from the
-// monitor's thread, the readers from HTTP threads.
+// back, or Go hands out an id again) starts a fresh history. A scrape ends by the target's timeout
+// whatever the target does (TargetClient). The log gets at most
+// one line per park site, at most kLoggedChanges sites of each kind a scrape
+// and one line for the rest, so
+// a target whose thousands of fibers change at every scrape cannot flood it.
+// Thread-safe: scrape_once() from the monitor's thread, cancel() from any,
+// the readers from HTTP threads.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,7 +53,11 @@ struct TargetStatus {
   double scrape_seconds = 0;
   std::uint64_t scrapes = 0, failures = 0, restarts = 0;
   std::map<FiberState, std::size_t> fibers_by_state;
-  std::size_t leak_suspects = 0;
+  std::size_t leak_suspects = 0;   // findings of every verdict
+  std::size_t definite_leaks = 0;  // of which definite
+  // Its dumps name what fibers wait on and who holds it (fiberleak targets
+  // on Boost 1.74): the "definite" verdict needs it; Go's dumps do not.
+  bool waits_on_recorded = false;
   std::vector<GrowingSite> growing;
   std::map<std::string, std::size_t> site_counts;  // parked fibers per park site (ignore rules applied)
 };
@@ -59,13 +69,22 @@ struct TargetStatus {
 // figure was itself a real observation (> 0: Go printed minutes).
 std::int64_t combine_go_blocked(std::int64_t reported_ns, std::int64_t previous_ns, std::int64_t elapsed_ns);
 
+class TargetClient;
+
 class TargetMonitor {
  public:
+  // New and resolved findings logged one by one per scrape; the rest are counted in one line.
+  static constexpr std::size_t kLoggedChanges = 10;
+
   using FindingSink = std::function<void(const TrackedFinding&)>;
   TargetMonitor(TargetConfig config, std::size_t max_body_bytes, std::shared_ptr<spdlog::logger> logger,
                 FindingSink on_change = {});
 
+  // Scrapes the target once, within its timeout; the outcome is in status().
   void scrape_once();
+  // Ends the scrape in flight at once (it fails "canceled") and makes every
+  // later one fail the same way: fiberleakd is stopping.
+  void cancel();
   // Evaluates an already fetched dump as a scrape would (tests; fault-free path).
   void evaluate(FiberDump dump, bool from_go, std::int64_t now_ms);
 
@@ -75,6 +94,10 @@ class TargetMonitor {
 
  private:
   void fail(const std::string& why, double seconds, std::int64_t now_ms);
+  // Go ids are never reused within a process: an id that ended and is back,
+  // or that now has another creator, means a new process.
+  bool go_ids_reused(const FiberDump& dump) const;
+  void remember_go_ids(const FiberDump& dump);
 
   TargetConfig config_;
   std::size_t max_body_bytes_;
@@ -92,8 +115,14 @@ class TargetMonitor {
     std::int64_t at_ms;
   };
   std::map<FiberId, GoObservation> go_seen_;
+  std::map<FiberId, std::string> go_creators_;  // every goroutine of the last dump: its creator
+  std::set<FiberId> go_ended_;                  // ids seen before and gone since (the smallest)
   std::int64_t last_taken_at_ns_ = 0;
   std::uint64_t last_max_id_ = 0;
+
+  std::mutex client_mutex_;         // guards client_ and canceled_
+  TargetClient* client_ = nullptr;  // the scrape's in flight, for cancel()
+  bool canceled_ = false;
 };
 
 }  // namespace fiberleak::detail

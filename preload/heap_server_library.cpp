@@ -39,7 +39,9 @@ constexpr auto kBindDelay = std::chrono::milliseconds(200);
 
 void bind_and_serve(const std::string& listen, const std::string& host, int port) {
   std::this_thread::sleep_for(kBindDelay);
-  auto server = std::make_unique<fiberleak::detail::ServerThread>(2);
+  fiberleak::detail::AccessPolicy access;
+  if (const char* token = std::getenv("FIBERLEAK_TOKEN")) access.token = token;
+  auto server = std::make_unique<fiberleak::detail::ServerThread>(fiberleak::detail::ServerLimits{}, access);
   fiberleak::detail::mount_heap_routes(server->server());
   server->server().Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(fiberleak::detail::heap_metrics_text(), "text/plain; version=0.0.4; charset=utf-8");

@@ -74,6 +74,8 @@ FiberDump build_dump(const Snapshot& snapshot, Symbolizer& symbolizer) {
     f.waits_on = s.waits_on;
     f.waits_for = s.waits_for;
     f.owner_ended = s.owner_ended;
+    f.rearmed = s.rearmed;
+    f.rewaits = s.rewaits;
     f.is_main = s.is_main;
     f.thread = s.thread;
     // A running fiber's last park stack is stale: Go shows running

@@ -1,7 +1,6 @@
 #include "profiler/duration.hpp"
 
 #include <cstdio>
-#include <limits>
 
 namespace fiberleak::detail {
 
@@ -54,27 +53,30 @@ bool parse_duration(std::string_view text, std::int64_t& out_ns) noexcept {
     total += value * scale_ns;
     any = true;
   }
-  if (!any || total > static_cast<long double>(std::numeric_limits<std::int64_t>::max())) return false;
+  // 2^63 and up do not convert (where long double is double, INT64_MAX itself rounds to 2^63).
+  if (!any || total >= 9223372036854775808.0L) return false;
   out_ns = static_cast<std::int64_t>(total);
   return true;
 }
 
 std::string format_duration(std::int64_t ns) {
+  // The magnitude in unsigned arithmetic: -INT64_MIN is no int64.
+  const std::uint64_t magnitude = ns < 0 ? 0 - static_cast<std::uint64_t>(ns) : static_cast<std::uint64_t>(ns);
+  const char* sign = ns < 0 ? "-" : "";
+  const double v = static_cast<double>(magnitude);
   char buf[48];
-  if (ns < 0) return "-" + format_duration(-ns);
-  if (ns < 1'000'000) {
-    std::snprintf(buf, sizeof buf, "%.0fus", ns / 1e3);
-  } else if (ns < 1'000'000'000) {
-    std::snprintf(buf, sizeof buf, "%.0fms", ns / 1e6);
-  } else if (ns < 60'000'000'000) {
-    std::snprintf(buf, sizeof buf, "%.1fs", ns / 1e9);
+  if (magnitude < 1'000'000) {
+    std::snprintf(buf, sizeof buf, "%s%.0fus", sign, v / 1e3);
+  } else if (magnitude < 1'000'000'000) {
+    std::snprintf(buf, sizeof buf, "%s%.0fms", sign, v / 1e6);
+  } else if (magnitude < 60'000'000'000) {
+    std::snprintf(buf, sizeof buf, "%s%.1fs", sign, v / 1e9);
   } else {
-    const std::int64_t s = ns / 1'000'000'000;
+    const unsigned long long s = magnitude / 1'000'000'000;
     if (s < 3600) {
-      std::snprintf(buf, sizeof buf, "%lldm%llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+      std::snprintf(buf, sizeof buf, "%s%llum%llus", sign, s / 60, s % 60);
     } else {
-      std::snprintf(buf, sizeof buf, "%lldh%lldm", static_cast<long long>(s / 3600),
-                    static_cast<long long>(s % 3600 / 60));
+      std::snprintf(buf, sizeof buf, "%s%lluh%llum", sign, s / 3600, s % 3600 / 60);
     }
   }
   return buf;

@@ -108,6 +108,8 @@ struct DumpedFiber {
   std::uint64_t waits_on = 0;
   FiberId waits_for = kNoFiber;
   bool owner_ended = false;
+  bool rearmed = false;        // blocked_ns spans a re-armed timed wait (FiberSnapshot::rearmed)
+  bool rewaits = false;        // parked again on the primitive that last woke it (FiberSnapshot::rewaits)
   SharedStack stack;           // park stack (or current stack), innermost first
   SharedStack creation_stack;  // where it was created, innermost first
 
@@ -133,6 +135,58 @@ struct FiberDump {
   std::int64_t taken_at_ns = 0;    // steady_clock ns of the source
   bool waits_on_recorded = false;  // the source recorded waits_on/waits_for (fiberleak on Boost 1.74)
   std::vector<DumpedFiber> fibers;
+};
+
+// What decoding a dump that came from outside (a target's JSON, a Go
+// dump) may cost in memory: kExpansion times the text plus kSlack (small
+// documents), so that no document, however shaped, makes fiberleakd hold
+// more than a few times the body it was sent (realistic ones decode to
+// about their own size). Costs are estimates of heap bytes: structs, vector
+// slots as the vectors grow, strings too long for the short-string buffer.
+// Not thread-safe.
+class DecodeBudget {
+ public:
+  static constexpr std::size_t kExpansion = 4;
+  static constexpr std::size_t kSlack = std::size_t{1} << 20;
+
+  explicit DecodeBudget(std::size_t text_bytes) : left_(text_bytes * kExpansion + kSlack) {}
+  // Each returns false once the total spent passes the budget.
+  // The fiber just appended to `fibers` (its slot when the vector grew, and
+  // what it holds: strings, the frames of the stacks it holds now).
+  bool spend_appended(const std::vector<DumpedFiber>& fibers) {
+    const DumpedFiber& f = fibers.back();
+    return spend_growth(fibers, fibers_capacity_) &&
+           spend(heap_bytes(f.name) + heap_bytes(f.wait_reason) + frames_bytes(f.stack.frames()) +
+                 frames_bytes(f.creation_stack.frames()));
+  }
+  // A stack shared by several fibers, counted once.
+  bool spend(const std::vector<DumpFrame>& frames) { return spend(sizeof(SharedStack) * 2 + frames_bytes(frames)); }
+  // Anything else the decoder keeps.
+  bool spend(std::size_t bytes) {
+    if (bytes > left_) {
+      left_ = 0;
+      return false;
+    }
+    left_ -= bytes;
+    return true;
+  }
+
+ private:
+  template <typename T>
+  bool spend_growth(const std::vector<T>& v, std::size_t& seen) {
+    if (v.capacity() <= seen) return true;
+    const std::size_t grown = (v.capacity() - seen) * sizeof(T);
+    seen = v.capacity();
+    return spend(grown);
+  }
+  static std::size_t heap_bytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 17 : 0; }
+  static std::size_t frames_bytes(const std::vector<DumpFrame>& frames) {
+    std::size_t n = frames.capacity() * sizeof(DumpFrame);
+    for (const DumpFrame& f : frames) n += heap_bytes(f.function) + heap_bytes(f.file);
+    return n;
+  }
+  std::size_t left_;
+  std::size_t fibers_capacity_ = 0;
 };
 
 }  // namespace fiberleak::detail

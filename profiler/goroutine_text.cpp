@@ -150,7 +150,10 @@ std::string render_debug2(const FiberDump& dump, Symbolizer* symbolizer) {
   auto creator_of = [&](const SharedStack& stack) -> const std::pair<std::string, std::string>& {
     auto it = creator_text.find(stack.identity());
     if (it != creator_text.end() && stack.identity() != nullptr) return it->second;
+    // The program's function that created it; a library's when no other
+    // (Go names net/http.(*Server).Serve as the creator of its handlers).
     const DumpFrame* creator = top_user_frame(stack);
+    if (creator == nullptr && !stack.empty()) creator = &*stack.begin();
     std::pair<std::string, std::string> text{"?", "\t?:0 +0x0\n"};
     if (creator != nullptr) {
       text.first = creator->function;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <unordered_set>
 
 #include "profiler/byte_size.hpp"
 #include "profiler/dump_builder.hpp"
@@ -30,7 +31,27 @@ const DumpFrame* site_frame(const DumpedFiber& f) {
   return f.stack.empty() ? nullptr : &f.stack.front();
 }
 
+// One-look growth (grows_at_one_look()): how much longer than its wait a
+// fiber may have lived and still count as parked since it arrived, and how
+// much evidence it takes.
+constexpr std::int64_t kStuckSlackNs = 100'000'000;
+constexpr std::size_t kOneLookMinFibers = 4;
+constexpr std::int64_t kOneLookMinSpanNs = 1'000'000'000;
+
 bool is_parked(const DumpedFiber& f) { return f.state == FiberState::blocked || f.state == FiberState::sleeping; }
+
+// Primitives some fiber came back to within its threshold after the
+// primitive itself woke it (DumpedFiber::rewaits): in use, as a worker
+// pool's job channel that is still fed, so nobody parked on them is a
+// suspect however long each has waited. Only recorded by fiberleak targets.
+std::unordered_set<std::uint64_t> primitives_in_use(const FiberDump& dump, const LeakRules& rules) {
+  std::unordered_set<std::uint64_t> out;
+  for (const DumpedFiber& f : dump.fibers) {
+    if (is_parked(f) && f.rewaits && f.waits_on != 0 && f.blocked_ns < rules.threshold_for(f.wait).count())
+      out.insert(f.waits_on);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -108,6 +129,7 @@ std::vector<LeakFinding> find_leaks(const FiberDump& dump, const LeakRules& rule
   std::vector<LeakFinding> out;
   std::optional<WaitGraph> graph;
   if (dump.waits_on_recorded) graph.emplace(dump);
+  const std::unordered_set<std::uint64_t> in_use = primitives_in_use(dump, rules);
   for (const DumpedFiber& f : dump.fibers) {
     if (!is_parked(f) || (f.is_main && !rules.include_main_fibers)) continue;
     const DefiniteLeak* definite = nullptr;
@@ -116,7 +138,7 @@ std::vector<LeakFinding> find_leaks(const FiberDump& dump, const LeakRules& rule
       if (it != graph->definite().end()) definite = &it->second;
     }
     const std::int64_t threshold = rules.threshold_for(f.wait).count();
-    if (definite == nullptr && f.blocked_ns < threshold) continue;
+    if (definite == nullptr && (f.blocked_ns < threshold || in_use.count(f.waits_on) != 0)) continue;
     if (ignored_by(rules, f)) continue;
     LeakFinding finding;
     finding.fiber_id = f.id;
@@ -134,13 +156,15 @@ std::vector<LeakFinding> find_leaks(const FiberDump& dump, const LeakRules& rule
     finding.site = park_site(f);
     finding.stack_bytes = f.stack_bytes;
     finding.heap_live_bytes = f.heap_live_bytes;
+    finding.waits_on = f.waits_on;
     if (definite != nullptr) {
       finding.verdict = Verdict::definite;
       finding.reason = definite->reason;
       finding.cycle = definite->cycle;
     } else {
       finding.reason = "parked for " + std::string(f.blocked_exact ? "" : "at least ") + format_duration(f.blocked_ns) +
-                       ", past the " + format_duration(threshold) + " threshold";
+                       (f.rearmed ? " (a timed wait re-armed after every timeout)" : "") + ", past the " +
+                       format_duration(threshold) + " threshold";
     }
     if (graph) {
       finding.chain = graph->chain(f.id);
@@ -158,15 +182,41 @@ std::vector<LeakFinding> find_leaks(const FiberDump& dump, const LeakRules& rule
   return out;
 }
 
+std::optional<std::string> grows_at_one_look(const std::vector<const DumpedFiber*>& fibers, std::int64_t now_ns,
+                                             std::size_t min_fibers) {
+  // Parked here since it arrived: alive for hardly longer than it has waited.
+  std::vector<std::int64_t> arrivals;
+  for (const DumpedFiber* f : fibers) {
+    if (f->created_ns <= 0 || now_ns <= f->created_ns || !f->blocked_exact) continue;
+    const std::int64_t age = now_ns - f->created_ns;
+    if (age - f->blocked_ns <= std::max(kStuckSlackNs, age / 10)) arrivals.push_back(f->created_ns);
+  }
+  if (arrivals.size() < std::max(min_fibers, kOneLookMinFibers)) return std::nullopt;
+  const std::int64_t first = *std::min_element(arrivals.begin(), arrivals.end());
+  const std::int64_t span = now_ns - first;
+  if (span < kOneLookMinSpanNs) return std::nullopt;
+  // Steady: arrivals in every quarter of the time since the first, the
+  // latest included (a burst long ago, as a pool started at once, is not).
+  bool quarter[4] = {};
+  std::int64_t latest = first;
+  for (std::int64_t t : arrivals) {
+    quarter[std::min<std::int64_t>(3, (t - first) * 4 / span)] = true;
+    latest = std::max(latest, t);
+  }
+  if (!(quarter[0] && quarter[1] && quarter[2] && quarter[3])) return std::nullopt;
+  return std::to_string(arrivals.size()) + " fibers arrived steadily over " + format_duration(span) + " (the latest " +
+         format_duration(now_ns - latest) + " ago), each parked here since it was created";
+}
+
 LeakDetector::Result LeakDetector::evaluate(const FiberDump& dump) {
   Result result;
   result.findings = find_leaks(dump, rules_);
-  std::map<std::string, const DumpedFiber*> examples;
+  std::map<std::string, std::vector<const DumpedFiber*>> at_site;
   for (const DumpedFiber& f : dump.fibers) {
-    if (!is_parked(f) || ignored_by(rules_, f)) continue;
+    if (!is_parked(f) || (f.is_main && !rules_.include_main_fibers) || ignored_by(rules_, f)) continue;
     const std::string site = park_site(f);
     ++result.site_counts[site];
-    examples.emplace(site, &f);
+    at_site[site].push_back(&f);
   }
   // Sites that vanished count as zero: their history restarts.
   for (auto it = sites_.begin(); it != sites_.end();) {
@@ -184,12 +234,21 @@ LeakDetector::Result LeakDetector::evaluate(const FiberDump& dump) {
       h.rises.clear();
     }
     h.last = count;
+    std::string reason;
     if (static_cast<int>(h.rises.size()) >= rules_.growing_evaluations && count >= rules_.growing_min_fibers) {
+      reason = "rose in " + std::to_string(h.rises.size()) + " evaluations in a row (";
+      for (std::size_t i = 0; i < h.rises.size(); ++i) reason += (i == 0 ? "" : ", ") + std::to_string(h.rises[i]);
+      reason += ")";
+    } else if (auto one_look = grows_at_one_look(at_site[site], dump.taken_at_ns, rules_.growing_min_fibers)) {
+      reason = std::move(*one_look);
+    }
+    if (!reason.empty()) {
       GrowingSite g;
       g.site = site;
       g.fibers = count;
-      g.history = h.rises;
-      const DumpedFiber& f = *examples.at(site);
+      if (static_cast<int>(h.rises.size()) >= rules_.growing_evaluations) g.history = h.rises;
+      g.reason = std::move(reason);
+      const DumpedFiber& f = *at_site[site].front();
       g.wait_reason = f.wait_reason;
       if (const DumpFrame* fr = site_frame(f); fr != nullptr) {
         g.function = fr->function;

@@ -43,6 +43,13 @@ std::string park_site(const DumpedFiber& fiber);
 // Leak suspects of one dump, longest blocked first.
 std::vector<LeakFinding> find_leaks(const FiberDump& dump, const LeakRules& rules);
 
+// Why one look at the parked fibers of one site shows it growing (see
+// GrowingSite), or nullopt: at least max(min_fibers, 4) of them parked
+// there since they were created, created over a second or more, in every
+// quarter of the time since the first of them.
+std::optional<std::string> grows_at_one_look(const std::vector<const DumpedFiber*>& fibers, std::int64_t now_ns,
+                                             std::size_t min_fibers);
+
 // Tracks park-site populations across evaluations. Not thread-safe; one per
 // evaluator (the watchdog, or one per target in the daemon).
 class LeakDetector {

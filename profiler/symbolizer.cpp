@@ -16,13 +16,7 @@ Symbolizer& Symbolizer::instance() {
   return *s;
 }
 
-const Symbolizer::Entry& Symbolizer::lookup(std::uint64_t pc) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = cache_.find(pc);
-    if (it != cache_.end()) return it->second;
-  }
-  // Look up outside the lock: describe_pc() is thread-safe and may be slow.
+Symbolizer::Entry Symbolizer::describe(std::uint64_t pc) {
   Entry entry;
   const std::vector<FrameInfo> infos = describe_pc(static_cast<std::uintptr_t>(pc - 1));
   for (std::size_t i = 0; i < infos.size(); ++i) {
@@ -35,9 +29,35 @@ const Symbolizer::Entry& Symbolizer::lookup(std::uint64_t pc) {
     entry.frames.push_back(std::move(f));
     if (infos[i].symbol_start != 0) entry.function_start = infos[i].symbol_start;
   }
+  return entry;
+}
+
+const Symbolizer::Entry& Symbolizer::lookup(std::uint64_t pc) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = cache_.find(pc);
+    if (it != cache_.end()) return it->second;
+  }
+  // Look up outside the lock: describe_pc() is thread-safe and may be slow.
+  Entry entry = describe(pc);
   std::lock_guard<std::mutex> lock(mutex_);
+  if (cache_.size() >= max_cached_ && cache_.count(pc) == 0) {
+    thread_local Entry uncached;
+    uncached = std::move(entry);
+    return uncached;
+  }
   // unordered_map never moves its elements: references stay valid.
   return cache_.emplace(pc, std::move(entry)).first->second;
+}
+
+std::string Symbolizer::function_name(std::uint64_t pc) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = cache_.find(pc);
+    if (it != cache_.end()) return it->second.frames.empty() ? "?" : it->second.frames.back().function;
+  }
+  const Entry entry = describe(pc);
+  return entry.frames.empty() ? "?" : entry.frames.back().function;
 }
 
 const std::vector<DumpFrame>& Symbolizer::frames(std::uint64_t pc) { return lookup(pc).frames; }

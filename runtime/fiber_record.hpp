@@ -48,6 +48,14 @@ class FiberRecord final : public boost::fibers::fiber_properties {
   // first (a fiber in a loop alternates between a few park sites). Touched
   // only by hooks, which Boost orders for a given fiber.
   StackId recent_parks[2] = {kNoStack, kNoStack};
+  // When its latest park on a primitive ended by the wait's timeout (ticks;
+  // 0: it ended otherwise, or was no wait on a primitive). The next park
+  // tells a re-armed timed wait from new work by it.
+  std::uint64_t timed_out_at = 0;
+  // The primitive (wait queue) whose notify last woke it, kept across
+  // sleeps and other waits in between: parking on it again is a re-wait
+  // (FiberSnapshot::rewaits).
+  std::uint64_t last_woken_from = 0;
 
   void set_name(std::string_view name) noexcept {
     FiberSlot& s = slot();

@@ -6,6 +6,7 @@
 #include <new>
 
 #include "runtime/fiber_record.hpp"
+#include "runtime/postmortem_info.hpp"
 #include "runtime/stack_capture.hpp"
 #include "runtime/tick_clock.hpp"
 #include "runtime/wait_classifier.hpp"
@@ -22,11 +23,29 @@ std::size_t clamp_max_fibers(std::size_t n) noexcept {
   return std::clamp<std::size_t>(n, 1024, std::size_t{1024} * 4096);
 }
 
+// The longest prefix of s[0, n) of at most `max` bytes that does not end
+// inside a UTF-8 character: a cut never leaves half a character for the
+// JSON writers to choke on. Bytes that are no UTF-8 pass through as they
+// are (the writers replace them).
+std::size_t utf8_prefix(const char* s, std::size_t n, std::size_t max) noexcept {
+  if (n <= max) return n;
+  std::size_t cut = max;
+  // Back over continuation bytes (10xxxxxx) to the lead byte of the character
+  // that does not fit; at most 3 of them in valid UTF-8.
+  while (cut > 0 && max - cut < 3 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80 ? max : cut;
+}
+
 }  // namespace
+
+// Keeps runtime/postmortem_info.o, which the gdb extension reads, in every
+// program that links the runtime (see postmortem_info.hpp).
+extern const char* const* const kPostmortemAnchor;
+const char* const* const kPostmortemAnchor = kWaitReasonWords;
 
 void FiberSlot::set_name(std::string_view name) noexcept {
   char buf[kMaxNameBytes] = {};
-  if (!name.empty()) std::memcpy(buf, name.data(), std::min(name.size(), kMaxNameBytes - 1));
+  if (!name.empty()) std::memcpy(buf, name.data(), utf8_prefix(name.data(), name.size(), kMaxNameBytes - 1));
   for (std::size_t w = 0; w < kMaxNameBytes / 8; ++w) {
     std::uint64_t word;
     std::memcpy(&word, buf + w * 8, 8);
@@ -42,7 +61,7 @@ void FiberSlot::copy_name(char* out, std::size_t cap) const noexcept {
     std::memcpy(buf + w * 8, &word, 8);
   }
   buf[kMaxNameBytes - 1] = '\0';
-  const std::size_t n = std::min(std::strlen(buf), cap - 1);
+  const std::size_t n = utf8_prefix(buf, std::strlen(buf), cap - 1);
   std::memcpy(out, buf, n);
   out[n] = '\0';
 }
@@ -206,6 +225,8 @@ bool FiberRegistry::read_slot(const FiberSlot& slot, FiberSnapshot& out, std::ui
     out.is_main = (flags & FiberSlot::kFlagMain) != 0;
     out.adopted = (flags & FiberSlot::kFlagAdopted) != 0;
     out.tracking_ended = (flags & FiberSlot::kFlagTrackingEnded) != 0;
+    out.rearmed = (flags & FiberSlot::kFlagRearmed) != 0;
+    out.rewaits = (flags & FiberSlot::kFlagRewaits) != 0;
     out.created_ns = TickClock::to_steady_ns(created);
     out.name.assign(name);
     out.labels = labels.labels();

@@ -38,7 +38,7 @@ struct alignas(64) FiberSlot {
   std::atomic<std::uint32_t> next_free{0};  // free list link: index+1 of the next free slot
   std::atomic<std::uint8_t> in_use{0};
   std::atomic<std::uint8_t> state{0};
-  std::atomic<std::uint8_t> flags{0};  // kFlagMain | kFlagAdopted | kFlagTrackingEnded
+  std::atomic<std::uint8_t> flags{0};  // kFlag*
   std::atomic<std::uint32_t> thread{0};
   std::atomic<std::uint64_t> id{0};
   std::atomic<std::uint64_t> parent{0};
@@ -61,6 +61,10 @@ struct alignas(64) FiberSlot {
   static constexpr std::uint8_t kFlagMain = 1;
   static constexpr std::uint8_t kFlagAdopted = 2;
   static constexpr std::uint8_t kFlagTrackingEnded = 4;  // its thread replaced the tracking algorithm
+  // Of the current park (FiberSnapshot's fields of the same names).
+  static constexpr std::uint8_t kFlagRearmed = 8;
+  static constexpr std::uint8_t kFlagRewaits = 16;
+  static constexpr std::uint8_t kParkFlags = kFlagRearmed | kFlagRewaits;
 
   // Seqlock write section; the single writer brackets its stores with these.
   void begin_write() noexcept {

@@ -4,6 +4,8 @@
 
 #include <fiberleak/fiber_state.hpp>
 
+#include "runtime/postmortem_info.hpp"
+
 namespace fiberleak {
 
 std::ostream& operator<<(std::ostream& out, FiberId id) { return out << to_integer(id); }
@@ -47,21 +49,8 @@ bool parse(const Table& table, std::string_view text, Value& out) noexcept {
 }  // namespace
 
 std::string_view wait_reason(WaitKind kind) noexcept {
-  // Go's words where Go has the same wait (runtime/runtime2.go waitReasonStrings).
-  switch (kind) {
-    case WaitKind::none: return "running";
-    case WaitKind::unknown: return "blocked";
-    case WaitKind::mutex: return "mutex lock";
-    case WaitKind::condition_variable: return "condition wait";
-    case WaitKind::channel_push: return "chan send";
-    case WaitKind::channel_pop: return "chan receive";
-    case WaitKind::future: return "future wait";
-    case WaitKind::join: return "join";
-    case WaitKind::sleep: return "sleep";
-    case WaitKind::barrier: return "barrier wait";
-    case WaitKind::yield: return "runnable";
-  }
-  return "blocked";
+  const auto i = static_cast<int>(kind);
+  return i < detail::kWaitKinds ? detail::kWaitReasonWords[i] : "blocked";
 }
 
 std::string_view to_string(WaitKind kind) noexcept {

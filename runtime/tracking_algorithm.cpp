@@ -210,7 +210,7 @@ void TrackingAlgorithm::awakened(context* ctx) noexcept {
   awakened(ctx, record_from(props));
 }
 
-inline void TrackingAlgorithm::awakened(context* ctx, FiberRecord* record) noexcept {
+__attribute__((always_inline)) inline void TrackingAlgorithm::awakened(context* ctx, FiberRecord* record) noexcept {
   if (record != nullptr && !ctx->is_context(type::dispatcher_context) && record->tracked()) {
     FiberSlot& s = record->slot();
     // The wake is stamped with this thread's latest switch (see switch_ticks_).
@@ -222,6 +222,15 @@ inline void TrackingAlgorithm::awakened(context* ctx, FiberRecord* record) noexc
       if (now > parked)
         s.blocked_ticks.store(s.blocked_ticks.load(std::memory_order_relaxed) + (now - parked),
                               std::memory_order_relaxed);
+      // Boost's timer marks a timed wait it ends with -2 (scheduler::
+      // sleep2ready_); a notify leaves -1 or 0 (see record_park()).
+      if (const std::uint64_t waits_on = s.waits_on.load(std::memory_order_relaxed); waits_on != 0) {
+        if (ctx->twstatus.load(std::memory_order_relaxed) == -2) {
+          record->timed_out_at = now > parked ? now : parked;
+        } else {
+          record->last_woken_from = waits_on;
+        }
+      }
     }
     if (before != FiberState::yielded) set_state(s, FiberState::runnable);
     s.end_write();
@@ -296,12 +305,33 @@ __attribute__((noinline)) void TrackingAlgorithm::record_park(context* self, Cal
           ? caller_stack(park_stacks_, reinterpret_cast<std::uintptr_t>(__builtin_dwarf_cfa()), 2, record->recent_parks)
           : kNoStack;
   const std::uint64_t now = switch_ticks_;
+  const std::uint64_t waits_on = caller == Caller::yield ? 0 : wait_queue_of(self);
+  // Back on the primitive its latest park was on, which ended by the
+  // wait's timeout, at the same site: the fiber re-arms one continuous
+  // wait. Back on a primitive whose notify woke it before: it is in use.
+  const std::uint64_t timed_out_at = record->timed_out_at;  // set by awakened() only, reset here
+  record->timed_out_at = 0;
+  const bool rearmed = waits_on != 0 && timed_out_at != 0 && waits_on == s.waits_on.load(std::memory_order_relaxed) &&
+                       stack == static_cast<StackId>(s.park_stack.load(std::memory_order_relaxed));
+  const std::uint8_t old_flags = s.flags.load(std::memory_order_relaxed);
+  std::uint8_t flags = old_flags & ~FiberSlot::kParkFlags;
+  if (rearmed) flags |= FiberSlot::kFlagRearmed | (old_flags & FiberSlot::kFlagRewaits);  // the wait goes on
+  if (!rearmed && waits_on != 0 && waits_on == record->last_woken_from) flags |= FiberSlot::kFlagRewaits;
   s.begin_write();
   set_state(s, state);
-  s.parked_ticks.store(now, std::memory_order_relaxed);
+  if (rearmed) {
+    // The park that timed out is not closed after all: awakened() counted it.
+    const std::uint64_t parked = s.parked_ticks.load(std::memory_order_relaxed);
+    if (timed_out_at > parked)
+      s.blocked_ticks.store(s.blocked_ticks.load(std::memory_order_relaxed) - (timed_out_at - parked),
+                            std::memory_order_relaxed);
+  } else {
+    s.parked_ticks.store(now, std::memory_order_relaxed);
+  }
+  s.flags.store(flags, std::memory_order_relaxed);
   s.parks.store(s.parks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   s.park_stack.store(static_cast<std::uint32_t>(stack), std::memory_order_relaxed);
-  s.waits_on.store(caller == Caller::yield ? 0 : wait_queue_of(self), std::memory_order_relaxed);
+  s.waits_on.store(waits_on, std::memory_order_relaxed);
   s.end_write();
 }
 

@@ -59,10 +59,12 @@ void resolve_wait_targets(std::vector<FiberSnapshot>& fibers, std::vector<LiveCo
   // A mutex's waiters queue in park order and every unlock wakes the first,
   // so the owner has held it since the oldest current park at least: a
   // "holder" created after that, or one of the waiters themselves, is a new
-  // fiber in the context of an owner that ended holding it.
+  // fiber in the context of an owner that ended holding it. (Not a re-armed
+  // try_lock_for's first park: the lock may have changed hands between its
+  // timeouts.)
   std::map<std::uint64_t, std::int64_t> oldest_park;  // mutex -> earliest park of its waiters
   for (const FiberSnapshot& f : fibers) {
-    if (!f.parked() || f.wait != WaitKind::mutex || f.waits_on == 0) continue;
+    if (!f.parked() || f.wait != WaitKind::mutex || f.waits_on == 0 || f.rearmed) continue;
     auto [it, added] = oldest_park.emplace(f.waits_on, f.parked_ns);
     if (!added) it->second = std::min(it->second, f.parked_ns);
   }
@@ -77,8 +79,9 @@ void resolve_wait_targets(std::vector<FiberSnapshot>& fibers, std::vector<LiveCo
       if (owner == 0) continue;  // just unlocked: the waiter is being woken
       const LiveContext* holder = fiber_at(owner, false);
       const FiberSnapshot* h = holder == nullptr ? nullptr : &fibers[holder->fiber];
+      const auto oldest = oldest_park.find(f.waits_on);  // none: only re-armed waiters
       const bool reused = h != nullptr && ((h->parked() && h->waits_on == f.waits_on && h->wait == WaitKind::mutex) ||
-                                           h->created_ns > oldest_park[f.waits_on]);
+                                           (oldest != oldest_park.end() && h->created_ns > oldest->second));
       if (h != nullptr && !reused) {
         f.waits_for = h->id;
       } else {

@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -13,8 +14,10 @@
 #include "profiler/goroutine_text.hpp"
 #include "profiler/heap_profile.hpp"
 #include "profiler/symbolizer.hpp"
+#include "web/delta_slot.hpp"
 #include "web/fiber_json.hpp"
 #include "web/heap_routes.hpp"
+#include "web/json_text.hpp"
 #include "web/metrics_page.hpp"
 #include "web/query_params.hpp"
 #include "web/route_set.hpp"
@@ -107,6 +110,8 @@ void Endpoint::goroutine(const httplib::Request& req, httplib::Response& res) {
     return bad_request(res, err);
   }
   if (p.seconds > 0) {
+    const DeltaSlot slot = DeltaSlot::take();
+    if (!slot.held()) return refuse_delta(res, p.seconds);
     const FiberDump before = dump();
     std::this_thread::sleep_for(std::chrono::seconds(p.seconds));
     timed(ProfileFormat::goroutine_delta, [&] {
@@ -185,9 +190,9 @@ void Endpoint::symbol(const httplib::Request& req, httplib::Response& res) {
     const std::uint64_t pc = std::strtoull(word.c_str(), &parse_end, 0);
     if (word.empty() || parse_end == word.c_str() || *parse_end != '\0') continue;  // Go skips what it cannot parse
     // Addresses come from profiles: look up the instruction itself (pc+1 -> pc).
-    const auto& frames = Symbolizer::instance().frames(pc + 1);
-    if (frames.empty() || frames.back().function == "?") continue;
-    out += word + " " + frames.back().function + "\n";
+    const std::string function = Symbolizer::instance().function_name(pc + 1);
+    if (function == "?") continue;
+    out += word + " " + function + "\n";
   }
   res.set_content(out, "text/plain; charset=utf-8");
 }
@@ -203,10 +208,12 @@ void Endpoint::fibers(const httplib::Request& req, httplib::Response& res) {
   timed(ProfileFormat::fibers_json, [&] {
     RuntimeCounters counters;
     FiberDump all = dump_with_heap(&counters);
-    std::set<FiberId> leaked;
-    for (const LeakFinding& f : find_leaks(all, options_.rules)) leaked.insert(f.fiber_id);
+    const std::vector<LeakFinding> findings = find_leaks(all, options_.rules);
+    LeakedFibers leaked;
+    for (const LeakFinding& f : findings) leaked.emplace(f.fiber_id, &f);
     FiberDump selected;
     selected.taken_at_ns = all.taken_at_ns;
+    selected.waits_on_recorded = all.waits_on_recorded;
     for (DumpedFiber& f : all.fibers) {
       if (!p.states.empty() && p.states.count(f.state) == 0) continue;
       if (f.blocked_ns < p.min_blocked_ns) continue;
@@ -220,7 +227,7 @@ void Endpoint::fibers(const httplib::Request& req, httplib::Response& res) {
     std::stable_sort(selected.fibers.begin(), selected.fibers.end(), [&](const DumpedFiber& a, const DumpedFiber& b) {
       return leaked.count(a.id) > leaked.count(b.id);
     });
-    res.set_content(fibers_to_json(selected, leaked, &counters, p.shared_stacks).dump(p.shared_stacks ? -1 : 2),
+    res.set_content(json_text(fibers_to_json(selected, leaked, &counters, p.shared_stacks), p.shared_stacks ? -1 : 2),
                     "application/json");
   });
 }
@@ -229,7 +236,7 @@ void Endpoint::leaks(const httplib::Request& req, httplib::Response& res) {
   if (auto err = parse_no_params(req.params, "/debug/leaks"); !err.empty()) return bad_request(res, err);
   const std::vector<LeakFinding> findings = find_leaks(dump_with_heap(), options_.rules);
   const std::vector<GrowingSite> growing = watchdog_ ? watchdog_->latest().growing : std::vector<GrowingSite>{};
-  res.set_content(findings_to_json(findings, growing).dump(2), "application/json");
+  res.set_content(json_text(findings_to_json(findings, growing), 2), "application/json");
 }
 
 void Endpoint::metrics(const httplib::Request& req, httplib::Response& res) {
@@ -286,10 +293,30 @@ MountedRoutes mount(httplib::Server& server, const std::string& prefix, Endpoint
 
 // --- serve() -----------------------------------------------------------------
 
+namespace {
+
+detail::ServerLimits endpoint_limits() {
+  detail::ServerLimits limits;
+  limits.max_body_bytes = std::size_t{1} << 20;  // symbol lookups only: no large bodies
+  return limits;
+}
+
+detail::AccessPolicy endpoint_access(const ServeOptions& options) {
+  detail::AccessPolicy access;
+  access.token = options.token;
+  if (access.token.empty()) {
+    if (const char* env = std::getenv("FIBERLEAK_TOKEN")) access.token = env;
+  }
+  access.allowed_hosts = options.allowed_hosts;
+  return access;
+}
+
+}  // namespace
+
 struct ServeHandle::State {
+  explicit State(const ServeOptions& options) : http(endpoint_limits(), endpoint_access(options)) {}
   MountedRoutes endpoint;  // outlives the server, whose routes call it
-  // Four workers: a delta profile holds one for its ?seconds=N.
-  detail::ServerThread http{4};
+  detail::ServerThread http;
 };
 
 ServeHandle::ServeHandle() = default;
@@ -315,10 +342,9 @@ void ServeHandle::stop() {
 
 ServeHandle serve(ServeOptions options) {
   ServeHandle handle;
-  handle.state_ = std::make_unique<ServeHandle::State>();
+  handle.state_ = std::make_unique<ServeHandle::State>(options);
   auto& state = *handle.state_;
   httplib::Server& server = state.http.server();
-  server.set_payload_max_length(1 << 20);  // symbol lookups only: no large bodies
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {
       res.set_content(

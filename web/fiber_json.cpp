@@ -3,14 +3,28 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <limits>
 #include <map>
+#include <tuple>
 
+#include "profiler/site_groups.hpp"
 #include "web/json_fields.hpp"
+#include "web/json_stream.hpp"
 
 namespace fiberleak::detail {
 namespace {
 
 using nlohmann::json;
+
+// A fiber's finding fields in /debug/fibers: null unless it is a finding.
+json verdict_of(const LeakedFibers& leaked, FiberId id) {
+  auto it = leaked.find(id);
+  return it == leaked.end() ? json(nullptr) : json(std::string(to_string(it->second->verdict)));
+}
+json reason_of(const LeakedFibers& leaked, FiberId id) {
+  auto it = leaked.find(id);
+  return it == leaked.end() ? json(nullptr) : json(it->second->reason);
+}
 
 std::string hex(std::uint64_t v) {
   char buf[24];
@@ -47,6 +61,19 @@ void read_hex(JsonFields& r, std::string_view key, std::uint64_t& out) {
                      text.find_first_not_of("0123456789abcdefABCDEF", 2) == std::string::npos;
   if (!shape) return r.problem(r.at(key), "expected a hex address like 0x4a1f");
   out = std::strtoull(text.c_str() + 2, nullptr, 16);
+}
+
+// Durations and byte counts: what fiberleak writes is 0 to INT64_MAX, and
+// nothing outside that reaches the rules' and formatters' arithmetic.
+template <typename T>
+void read_amount(JsonFields& r, std::string_view key, T& out) {
+  r.integer<T>(key, out, T{0}, static_cast<T>(std::numeric_limits<std::int64_t>::max()),
+               "expected an integer from 0 to 9223372036854775807");
+}
+void read_amount(JsonFields& r, std::string_view key, std::optional<std::int64_t>& out) {
+  std::int64_t v = -1;  // untouched when missing or null
+  read_amount(r, key, v);
+  if (v >= 0) out = v;
 }
 
 std::vector<DumpFrame> frames_from_json(const json* arr, const std::string& path) {
@@ -89,7 +116,7 @@ std::vector<Label> labels_from_json(JsonFields& r, std::string_view key) {
 
 }  // namespace
 
-json fibers_to_json(const FiberDump& dump, const std::set<FiberId>& leaked, const RuntimeCounters* counters,
+json fibers_to_json(const FiberDump& dump, const LeakedFibers& leaked, const RuntimeCounters* counters,
                     bool shared_stacks) {
   json fibers = json::array();
   json stacks = json::array();
@@ -119,11 +146,15 @@ json fibers_to_json(const FiberDump& dump, const std::set<FiberId>& leaked, cons
         {"locked_to_thread", f.locked_to_thread},
         {"thread", f.thread},
         {"leak", leaked.count(f.id) != 0},
+        {"verdict", verdict_of(leaked, f.id)},
+        {"reason", reason_of(leaked, f.id)},
         {"stack_bytes", bytes_or_null(f.stack_bytes)},
         {"heap_live_bytes", bytes_or_null(f.heap_live_bytes)},
         {"waits_on", f.waits_on == 0 ? json(nullptr) : json(hex(f.waits_on))},
         {"waits_for", to_integer(f.waits_for)},
         {"owner_ended", f.owner_ended},
+        {"rearmed", f.rearmed},
+        {"rewaits", f.rewaits},
     });
     json& out = fibers.back();
     if (shared_stacks) {
@@ -154,19 +185,88 @@ json fibers_to_json(const FiberDump& dump, const std::set<FiberId>& leaked, cons
   return doc;
 }
 
-FiberDump fibers_from_json(const json& doc) {
+namespace {
+
+// A fiber's references into "stacks" (-1: none), resolved once the whole
+// document is read: the writer's keys come sorted, "fibers" before "stacks".
+struct StackRefs {
+  std::int64_t stack = -1;
+  std::int64_t creation_stack = -1;
+};
+
+DumpedFiber fiber_from_json(const json& obj, const std::string& path, StackRefs& refs) {
+  JsonFields r(obj, path, nullptr);
+  DumpedFiber f;
+  r.id("id", f.id);
+  r.id("parent", f.parent);
+  r.string("name", f.name);
+  f.labels = labels_from_json(r, "labels");
+  std::string state = "runnable", wait = "none";
+  r.string("state", state);
+  r.string("wait", wait);
+  if (!parse_state(state, f.state)) r.problem(r.at("state"), "unknown state \"" + state + "\"");
+  if (!parse_wait_kind(wait, f.wait)) r.problem(r.at("wait"), "unknown wait kind \"" + wait + "\"");
+  r.string("wait_reason", f.wait_reason);
+  read_amount(r, "blocked_ns", f.blocked_ns);
+  r.boolean("blocked_exact", f.blocked_exact);
+  r.integer("created_ns", f.created_ns);
+  read_amount(r, "blocked_total_ns", f.blocked_total_ns);
+  r.integer("parks", f.parks);
+  r.boolean("is_main", f.is_main);
+  r.boolean("locked_to_thread", f.locked_to_thread);
+  r.integer("thread", f.thread);
+  read_amount(r, "stack_bytes", f.stack_bytes);
+  read_amount(r, "heap_live_bytes", f.heap_live_bytes);
+  read_hex(r, "waits_on", f.waits_on);
+  r.id("waits_for", f.waits_for);
+  r.boolean("owner_ended", f.owner_ended);
+  r.boolean("rearmed", f.rearmed);
+  r.boolean("rewaits", f.rewaits);
+  f.stack = frames_from_json(r.array("stack"), r.at("stack"));
+  f.creation_stack = frames_from_json(r.array("creation_stack"), r.at("creation_stack"));
+  r.integer("stack_ref", refs.stack);
+  r.integer("creation_stack_ref", refs.creation_stack);
+  return f;
+}
+
+SharedStack stack_from_json(const json& frames, const std::string& path) {
+  if (!frames.is_array()) throw JsonSchemaError(path + ": expected an array of frames");
+  return frames_from_json(&frames, path);
+}
+
+void resolve_stack_refs(FiberDump& dump, const std::vector<StackRefs>& refs, const std::vector<SharedStack>& stacks) {
+  for (std::size_t i = 0; i < dump.fibers.size(); ++i) {
+    for (auto [key, index, into] :
+         {std::tuple<const char*, std::int64_t, SharedStack*>{"stack_ref", refs[i].stack, &dump.fibers[i].stack},
+          {"creation_stack_ref", refs[i].creation_stack, &dump.fibers[i].creation_stack}}) {
+      if (index == -1) continue;
+      if (index < 0 || static_cast<std::size_t>(index) >= stacks.size()) {
+        throw JsonSchemaError(JsonFields::item("fibers", i) + "." + key + ": refers to no entry of \"stacks\"");
+      }
+      *into = stacks[static_cast<std::size_t>(index)];
+    }
+  }
+}
+
+// The document's own fields (its "fibers" and "stacks" read elsewhere).
+void read_top(const json& doc, FiberDump& dump) {
   JsonFields top(doc, "", nullptr);
   top.schema(kFibersSchema);
-  FiberDump dump;
   top.integer("taken_at_ns", dump.taken_at_ns);
   top.boolean("waits_on_recorded", dump.waits_on_recorded);
+}
+
+}  // namespace
+
+FiberDump fibers_from_json(const json& doc) {
+  FiberDump dump;
+  read_top(doc, dump);
   std::vector<SharedStack> shared;  // "stacks" of the shared-stack form
+  JsonFields top(doc, "", nullptr);
   if (const json* stacks = top.array("stacks")) {
     shared.reserve(stacks->size());
     for (std::size_t i = 0; i < stacks->size(); ++i) {
-      const std::string p = JsonFields::item("stacks", i);
-      if (!(*stacks)[i].is_array()) top.problem(p, "expected an array of frames");
-      shared.emplace_back(frames_from_json(&(*stacks)[i], p));
+      shared.push_back(stack_from_json((*stacks)[i], JsonFields::item("stacks", i)));
     }
   }
   const json* fibers = top.array("fibers");
@@ -174,54 +274,43 @@ FiberDump fibers_from_json(const json& doc) {
     top.problem("fibers", "missing");
     return dump;
   }
+  std::vector<StackRefs> refs(fibers->size());
   dump.fibers.reserve(fibers->size());
   for (std::size_t i = 0; i < fibers->size(); ++i) {
-    JsonFields r((*fibers)[i], JsonFields::item("fibers", i), nullptr);
-    DumpedFiber f;
-    r.id("id", f.id);
-    r.id("parent", f.parent);
-    r.string("name", f.name);
-    f.labels = labels_from_json(r, "labels");
-    std::string state = "runnable", wait = "none";
-    r.string("state", state);
-    r.string("wait", wait);
-    if (!parse_state(state, f.state)) r.problem(r.at("state"), "unknown state \"" + state + "\"");
-    if (!parse_wait_kind(wait, f.wait)) r.problem(r.at("wait"), "unknown wait kind \"" + wait + "\"");
-    r.string("wait_reason", f.wait_reason);
-    r.integer("blocked_ns", f.blocked_ns);
-    r.boolean("blocked_exact", f.blocked_exact);
-    r.integer("created_ns", f.created_ns);
-    r.integer("blocked_total_ns", f.blocked_total_ns);
-    r.integer("parks", f.parks);
-    r.boolean("is_main", f.is_main);
-    r.boolean("locked_to_thread", f.locked_to_thread);
-    r.integer("thread", f.thread);
-    r.integer("stack_bytes", f.stack_bytes);
-    r.optional_integer("heap_live_bytes", f.heap_live_bytes);
-    read_hex(r, "waits_on", f.waits_on);
-    r.id("waits_for", f.waits_for);
-    r.boolean("owner_ended", f.owner_ended);
-    f.stack = frames_from_json(r.array("stack"), r.at("stack"));
-    f.creation_stack = frames_from_json(r.array("creation_stack"), r.at("creation_stack"));
-    for (auto [key, into] : {std::pair<const char*, SharedStack*>{"stack_ref", &f.stack},
-                             std::pair<const char*, SharedStack*>{"creation_stack_ref", &f.creation_stack}}) {
-      std::int64_t index = -1;
-      r.integer(key, index);
-      if (index == -1) continue;
-      if (index < 0 || static_cast<std::size_t>(index) >= shared.size()) {
-        r.problem(r.at(key), "refers to no entry of \"stacks\"");
-      }
-      *into = shared[static_cast<std::size_t>(index)];
-    }
-    dump.fibers.push_back(std::move(f));
+    dump.fibers.push_back(fiber_from_json((*fibers)[i], JsonFields::item("fibers", i), refs[i]));
   }
+  resolve_stack_refs(dump, refs, shared);
   return dump;
 }
 
-FiberDump fibers_from_json_text(const std::string& text) {
-  json doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded()) throw JsonSchemaError("document: not valid JSON");
-  return fibers_from_json(doc);
+FiberDump fibers_from_json_text(std::string_view text) {
+  FiberDump dump;
+  std::vector<StackRefs> refs;
+  std::vector<SharedStack> shared;
+  DecodeBudget budget(text.size());
+  auto spent = [&](bool within, const std::string& path) {
+    if (!within) {
+      throw JsonSchemaError(path + ": the document decodes to more than " + std::to_string(DecodeBudget::kExpansion) +
+                            " times its size (not one fiberleak wrote)");
+    }
+  };
+  const json top = stream_json(text, {"fibers", "stacks"}, [&](std::string_view key, std::size_t i, json element) {
+    const std::string path = JsonFields::item(std::string(key), i);
+    if (key == "fibers") {
+      refs.emplace_back();
+      dump.fibers.push_back(fiber_from_json(element, path, refs.back()));
+      spent(budget.spend_appended(dump.fibers) && budget.spend(sizeof(StackRefs) * 2), path);
+    } else {
+      shared.push_back(stack_from_json(element, path));
+      spent(budget.spend(shared.back().frames()), path);
+    }
+  });
+  read_top(top, dump);
+  JsonFields fields(top, "", nullptr);
+  fields.array("stacks");
+  if (fields.array("fibers") == nullptr) fields.problem("fibers", "missing");
+  resolve_stack_refs(dump, refs, shared);
+  return dump;
 }
 
 json finding_to_json(const LeakFinding& f) {
@@ -241,7 +330,8 @@ json finding_to_json(const LeakFinding& f) {
           {"verdict", to_string(f.verdict)},
           {"reason", f.reason},
           {"chain", ids_to_json(f.chain)},
-          {"cycle", ids_to_json(f.cycle)}};
+          {"cycle", ids_to_json(f.cycle)},
+          {"waits_on", f.waits_on == 0 ? json(nullptr) : json(hex(f.waits_on))}};
 }
 
 json findings_to_json(const std::vector<LeakFinding>& findings, const std::vector<GrowingSite>& growing) {
@@ -255,9 +345,25 @@ json findings_to_json(const std::vector<LeakFinding>& findings, const std::vecto
                      {"line", g.line},
                      {"wait_reason", g.wait_reason},
                      {"fibers", g.fibers},
-                     {"history", g.history}});
+                     {"history", g.history},
+                     {"reason", g.reason}});
   }
-  return {{"schema", kLeaksSchema}, {"leaks", std::move(leaks)}, {"growing_sites", std::move(sites)}};
+  // Derived, for people and dashboards: decoders regroup the findings.
+  json groups = json::array();
+  for (const SiteGroup& g : group_by_site(findings, growing)) {
+    groups.push_back({{"site", g.site},
+                      {"verdict", g.verdict},
+                      {"fibers", ids_to_json(g.fibers)},
+                      {"primitives", g.primitives},
+                      {"oldest", g.oldest ? json(to_integer(g.oldest->fiber_id)) : json(nullptr)},
+                      {"blocked_ns", g.oldest ? json(g.oldest->blocked_ns) : json(nullptr)},
+                      {"reason", g.oldest ? json(g.oldest->reason) : json(nullptr)},
+                      {"growing", g.growing ? json(g.growing->reason) : json(nullptr)}});
+  }
+  return {{"schema", kLeaksSchema},
+          {"leaks", std::move(leaks)},
+          {"growing_sites", std::move(sites)},
+          {"sites", std::move(groups)}};
 }
 
 Findings findings_from_json(const nlohmann::json& doc) {
@@ -279,14 +385,14 @@ Findings findings_from_json(const nlohmann::json& doc) {
     r.string("wait", wait);
     if (!parse_wait_kind(wait, f.wait)) r.problem(r.at("wait"), "unknown wait kind \"" + wait + "\"");
     r.string("wait_reason", f.wait_reason);
-    r.integer("blocked_ns", f.blocked_ns);
+    read_amount(r, "blocked_ns", f.blocked_ns);
     r.boolean("blocked_exact", f.blocked_exact);
     r.string("function", f.function);
     r.string("file", f.file);
     r.integer("line", f.line);
     r.string("site", f.site);
-    r.integer("stack_bytes", f.stack_bytes);
-    r.optional_integer("heap_live_bytes", f.heap_live_bytes);
+    read_amount(r, "stack_bytes", f.stack_bytes);
+    read_amount(r, "heap_live_bytes", f.heap_live_bytes);
     std::string verdict = "suspect";  // producers before verdicts: every finding was a suspect
     r.string("verdict", verdict);
     if (verdict == "definite") {
@@ -297,6 +403,7 @@ Findings findings_from_json(const nlohmann::json& doc) {
     r.string("reason", f.reason);
     r.ids("chain", f.chain);
     r.ids("cycle", f.cycle);
+    read_hex(r, "waits_on", f.waits_on);
     out.leaks.push_back(std::move(f));
   }
   if (const json* sites = top.array("growing_sites")) {
@@ -310,6 +417,7 @@ Findings findings_from_json(const nlohmann::json& doc) {
       r.string("wait_reason", g.wait_reason);
       r.integer("fibers", g.fibers);
       r.integers("history", g.history);
+      r.string("reason", g.reason);
       out.growing.push_back(std::move(g));
     }
   }

@@ -17,8 +17,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include <fiberleak/snapshot.hpp>
 
@@ -35,12 +37,18 @@ namespace fiberleak::detail {
 // none) instead of carrying "stack"/"creation_stack" arrays. A pile of 10k
 // fibers at one site then costs one stack, not 10k copies. Additive to v1:
 // decoders read both forms.
-nlohmann::json fibers_to_json(const FiberDump& dump, const std::set<FiberId>& leaked,
+// leaked: the fibers that are findings, each written with its verdict and
+// reason ("leak": true); the findings must outlive the call.
+using LeakedFibers = std::map<FiberId, const LeakFinding*>;
+nlohmann::json fibers_to_json(const FiberDump& dump, const LeakedFibers& leaked,
                               const RuntimeCounters* counters = nullptr, bool shared_stacks = false);
 // Throws JsonSchemaError.
 FiberDump fibers_from_json(const nlohmann::json& doc);
-// Parses text then decodes; throws JsonSchemaError for bad JSON too.
-FiberDump fibers_from_json_text(const std::string& text);
+// Parses text then decodes; throws JsonSchemaError for bad JSON too. Reads
+// the text one fiber (one stack) at a time (web/json_stream.hpp), never
+// holding a DOM of the whole, and rejects a document that would decode to
+// more than DecodeBudget allows (what fiberleakd reads from targets).
+FiberDump fibers_from_json_text(std::string_view text);
 
 // Schema "fiberleak.leaks/v1": {"schema", "leaks": [LeakFinding], "growing_sites": [GrowingSite]}
 // with the fields of profiler/leak_rules.hpp under the same names.

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "profiler/heap_profile.hpp"
+#include "web/delta_slot.hpp"
 #include "web/route_set.hpp"
 
 namespace fiberleak::detail {
@@ -50,6 +51,8 @@ void profile(const httplib::Request& req, httplib::Response& res, HeapProfileKin
     return;
   }
   if (seconds > 0) {
+    const DeltaSlot slot = DeltaSlot::take();
+    if (!slot.held()) return refuse_delta(res, seconds);
     const HeapData before = collect_heap();
     std::this_thread::sleep_for(std::chrono::seconds(seconds));
     const HeapData after = collect_heap();

@@ -7,7 +7,8 @@
 //     ?gc=1               accepted for Go compatibility (no effect)
 //   /debug/heap/fibers    estimated live bytes per fiber id, text "id bytes" lines
 //
-// Bad parameters answer 400 with a one-line usage; 503 when neither the
+// Bad parameters answer 400 with a one-line usage; a delta profile beyond
+// the process's limit 429 (web/delta_slot.hpp); 503 when neither the
 // linked fiberleak::heap nor the preloaded libfiberleak_heap.so is present.
 // Handlers are thread-safe (they only read the sampler's counters).
 #pragma once

@@ -72,10 +72,13 @@ void JsonFields::strings(std::string_view key, std::vector<std::string>& out) {
   }
 }
 
-void JsonFields::duration(std::string_view key, std::int64_t& out_ns, const char* expected, std::int64_t min_ns) {
+void JsonFields::duration(std::string_view key, std::int64_t& out_ns, const char* expected, std::int64_t min_ns,
+                          std::int64_t max_ns) {
   if (const json* v = find(key)) {
     std::int64_t ns = 0;
-    if (!v->is_string() || !parse_duration(v->get<std::string>(), ns) || ns < min_ns) return problem(at(key), expected);
+    if (!v->is_string() || !parse_duration(v->get<std::string>(), ns) || ns < min_ns || ns > max_ns) {
+      return problem(at(key), expected);
+    }
     out_ns = ns;
   }
 }

@@ -89,9 +89,10 @@ class JsonFields {
   template <typename T>
   void integers(std::string_view key, std::vector<T>& out);
   void strings(std::string_view key, std::vector<std::string>& out);
-  // A duration string ("30s", profiler/duration.hpp) of at least min_ns;
+  // A duration string ("30s", profiler/duration.hpp) from min_ns to max_ns;
   // any problem is reported as `expected`.
-  void duration(std::string_view key, std::int64_t& out_ns, const char* expected, std::int64_t min_ns = 0);
+  void duration(std::string_view key, std::int64_t& out_ns, const char* expected, std::int64_t min_ns = 0,
+                std::int64_t max_ns = std::numeric_limits<std::int64_t>::max());
   // The field if it is an array (object), else a problem and nullptr.
   const nlohmann::json* array(std::string_view key, const char* expected = "expected an array");
   const nlohmann::json* object(std::string_view key, const char* expected = "expected an object");

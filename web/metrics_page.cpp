@@ -53,7 +53,14 @@ std::string render_metrics(const MetricsInputs& in) {
   m.family("fiberleak_leaked_fibers", "gauge", "Fibers the leak rules flag now (blocked past the threshold).");
   m.sample("fiberleak_leaked_fibers", in.findings.size());
 
-  m.family("fiberleak_growing_park_sites", "gauge", "Park sites whose population rose in consecutive evaluations.");
+  m.family("fiberleak_leaks", "gauge",
+           "Leaked fibers now, by verdict (definite: provably never woken; suspect: past the threshold).");
+  std::size_t definite = 0;
+  for (const LeakFinding& f : in.findings) definite += f.verdict == Verdict::definite ? 1 : 0;
+  m.sample("fiberleak_leaks", {{"verdict", "definite"}}, definite);
+  m.sample("fiberleak_leaks", {{"verdict", "suspect"}}, in.findings.size() - definite);
+
+  m.family("fiberleak_growing_park_sites", "gauge", "Park sites whose population keeps rising (verdict growing).");
   m.sample("fiberleak_growing_park_sites", in.growing.size());
 
   std::vector<std::pair<std::size_t, std::string>> top;

@@ -8,15 +8,19 @@
 
 namespace fiberleak::detail {
 
-ServerThread::ServerThread(unsigned workers) { prepare_server(server_, workers); }
+ServerThread::ServerThread(ServerLimits limits, AccessPolicy access) : server_(limits, std::move(access)) {}
 
 ServerThread::~ServerThread() { stop(); }
 
 int ServerThread::bind(const std::string& host, int port) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (phase_ != Phase::created) return -1;
+  server_.access().bound_host = host;
   port_ = bind_port(server_, host, port);
-  if (port_ >= 0) phase_ = Phase::bound;
+  if (port_ >= 0) {
+    server_.widen_accept_queue();
+    phase_ = Phase::bound;
+  }
   return port_;
 }
 

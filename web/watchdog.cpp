@@ -3,9 +3,12 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <map>
 #include <mutex>
+#include <set>
 
 #include "profiler/heap_profile.hpp"
+#include "profiler/site_groups.hpp"
 
 namespace fiberleak::detail {
 
@@ -102,26 +105,48 @@ void Watchdog::call_back(const std::function<void(const Finding&)>& callback, co
   }
 }
 
+// One line per park site, however many fibers it holds.
+void Watchdog::log_changes(const FindingTracker::Changes& changes) {
+  std::vector<const LeakFinding*> fresh;
+  std::set<std::string> known_sites;  // sites of findings reported before
+  for (const Tracked<LeakFinding>& t : changes.leaks) {
+    if (t.lifecycle == FindingLifecycle::fresh) {
+      fresh.push_back(&t.finding);
+    } else {
+      known_sites.insert(t.finding.site);
+    }
+  }
+  std::vector<GrowingSite> growing;
+  for (const Tracked<GrowingSite>& t : changes.sites) {
+    if (t.lifecycle == FindingLifecycle::fresh) growing.push_back(t.finding);
+  }
+  for (const SiteGroup& g : group_by_site(fresh, growing)) {
+    // A site already reported gaining fibers is news, not a new leak.
+    if (known_sites.count(g.site) != 0 && !g.growing) {
+      logger_->info("more at a known site: {}", describe(g));
+    } else {
+      logger_->warn("{}", describe(g));
+    }
+  }
+  std::map<std::string, std::size_t> resolved;
+  for (const Tracked<LeakFinding>& t : changes.resolved_leaks) ++resolved[t.finding.site];
+  for (const auto& [site, n] : resolved) {
+    logger_->info("leak resolved: {} {} at {} woke up or ended", n, n == 1 ? "fiber" : "fibers", site);
+  }
+}
+
 void Watchdog::evaluate_now() {
   std::lock_guard<std::mutex> one_at_a_time(evaluate_mutex_);
   LeakDetector::Result result = detector_.evaluate(source_());
   const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
   const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count();
   const FindingTracker::Changes changes = tracker_.update(result.findings, result.growing, now_ms);
+  log_changes(changes);
   for (const Tracked<LeakFinding>& t : changes.leaks) {
-    if (t.lifecycle != FindingLifecycle::fresh) continue;
-    logger_->warn("leak suspect: {}", describe(t.finding));
-    call_back(callbacks_.on_leak, t.finding);
-  }
-  for (const Tracked<LeakFinding>& t : changes.resolved_leaks) {
-    logger_->info("leak resolved: fiber {} woke up or ended", to_integer(t.finding.fiber_id));
+    if (t.lifecycle == FindingLifecycle::fresh) call_back(callbacks_.on_leak, t.finding);
   }
   for (const Tracked<GrowingSite>& t : changes.sites) {
-    if (t.lifecycle != FindingLifecycle::fresh) continue;
-    const GrowingSite& g = t.finding;
-    logger_->warn("growing park site: {} fibers at {} (rose {} evaluations in a row)", g.fibers, g.site,
-                  g.history.size());
-    call_back(callbacks_.on_growing_site, g);
+    if (t.lifecycle == FindingLifecycle::fresh) call_back(callbacks_.on_growing_site, t.finding);
   }
 
   std::lock_guard<std::mutex> lock(mutex_);

@@ -54,6 +54,7 @@ class Watchdog {
 
  private:
   void run();
+  void log_changes(const FindingTracker::Changes& changes);
   template <typename Finding>
   void call_back(const std::function<void(const Finding&)>& callback, const Finding& finding);
 

@@ -95,9 +95,15 @@ struct LeakFinding {
   std::string reason;
   std::vector<FiberId> chain;  // the fibers it waits for, transitively, in order
   std::vector<FiberId> cycle;  // a deadlock's members in wait order (definite deadlocks)
+  // The primitive it waits on (FiberSnapshot::waits_on; 0: none or unknown).
+  std::uint64_t waits_on = 0;
 };
 
-// A park site whose population keeps growing.
+// A park site whose population keeps growing (the verdict "growing"):
+// its fiber count rose in LeakRules::growing_evaluations evaluations in a
+// row, or one look shows it (fibers that arrived steadily and never left:
+// creation times spread over the site's life, each parked there since it
+// was created).
 struct GrowingSite {
   std::string site;
   std::string function;  // top user frame
@@ -105,7 +111,10 @@ struct GrowingSite {
   int line = 0;
   std::string wait_reason;
   std::size_t fibers = 0;
-  std::vector<std::size_t> history;  // counts of the evaluations that grew, oldest first
+  std::vector<std::size_t> history;  // counts of the evaluations that grew, oldest first (empty: one look)
+  // Why, in one sentence: "rose in 3 evaluations in a row (4, 9, 15)", or
+  // "40 fibers arrived over 2m0s, the latest 1s ago, and none left".
+  std::string reason;
 };
 
 }  // namespace fiberleak

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <fiberleak/leak_rules.hpp>
 
@@ -45,7 +46,8 @@ struct EndpointOptions {
   // (the first endpoint's) the watchdog.
   LeakRules rules;
   // Longest ?seconds= of a delta profile. Default 300 s (the request waits
-  // that long, holding one of the server's four worker threads).
+  // that long, holding one connection; at most two delta profiles run at
+  // once per process, more get 429).
   std::chrono::seconds max_delta{300};
   // How often the watchdog evaluates the rules (and tracks growing park
   // sites); 0: this endpoint neither starts nor joins it, and shows no
@@ -66,11 +68,23 @@ struct EndpointOptions {
   std::shared_ptr<spdlog::logger> logger;
 };
 
+// Who may use the endpoint (docs/http.md, "Exposing the endpoint"). mount()
+// leaves that to the program's own server.
 struct ServeOptions {
+  // The address to bind. Default loopback: only this machine connects.
   std::string host = "127.0.0.1";
   // 0 picks a free port (see ServeHandle::port()).
   int port = 6060;
   EndpointOptions endpoint;
+  // When not empty, every request but /healthz must carry
+  // "Authorization: Bearer <token>" (else 401). Default: the environment's
+  // FIBERLEAK_TOKEN, else none.
+  std::string token;
+  // Names accepted in a request's Host besides IP addresses, "localhost"
+  // and `host` (e.g. "profiler.internal"; "*": any). Anything else is
+  // refused (403): a web page could otherwise read the endpoint through a
+  // DNS name it points at 127.0.0.1 (DNS rebinding). Default none.
+  std::vector<std::string> allowed_hosts;
 };
 
 // A running endpoint; stops it (and its watchdog) on stop() or destruction.
@@ -93,7 +107,9 @@ class ServeHandle {
 };
 
 // Starts the endpoint on its own thread. Throws std::runtime_error when the
-// address cannot be bound.
+// address cannot be bound. Requests are bounded (docs/http.md, "Limits"):
+// 32 connections at once, 5 s to send a request, 64 KiB of headers, 1 MiB
+// of body.
 ServeHandle serve(ServeOptions options = {});
 
 }  // namespace fiberleak

@@ -49,7 +49,7 @@ struct FiberSnapshot {
   bool tracking_ended = false;
   std::uint32_t thread = 0;  // ordinal of the thread that last ran or parked it (1-based; 0 unknown)
   std::int64_t created_ns = 0;
-  std::int64_t parked_ns = 0;         // start of the latest park (0: never parked)
+  std::int64_t parked_ns = 0;         // start of the latest park, or of the wait it re-arms (0: never parked)
   std::int64_t blocked_total_ns = 0;  // all parks so far, including the current one
   std::uint64_t parks = 0;            // times it parked (blocked, slept or yielded)
   std::uint64_t switches = 0;         // times it was switched in
@@ -70,6 +70,16 @@ struct FiberSnapshot {
   // one created after the oldest of them parked: Boost reuses an ended
   // fiber's context for new fibers, and the mutex then names the new one).
   bool owner_ended = false;
+  // The current park re-arms a timed wait (cv.wait_for, try_lock_for,
+  // pop_wait_for in a loop) that timed out on the same primitive at the
+  // same park site: the fiber woke only to wait again, so its park counts
+  // as one continuous wait and parked_ns is when the first of them began.
+  // Sleeps (sleep_for tickers) wait on nothing and never re-arm.
+  bool rearmed = false;
+  // It parks again on the primitive whose notify last woke it (sleeps and
+  // other waits in between allowed): evidence that the primitive is in
+  // use, as a worker pool's job channel that is still fed.
+  bool rewaits = false;
 
   bool parked() const noexcept { return state == FiberState::blocked || state == FiberState::sleeping; }
   // How long the current park has lasted at `now_ns` (0 when not parked).

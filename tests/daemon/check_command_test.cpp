@@ -4,9 +4,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
+
+#include "hostile_server.hpp"
 
 using fiberleak::detail::ExitCode;
 using fiberleak::detail::parse_check_args;
@@ -32,6 +35,7 @@ TEST_CASE("check without flags uses auto, the config's or default threshold, one
   CHECK(parsed.args.kind == TargetKind::auto_detect);
   CHECK_FALSE(parsed.args.threshold_ns.has_value());
   CHECK(parsed.args.interval_ns == 0);
+  CHECK(parsed.args.timeout_ns == 30'000'000'000);
   CHECK(parsed.args.baseline_path.empty());
   CHECK(parsed.args.max_growth == 0);
   CHECK_FALSE(parsed.args.json);
@@ -61,6 +65,12 @@ TEST_CASE("check takes every flag, before or after the URL, ignores repeatable",
   CHECK(a.baseline_path == "b.json");
   CHECK(a.max_growth == 12);
   CHECK(a.json);
+  CHECK_FALSE(a.verbose);
+  for (const char* flag : {"-v", "--verbose"}) {
+    const auto verbose = parse_check_args({"http://h:1", flag});
+    REQUIRE(verbose.error.empty());
+    CHECK(verbose.args.verbose);
+  }
 }
 
 TEST_CASE("check rejects a missing or bad URL and bad flags with a message saying which", "[daemon]") {
@@ -78,7 +88,7 @@ TEST_CASE("check rejects a missing or bad URL and bad flags with a message sayin
            Case{{"http://h:1", "--max-growth", "3x"}, "--max-growth takes a whole number >= 0"},
            Case{{"http://h:1", "--max-growth", "99999999999999999999"}, "--max-growth takes a whole number >= 0"},
            Case{{"http://h:1", "--baseline"}, "--baseline needs a value"},
-           Case{{"http://h:1", "--verbose"}, "check: unknown option \"--verbose\""},
+           Case{{"http://h:1", "--verbosity"}, "check: unknown option \"--verbosity\""},
        }) {
     CAPTURE(argv);
     CHECK(parse_check_args(argv).error == message);
@@ -97,4 +107,25 @@ TEST_CASE("check exits 2 for a broken --config before it looks at the target, an
   parsed = parse_check_args({"http://127.0.0.1:1"});
   REQUIRE(parsed.error.empty());
   CHECK(run_check(parsed.args) == ExitCode::error);
+}
+
+TEST_CASE("check takes --timeout from 1ms to 1h and nothing else", "[daemon]") {
+  CHECK(parse_check_args({"http://h:1", "--timeout", "2s"}).args.timeout_ns == 2'000'000'000);
+  CHECK(parse_check_args({"http://h:1", "--timeout", "0s"}).error ==
+        "--timeout takes a duration from 1ms to 1h, got \"0s\"");
+  CHECK(parse_check_args({"http://h:1", "--timeout", "2h"}).error ==
+        "--timeout takes a duration from 1ms to 1h, got \"2h\"");
+  CHECK(parse_check_args({"http://h:1", "--timeout", "soon"}).error ==
+        "--timeout takes a duration like 90s or 2m, got \"soon\"");
+}
+
+TEST_CASE("check on a target that drips its answer exits 2 at its --timeout", "[daemon]") {
+  using fiberleak::testing::HostileServer;
+  const std::string answer = HostileServer::response(200, "", std::string(1000, ' '));
+  HostileServer drip(answer, answer.size() - 1000, std::chrono::milliseconds(100));  // 100 s of body
+  const auto parsed = parse_check_args({drip.url(), "--timeout", "1s"});
+  REQUIRE(parsed.error.empty());
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(run_check(parsed.args) == ExitCode::error);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
 }

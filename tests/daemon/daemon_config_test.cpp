@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -112,6 +114,62 @@ TEST_CASE("every problem of a broken config is reported once with its path", "[d
                         "targets[1].name: duplicate target name \"a\"",
                     });
   CHECK(has(parse_daemon_config("{not json", ConfigUse::rules).errors, "document: not valid JSON"));
+  // An interval near INT64_MAX ns would overflow the next scrape's deadline.
+  const auto huge = parse_daemon_config(
+      R"({"defaults": {"interval": "2562047h", "timeout": "2562047h"}, "targets": [{"name": "a", "url": "http://h:1"}]})",
+      ConfigUse::scrape);
+  CHECK(has(huge.errors, "defaults.interval: expected a duration from 1ms to 24h like \"15s\""));
+  CHECK(has(huge.errors, "defaults.timeout: expected a duration from 1ms to 24h like \"15s\""));
+  CHECK(parse_daemon_config(R"({"defaults": {"interval": "24h"}, "targets": [{"name": "a", "url": "http://h:1"}]})",
+                            ConfigUse::scrape)
+            .errors.empty());
   CHECK(has(fiberleak::detail::load_daemon_config("/nonexistent/fiberleakd.json", ConfigUse::rules).errors,
             "/nonexistent/fiberleakd.json: cannot be read"));
+}
+
+TEST_CASE("a target's timeout may be as long as its interval, not a millisecond longer", "[daemon]") {
+  auto errors = [](const std::string& timeout) {
+    return parse_daemon_config(R"({"targets": [{"name": "a", "url": "http://127.0.0.1:1", "interval": "2s",
+                                                "timeout": ")" +
+                                   timeout + R"("}]})",
+                               ConfigUse::scrape)
+        .errors;
+  };
+  CHECK(errors("2s").empty());
+  CHECK(errors("2001ms") == std::vector<std::string>{"targets[0].timeout: must not be longer than the interval"});
+}
+
+TEST_CASE("tokens come from token or token_file: the sidecar's own, per target over the defaults, and the flags",
+          "[daemon][access]") {
+  const std::string file = "/tmp/fiberleakd-config-token-test";
+  {
+    std::ofstream out(file);
+    out << "from-file  \n";
+  }
+  auto r = parse_daemon_config(R"({"token": "own", "defaults": {"token_file": ")" + file + R"("},
+      "targets": [{"name": "a", "url": "http://127.0.0.1:1"},
+                  {"name": "b", "url": "http://127.0.0.1:2", "token": "bee"}]})",
+                               ConfigUse::scrape);
+  CHECK(r.errors.empty());
+  CHECK(r.config.token == "own");
+  REQUIRE(r.config.targets.size() == 2);
+  CHECK(r.config.targets[0].token == "from-file");
+  CHECK(r.config.targets[1].token == "bee");
+
+  ConfigOverrides flags;
+  flags.token_file = file;
+  CHECK(parse_daemon_config(kOneTarget, ConfigUse::scrape, flags).config.token == "from-file");
+  flags.token = "flag";
+  CHECK(has(parse_daemon_config(kOneTarget, ConfigUse::scrape, flags).errors, "--token-file: give --token or"));
+  flags.token_file.clear();
+  CHECK(parse_daemon_config(R"({"token": "own", "targets": [{"name": "a", "url": "http://127.0.0.1:1"}]})",
+                            ConfigUse::scrape, flags)
+            .config.token == "flag");
+
+  r = parse_daemon_config(R"({"token": "x", "token_file": "/nonexistent/token",
+      "targets": [{"name": "a", "url": "http://127.0.0.1:1", "token_file": "/nonexistent/token"}]})",
+                          ConfigUse::scrape);
+  CHECK(has(r.errors, "token_file: give token or token_file, not both"));
+  CHECK(has(r.errors, "targets[0].token_file: /nonexistent/token: cannot be read"));
+  std::remove(file.c_str());
 }

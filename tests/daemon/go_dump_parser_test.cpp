@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "profiler/leak_rules.hpp"
@@ -85,6 +86,34 @@ TEST_CASE("minutes in a Go dump become a lower bound on the blocked time", "[dae
   CHECK(findings.size() == 9);
 }
 
+TEST_CASE("minutes past what nanoseconds hold saturate, line numbers past int are no location", "[daemon]") {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  for (const char* minutes : {"99999999999999", "153722868", "18446744073709551615"}) {
+    INFO(minutes);
+    const auto dump =
+        parse_go_dump(std::string("goroutine 1 [select, ") + minutes + " minutes]:\nmain.f()\n\t/m.go:1\n");
+    CHECK(dump.fibers.at(0).blocked_ns == kMax);
+  }
+  // The largest count that fits is exact.
+  const auto fits = parse_go_dump("goroutine 1 [select, 153722867 minutes]:\nmain.f()\n\t/m.go:1\n");
+  CHECK(fits.fibers.at(0).blocked_ns == 153722867 * 60'000'000'000);
+  CHECK_THROWS_AS(parse_go_dump("goroutine 1 [select]:\nmain.f()\n\t/m.go:2147483648\n"), GoDumpError);
+}
+
+TEST_CASE("bytes that are no UTF-8 become U+FFFD in a Go dump's names and files", "[daemon]") {
+  const auto dump = parse_go_dump(
+      "goroutine 1 [chan \xffreceive]:\nmain.le\xc3"
+      "ak\xed\xa0\x80(0x1)\n\t/src/m\xe6\x97.go:3 +0x1\n");
+  const auto& g = dump.fibers.at(0);
+  const std::string r = "\xef\xbf\xbd";  // U+FFFD
+  CHECK(g.wait_reason == "chan " + r + "receive");
+  CHECK(g.stack.frames().at(0).function == "main.le" + r + "ak" + r + r + r);  // a cut character, a surrogate
+  CHECK(g.stack.frames().at(0).file == "/src/m" + r + r + ".go");
+  // Valid UTF-8 passes untouched.
+  CHECK(parse_go_dump("goroutine 1 [select]:\nmain.日本()\n\t/m.go:1\n").fibers.at(0).stack.frames().at(0).function ==
+        "main.日本");
+}
+
 TEST_CASE("newer Go layouts: 'in goroutine N', locked to thread, elided frames, inlined calls", "[daemon]") {
   const auto dump = parse_go_dump(
       "goroutine 1 [select, 5 minutes, locked to thread]:\n"
@@ -148,4 +177,25 @@ TEST_CASE("garbage, truncated and empty bodies are rejected with the line at fau
   const std::string full = testdata("go119_fresh.txt");
   const auto cut = full.substr(0, full.find(" +0x", full.size() / 2));
   CHECK_THROWS_AS(parse_go_dump(cut.substr(0, cut.rfind('\n') + 2)), GoDumpError);
+}
+
+TEST_CASE("goroutines parked at one place share one copy of their stack", "[daemon]") {
+  const auto dump = parse_go_dump(
+      "goroutine 6 [chan receive]:\nmain.leak(0xc000010000)\n\t/src/main.go:7 +0x1d\n"
+      "created by main.main\n\t/src/main.go:12 +0x2a\n\n"
+      "goroutine 7 [chan receive]:\nmain.leak(0xc000020000)\n\t/src/main.go:7 +0x1d\n"
+      "created by main.main\n\t/src/main.go:12 +0x2a\n\n"
+      "goroutine 8 [chan receive]:\nmain.other(0xc000020000)\n\t/src/main.go:9 +0x1d\n");
+  REQUIRE(dump.fibers.size() == 3);
+  CHECK(dump.fibers[0].stack.identity() == dump.fibers[1].stack.identity());
+  CHECK(dump.fibers[0].creation_stack.identity() == dump.fibers[1].creation_stack.identity());
+  CHECK(dump.fibers[2].stack.identity() != dump.fibers[0].stack.identity());
+  CHECK(dump.fibers[2].stack[0].function == "main.other");
+  CHECK(dump.fibers[2].creation_stack.empty());
+}
+
+TEST_CASE("a dump that would decode to many times its size is refused", "[daemon]") {
+  std::string flood;
+  for (int i = 0; i < 300'000; ++i) flood += "goroutine " + std::to_string(i) + " [a]:\n\n";
+  CHECK_THROWS_WITH(parse_go_dump(flood), Catch::Contains("the dump decodes to more than 4 times its size"));
 }

@@ -54,7 +54,7 @@ cat >"$work/config.json" <<JSON
     {"name": "go", "url": "$go_url", "rules": {"threshold": "0s",
        "ignore_top_functions": ["internal/poll.runtime_pollWait"],
        "ignore_any_functions": ["main.ticker", "main.main.func1"]}},
-    {"name": "hang", "url": "$fake/hang"},
+    {"name": "hang", "url": "$fake/hang", "interval": "3s", "timeout": "2s"},
     {"name": "err500", "url": "$fake/500"},
     {"name": "garbage", "url": "$fake/garbage"},
     {"name": "huge", "url": "$fake/huge"},
@@ -70,10 +70,13 @@ side_url="http://127.0.0.1:$side_port"
 wait_for 'curl -sf $side_url/healthz >/dev/null'
 # Until both leaking targets' findings have been seen in two scrapes
 # (ongoing): the checks below read the findings, the log and /metrics once.
-ongoing() {
-  curl -s "$side_url/api/findings" |
-    python3 -c "import json,sys; print(sum(f['target'] == '$1' and f['lifecycle'] == 'ongoing' for f in json.load(sys.stdin)['findings']))"
+# leaks TARGET LIFECYCLE: its findings in that life cycle (Go: at the leaky functions only).
+leaks() {
+  curl -s "$side_url/api/findings" | python3 -c "import json,sys
+print(sum(f['target'] == '$1' and f['lifecycle'] == '$2' and ('$1' != 'go' or f['function'] in
+          ('main.receiveForever', 'main.sendAfterTimeout', 'main.lockForever')) for f in json.load(sys.stdin)['findings']))"
 }
+ongoing() { leaks "$1" ongoing; }
 wait_for '[[ $(ongoing go) -ge 6 && $(ongoing demo) -ge 6 ]]' 60
 curl -s "$side_url/api/findings" >"$work/findings.json"
 curl -s "$side_url/metrics" >"$work/metrics.txt"
@@ -97,6 +100,9 @@ for t in hang err500 garbage huge truncated reset down; do
   check "target $t is down with an error" 'wait_for "is $t up False && [[ -n \$(field $t error) ]]"'
 done
 check "the hanging target timed out" 'wait_for "error_has hang \"timed out\""'
+# Its own 2 s, not the defaults' 1 s nor httplib's 5 s.
+check "the hanging target's scrape took its own timeout (2 s)" \
+  'wait_for "field hang scrape_seconds | python3 -c \"import sys; sys.exit(not 1.9 <= float(sys.stdin.read()) < 4)\""'
 check "the 500 target says HTTP 500" 'wait_for "error_has err500 \"HTTP 500\""'
 check "the garbage target says bad fiberleak JSON (auto tries fiberleak first)" 'wait_for "error_has garbage \"bad fiberleak JSON\""'
 check "the huge target hit the body limit" 'wait_for "error_has huge \"larger than\""'
@@ -104,7 +110,10 @@ check "the truncated dump is reported as truncated" 'wait_for "error_has truncat
 check "the down target cannot connect" 'wait_for "error_has down \"cannot connect\""'
 check "findings have a life cycle" 'grep -q "\"lifecycle\": \"ongoing\"" "$work/findings.json"'
 # Threshold 0s also catches the Go server's own short waits: count the leaks.
-check "findings are logged once when they appear" '[[ $(grep -c "target go: leak suspect: fiber .* at main\." "$work/side.log") -eq 6 ]]'
+# One line per park site: the Go target's 6 leaks, each fiber counted once.
+go_logged=$(grep -o "target go: leak suspect: [0-9]* fibers\? at [^,:]*@ main\.[^ ]*" "$work/side.log")
+check "findings are logged once when they appear, one line per site" \
+  '[[ -n $go_logged && $(awk "{n += \$5} END {print n}" <<<"$go_logged") -eq 6 && -z $(sort <<<"$go_logged" | uniq -d) ]]'
 check "a growing site is reported for the demo" 'wait_for "curl -s $side_url/metrics | grep -q fiberleakd_growing_site_fibers{target=\\\"demo\\\"" '
 check "/metrics carries the config labels" 'grep -q "fiberleakd_leak_suspects{target=\"demo\",team=\"payments\"}" "$work/metrics.txt"'
 check "the webhook received the new findings" '[[ $(grep -c "\"lifecycle\":\"new\"" "$work/hooks.jsonl") -ge 6 ]] && grep -q "\"target\":\"demo\"" "$work/hooks.jsonl" && grep -q "main.receiveForever" "$work/hooks.jsonl"'
@@ -124,9 +133,19 @@ query="http://127.0.0.1:$prom_port/api/v1/query?query=fiberleakd_leak_suspects%7
 check "Prometheus's query API returns fiberleakd_leak_suspects for the Go target" \
   'wait_for "curl -s \"$query\" | grep -q \"\\\"value\\\":\\[[0-9.]*,\\\"6\\\"\\]\"" 60'
 
-# A restart of a target resolves its findings.
+# A restart of a target resolves its findings: the same Go program started
+# again on its port.
+check "the Go target has not restarted yet" 'is go restarts 0 && [[ $(leaks go resolved) -eq 0 ]]'
 kill $go_pid
 check "a stopped target is marked down" 'wait_for "is go up False"'
+"$work/leaky" -leaks 2 -listen "${go_url#http://}" >"$work/go2.addr" 2>&1 & track_pid $!
+check "the Go program starts again on its port" 'wait_for "grep -q \"listening on ${go_url#http://}\" \"$work/go2.addr\""'
+check "the restart is noticed once" 'wait_for "is go up True && is go restarts 1" 30'
+check "the restart resolves the first process's 6 findings" '[[ $(leaks go resolved) -eq 6 ]]'
+check "the restart is logged" 'grep -q "target go: restarted" "$work/side.log"'
+check "the new process's leaks are found again, as new findings" \
+  'wait_for "is go leak_suspects 6 && [[ \$(ongoing go) -eq 6 ]]" 30'
+check "the restart stays one restart" 'is go restarts 1'
 
 kill -INT $side
 wait_for '! kill -0 $side 2>/dev/null'

@@ -22,7 +22,8 @@
 namespace ft = fiberleak::detail::testing;
 
 namespace {
-std::vector<void*> g_kept;  // reserved up front so that pushing does not allocate
+std::vector<void*> g_kept;        // reserved up front so that pushing does not allocate
+std::uint64_t g_alloc_fiber = 0;  // the id of "alloc-fiber"
 
 // Each function allocates from one known line (the ALLOC_LINE_* below).
 __attribute__((noinline)) void keep_malloc_3x1000() {
@@ -81,7 +82,10 @@ void run_workload() {
   keep_new_2x4096();
   churn_calloc_5x200();
   fiberleak::install();
-  fiberleak::spawn("alloc-fiber", [] { keep_in_fiber_777(); }).join();
+  fiberleak::spawn("alloc-fiber", [] {
+    g_alloc_fiber = fiberleak::to_integer(fiberleak::this_fiber::id());
+    keep_in_fiber_777();
+  }).join();
 }
 }  // namespace
 
@@ -118,11 +122,13 @@ TEST_CASE("the fiber label selects the allocations of a named fiber with -tagfoc
   INFO(top);
   CHECK(flat_bytes(top, "keep_in_fiber_777", line_of("ALLOC_LINE_FIBER")) == 777);
   CHECK(flat_bytes(top, "keep_malloc_3x1000", line_of("ALLOC_LINE_MALLOC")) == -1);
-  // And the per-fiber estimate attributes those bytes to that fiber only.
-  long long fiber_bytes = 0;
-  for (const auto& [id, bytes] : fiberleak::detail::heap_live_bytes_by_fiber(fiberleak::detail::collect_heap()))
-    fiber_bytes += bytes;
-  CHECK(fiber_bytes >= 777);
+  // And the per-fiber estimate gives that fiber exactly those bytes.
+  REQUIRE(g_alloc_fiber != 0);
+  std::int64_t fiber_bytes = -1;
+  for (const auto& [id, bytes] : fiberleak::detail::heap_live_bytes_by_fiber(fiberleak::detail::collect_heap())) {
+    if (id == g_alloc_fiber) fiber_bytes = bytes;
+  }
+  CHECK(fiber_bytes == 777);
 }
 
 TEST_CASE("debug=1 text lists the known stack with its counts and bad parameters get a 400 usage line", "[heap]") {

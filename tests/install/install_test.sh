@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The installed tree, as a user meets it: only public headers, a CMake
 # package whose runtime component needs no web dependency, pkg-config files,
-# and a preload library that exports no C++ symbols.
+# a preload library that exports no C++ symbols, and the gdb extension.
 # Usage: install_test.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build_dir=$1
@@ -20,6 +20,11 @@ check "no public header includes an internal one" \
   '! grep -En "#include \"(runtime|profiler|web|daemon)/" "$prefix"/include/fiberleak/*.hpp'
 check "the exported targets name no path inside the compiler" \
   '! grep -rn "libbacktrace\|/usr/lib/gcc" "$prefix"/lib/cmake/fiberleak/'
+
+# The gdb extension, sourced from the prefix (not the source tree).
+gdb -nx -batch -ex "source $prefix/share/fiberleak/gdb/fiberleak-gdb.py" -ex 'help fiberleak' >"$work/gdb.log" 2>&1
+check "the installed gdb extension loads from share/fiberleak/gdb" \
+  'grep -q "^fiberleak fibers " "$work/gdb.log" && ! grep -q Traceback "$work/gdb.log"'
 
 # fiberleak::fiberleak, <fiberleak/fiberleak.hpp> only.
 cmake -S "$source_dir/tests/install/consumers/full" -B "$work/full" -DCMAKE_PREFIX_PATH="$prefix" \

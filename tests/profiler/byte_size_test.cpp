@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 #include "profiler/leak_rules.hpp"
 
 TEST_CASE("byte counts read in binary units and a finding says what its fiber holds", "[profiler]") {
@@ -11,6 +13,9 @@ TEST_CASE("byte counts read in binary units and a finding says what its fiber ho
   CHECK(fiberleak::detail::format_bytes(16 * 1024 + 300) == "16.3 KiB");
   CHECK(fiberleak::detail::format_bytes(3 * 1024 * 1024 / 2) == "1.5 MiB");
   CHECK(fiberleak::detail::format_bytes(-2048) == "-2 KiB");
+  // Numbers from a target reach here: the edges of int64 format too (2^63 B = 8 Mi TiB).
+  CHECK(fiberleak::detail::format_bytes(std::numeric_limits<std::int64_t>::min()) == "-8388608 TiB");
+  CHECK(fiberleak::detail::format_bytes(std::numeric_limits<std::int64_t>::max()) == "8388608 TiB");
 
   fiberleak::LeakFinding f;
   f.fiber_id = fiberleak::FiberId{12};

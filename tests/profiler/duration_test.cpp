@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 TEST_CASE("durations parse as people write them and reject the rest", "[profiler]") {
   std::int64_t ns = 0;
   CHECK(fiberleak::detail::parse_duration("30s", ns));
@@ -14,9 +16,19 @@ TEST_CASE("durations parse as people write them and reject the rest", "[profiler
   CHECK(ns == 2'000'000'000);
   CHECK(fiberleak::detail::parse_duration("1.5h", ns));
   CHECK(ns == 5'400'000'000'000);
-  for (const char* bad : {"", "-1s", "abc", "10x", "1s2", "s", "99999999999999h"}) {
+  for (const char* bad : {"", "-1s", "abc", "10x", "1s2", "s", "99999999999999h", "9223372036854775808ns"}) {
     INFO(bad);
     CHECK_FALSE(fiberleak::detail::parse_duration(bad, ns));
   }
   CHECK(fiberleak::detail::format_duration(185'000'000'000) == "3m5s");
+}
+
+TEST_CASE("every duration formats, the most negative one too", "[profiler]") {
+  using fiberleak::detail::format_duration;
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  CHECK(format_duration(kMax) == "2562047h47m");  // 9223372036 s
+  CHECK(format_duration(std::numeric_limits<std::int64_t>::min()) == "-2562047h47m");
+  CHECK(format_duration(-kMax) == "-2562047h47m");
+  CHECK(format_duration(-1'500'000'000) == "-1.5s");
+  CHECK(format_duration(0) == "0us");
 }

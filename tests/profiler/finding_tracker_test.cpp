@@ -117,3 +117,9 @@ TEST_CASE("life cycles are named as JSON and logs show them", "[profiler]") {
   CHECK(std::string(to_string(FindingLifecycle::ongoing)) == "ongoing");
   CHECK(std::string(to_string(FindingLifecycle::resolved)) == "resolved");
 }
+
+TEST_CASE("each life cycle has its own name, as /api/findings and the webhook spell it", "[profiler]") {
+  CHECK(std::string(to_string(FindingLifecycle::fresh)) == "new");
+  CHECK(std::string(to_string(FindingLifecycle::ongoing)) == "ongoing");
+  CHECK(std::string(to_string(FindingLifecycle::resolved)) == "resolved");
+}

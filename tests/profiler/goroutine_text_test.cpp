@@ -103,3 +103,26 @@ TEST_CASE("an independent debug=2 parser reads back every fiber, status and fram
   CHECK(parsed[3].status == R"(mutex lock, 1 minutes, labels:{"request":"r7 \"quoted\""})");
   CHECK(parsed[1].created_by == "app::start_workers(int)");
 }
+
+TEST_CASE("debug=2 prints whole minutes truncated as Go does, none below one minute", "[profiler]") {
+  // Go (runtime/traceback.go): waitfor = (nanotime() - waitsince) / 60e9,
+  // printed as ", N minutes" only when waitfor >= 1.
+  const std::pair<std::int64_t, const char*> cases[] = {
+      {0, "goroutine 8 [chan receive]:"},
+      {59'999'999'999, "goroutine 8 [chan receive]:"},
+      {60'000'000'000, "goroutine 8 [chan receive, 1 minutes]:"},
+      {90'000'000'000, "goroutine 8 [chan receive, 1 minutes]:"},
+      {119'999'999'999, "goroutine 8 [chan receive, 1 minutes]:"},
+      {150'000'000'000, "goroutine 8 [chan receive, 2 minutes]:"},
+      {179'999'999'999, "goroutine 8 [chan receive, 2 minutes]:"},
+      {3'600'000'000'000, "goroutine 8 [chan receive, 60 minutes]:"},
+  };
+  for (const auto& [blocked_ns, header] : cases) {
+    auto dump = fiberleak::detail::testing::sample_dump();
+    dump.fibers = {dump.fibers[2]};  // fiber 8: chan receive
+    dump.fibers[0].blocked_ns = blocked_ns;
+    const std::string text = fiberleak::detail::render_debug2(dump, nullptr);
+    INFO("blocked " << blocked_ns << " ns");
+    CHECK(text.substr(0, text.find('\n')) == header);
+  }
+}

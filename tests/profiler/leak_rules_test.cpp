@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "profiler/duration.hpp"
 #include "sample_dump.hpp"
 
 using fiberleak::LeakRules;
@@ -160,4 +161,37 @@ TEST_CASE("a deadlock is a definite finding below the threshold; suspects say th
   CHECK(suspect.verdict == fiberleak::Verdict::suspect);
   CHECK(suspect.reason.find(", past the 1m0s threshold") != std::string::npos);
   CHECK(fiberleak::detail::describe(findings[0]).find("[definite: deadlock: fiber 100") != std::string::npos);
+}
+
+TEST_CASE("a fiber blocked exactly as long as the threshold is flagged, one nanosecond less is not", "[profiler]") {
+  auto dump = fiberleak::detail::testing::sample_dump();
+  LeakRules rules;
+  rules.threshold = std::chrono::nanoseconds(dump.fibers[3].blocked_ns);  // fiber 9, mutex lock, 61 s
+  auto flagged = [&] {
+    std::vector<std::uint64_t> out;
+    for (const auto& f : find_leaks(dump, rules)) out.push_back(fiberleak::to_integer(f.fiber_id));
+    return out;
+  };
+  CHECK(flagged() == std::vector<std::uint64_t>{7, 9});  // 185 s and exactly 61 s
+  rules.threshold += std::chrono::nanoseconds(1);
+  CHECK(flagged() == std::vector<std::uint64_t>{7});
+  // The same edge through a per-kind threshold.
+  rules.threshold_by_wait[fiberleak::WaitKind::mutex] = std::chrono::nanoseconds(dump.fibers[3].blocked_ns);
+  CHECK(flagged() == std::vector<std::uint64_t>{7, 9});
+  rules.threshold_by_wait[fiberleak::WaitKind::mutex] += std::chrono::nanoseconds(1);
+  CHECK(flagged() == std::vector<std::uint64_t>{7});
+}
+
+TEST_CASE("a per-kind threshold below the default flags that kind only, and says its own threshold", "[profiler]") {
+  LeakRules rules;
+  rules.threshold = std::chrono::minutes(10);  // nothing in the sample is blocked that long
+  rules.threshold_by_wait[fiberleak::WaitKind::channel_pop] = std::chrono::seconds(5);
+  const auto findings = find_leaks(fiberleak::detail::testing::sample_dump(), rules);
+  REQUIRE(findings.size() == 2);  // the receivers at 185 s and exactly 5 s; the 61 s mutex waiter is not
+  CHECK(findings[0].fiber_id == fiberleak::FiberId{7});
+  CHECK(findings[1].fiber_id == fiberleak::FiberId{8});
+  CHECK(findings[1].reason.find("past the " + fiberleak::detail::format_duration(5'000'000'000) + " threshold") !=
+        std::string::npos);
+  CHECK(rules.threshold_for(fiberleak::WaitKind::mutex) == std::chrono::minutes(10));
+  CHECK(rules.threshold_for(fiberleak::WaitKind::channel_pop) == std::chrono::seconds(5));
 }

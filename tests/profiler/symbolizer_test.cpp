@@ -48,3 +48,17 @@ TEST_CASE("the mappings list this executable with its GNU build id", "[profiler]
   CHECK(mine->build_id.size() >= 16);
   CHECK(std::regex_match(mine->build_id, std::regex("[0-9a-f]+")));
 }
+
+TEST_CASE("the symbolizer's cache stops growing at its cap and still answers every lookup", "[profiler]") {
+  fiberleak::detail::Symbolizer symbolizer(2);
+  const std::uint64_t ra = symbolizer_test_caller();
+  for (std::uint64_t i = 0; i < 5; ++i) {  // ra - i - 1: within the call instruction
+    const auto& frames = symbolizer.frames(ra - i);
+    REQUIRE_FALSE(frames.empty());
+    CHECK(contains(frames.back().function, "symbolizer_test_caller"));
+  }
+  CHECK(symbolizer.cached_pcs() == 2);
+  fiberleak::detail::Symbolizer fresh;
+  CHECK(contains(fresh.function_name(ra), "symbolizer_test_caller"));
+  CHECK(fresh.cached_pcs() == 0);  // names for addresses from outside are not kept
+}

@@ -4,12 +4,14 @@
 #include <boost/fiber/all.hpp>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "runtime/current_fiber.hpp"
 #include "runtime_test_support.hpp"
 
 using namespace std::chrono_literals;
@@ -88,6 +90,26 @@ TEST_CASE("names longer than the record holds are truncated, not overflowed", "[
   f.join();
 }
 
+TEST_CASE("a name is cut at the limit on a character boundary, never inside a UTF-8 character", "[runtime]") {
+  fiberleak::install();
+  // 37 + 3 + 3 bytes: the limit (39) falls inside the second byte of 日.
+  const std::string name = std::string(37, 'y') + "日本";
+  boost::fibers::fiber f = fiberleak::spawn(name, [] { boost::this_fiber::sleep_for(20ms); });
+  const auto snap = fiberleak::snapshot();
+  const auto rec = std::find_if(snap.fibers.begin(), snap.fibers.end(),
+                                [](const auto& r) { return !r.name.empty() && r.name[0] == 'y'; });
+  REQUIRE(rec != snap.fibers.end());
+  CHECK(rec->name == std::string(37, 'y'));
+  // A name that fits is kept whole, multi-byte characters and all.
+  fiberleak::this_fiber::set_name("日本-main");
+  char out[64];
+  fiberleak_current_fiber_name(out, sizeof out);
+  CHECK(std::string(out) == "日本-main");
+  fiberleak_current_fiber_name(out, 5);  // 4 bytes: 日 and one byte of 本
+  CHECK(std::string(out) == "日");
+  f.join();
+}
+
 TEST_CASE("ids stay unique across a million sequential fibers and done fibers leave the snapshot", "[runtime][slow]") {
   fiberleak::install();
   const auto before = fiberleak::counters();
@@ -148,8 +170,11 @@ TEST_CASE("a yielding fiber is recorded as yielded and counts parks and switches
   REQUIRE(rec.has_value());
   CHECK(rec->state == FiberState::yielded);
   CHECK(rec->wait == fiberleak::WaitKind::yield);
+  // Main yielded 10 times to it, so it ran and yielded back about as often.
   CHECK(rec->parks >= 5);
+  CHECK(rec->parks <= 11);
   CHECK(rec->switches >= 5);
+  CHECK(rec->switches <= 12);
   stop = true;
   f.join();
 }

@@ -25,7 +25,15 @@ TEST_CASE("stacks deeper than the table's depth are truncated", "[runtime]") {
   std::vector<std::uintptr_t> deep(10);
   for (std::size_t i = 0; i < deep.size(); ++i) deep[i] = i + 100;
   const auto id = table.insert(deep.data(), deep.size());
-  CHECK(table.frames(id).size == 4);
+  const auto view = table.frames(id);
+  REQUIRE(view.size == 4);
+  // The innermost four frames are kept, in order.
+  CHECK(std::vector<std::uintptr_t>(view.pcs, view.pcs + view.size) == std::vector<std::uintptr_t>{100, 101, 102, 103});
+  // A stack that differs only below the cut is the same truncated stack.
+  deep[9] = 999;
+  CHECK(table.insert(deep.data(), deep.size()) == id);
+  deep[3] = 999;
+  CHECK(table.insert(deep.data(), deep.size()) != id);
 }
 
 TEST_CASE("a full stack table drops and counts new stacks instead of failing", "[runtime]") {

@@ -73,6 +73,13 @@ struct Case {
 // blocked time must grow), then calls `release` and joins it.
 void check_parked(const Case& c, std::function<void()> body, std::function<void()> release) {
   fiberleak::install();
+  const auto spawned = std::chrono::steady_clock::now();
+  // Nobody has been parked longer than since it was spawned (plus a tick of
+  // the runtime's coarse clock).
+  auto at_most = [&] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - spawned).count() +
+           10'000'000;
+  };
   boost::fibers::fiber f = fiberleak::spawn("subject", std::move(body));
   boost::this_fiber::sleep_for(20ms);
 
@@ -85,12 +92,14 @@ void check_parked(const Case& c, std::function<void()> body, std::function<void(
   CHECK(ft::stack_contains(rec->park_stack, c.function));
   const auto blocked_first = rec->blocked_for_ns(first.taken_at_ns);
   CHECK(blocked_first >= 10'000'000);
+  CHECK(blocked_first <= at_most());
 
   boost::this_fiber::sleep_for(20ms);
   const auto second = fiberleak::snapshot();
   const auto later = ft::find_named(second, "subject");
   REQUIRE(later.has_value());
   CHECK(later->blocked_for_ns(second.taken_at_ns) >= blocked_first + 15'000'000);
+  CHECK(later->blocked_for_ns(second.taken_at_ns) <= at_most());
   CHECK(later->blocked_total_ns >= later->blocked_for_ns(second.taken_at_ns));
 
   release();

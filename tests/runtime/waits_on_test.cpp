@@ -199,3 +199,95 @@ TEST_CASE("a timed wait re-armed in a loop parks on the same primitive every tim
   }
   poller.join();
 }
+
+TEST_CASE("a timed wait re-armed after its timeout is one continuous park; a sleep loop is not",
+          "[runtime][waits_on]") {
+  fiberleak::install();
+  boost::fibers::mutex m;
+  boost::fibers::condition_variable cv;
+  boost::fibers::timed_mutex tm;
+  boost::fibers::buffered_channel<int> ch(2);
+  bool stop = false;
+  tm.lock();
+  auto cv_loop = fiberleak::spawn("cv-loop", [&] {
+    std::unique_lock<boost::fibers::mutex> lk(m);
+    while (!stop) cv.wait_for(lk, 2ms);
+  });
+  auto lock_loop = fiberleak::spawn("lock-loop", [&] {
+    while (!stop && !tm.try_lock_for(2ms)) {
+    }
+  });
+  auto pop_loop = fiberleak::spawn("pop-loop", [&] {
+    int v;
+    while (!stop && ch.pop_wait_for(v, 2ms) == boost::fibers::channel_op_status::timeout) {
+    }
+  });
+  auto ticker = fiberleak::spawn("ticker", [&] {
+    while (!stop) boost::this_fiber::sleep_for(2ms);
+  });
+  const auto started = std::chrono::steady_clock::now();
+  boost::this_fiber::sleep_for(60ms);
+  const auto snap = fiberleak::snapshot();
+  const std::int64_t lived =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count();
+  for (const char* name : {"cv-loop", "lock-loop", "pop-loop"}) {
+    INFO(name);
+    const auto f = named(snap, name);
+    CHECK(f.rearmed);
+    CHECK(f.parks > 5);  // it did time out and wait again, many times
+    // Parked since its first wait, not since the latest timeout (2 ms).
+    CHECK(f.blocked_for_ns(snap.taken_at_ns) > 40'000'000);
+    CHECK(f.blocked_for_ns(snap.taken_at_ns) <= lived);
+    // Its total is the one wait, not the one wait plus every re-armed piece.
+    CHECK(f.blocked_total_ns <= lived);
+    CHECK(f.blocked_total_ns >= f.blocked_for_ns(snap.taken_at_ns));
+  }
+  const auto t = named(snap, "ticker");
+  CHECK_FALSE(t.rearmed);
+  CHECK(t.blocked_for_ns(snap.taken_at_ns) < 40'000'000);
+  stop = true;
+  tm.unlock();
+  cv.notify_all();
+  cv_loop.join();
+  lock_loop.join();
+  pop_loop.join();
+  ticker.join();
+}
+
+TEST_CASE("a timed wait woken by its primitive starts a new park and marks the primitive in use",
+          "[runtime][waits_on]") {
+  fiberleak::install();
+  boost::fibers::buffered_channel<int> jobs(4), never(2);
+  int handled = 0;
+  auto worker = fiberleak::spawn("worker", [&] {
+    int v;
+    for (;;) {
+      const auto status = jobs.pop_wait_for(v, 200ms);
+      if (status == boost::fibers::channel_op_status::closed) return;
+      if (status == boost::fibers::channel_op_status::success) ++handled;
+    }
+  });
+  auto idle = fiberleak::spawn("idle", [&] {
+    int v;
+    never.pop(v);  // never fed (closed at the end)
+  });
+  boost::this_fiber::yield();
+  auto first = named(fiberleak::snapshot(), "worker");
+  CHECK_FALSE(first.rewaits);  // its first wait: nothing woke it yet
+  for (int i = 0; i < 5; ++i) {
+    boost::this_fiber::sleep_for(10ms);
+    jobs.push(i);
+  }
+  boost::this_fiber::sleep_for(5ms);
+  const auto snap = fiberleak::snapshot();
+  const auto w = named(snap, "worker");
+  CHECK(handled >= 1);
+  CHECK(w.rewaits);
+  CHECK_FALSE(w.rearmed);
+  CHECK(w.blocked_for_ns(snap.taken_at_ns) < 30'000'000);  // since the latest job, not since it started
+  CHECK_FALSE(named(snap, "idle").rewaits);
+  jobs.close();
+  never.close();
+  worker.join();
+  idle.join();
+}

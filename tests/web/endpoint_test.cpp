@@ -7,10 +7,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include <fiberleak/mount.hpp>
 #include <fiberleak/runtime.hpp>
@@ -92,7 +95,7 @@ TEST_CASE("promtool accepts /metrics and it counts fibers by state and leaks", "
   fiberleak::EndpointOptions o = Live::quiet();
   o.rules.threshold = std::chrono::nanoseconds(30'000'000);  // the 7 parked fibers, not the main fiber's 2 ms naps
   Live live(o);
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  REQUIRE(live.wait_for_leaks(7));
   auto r = live.get("/metrics");
   CHECK(r->status == 200);
   CHECK(contains(r->body, "fiberleak_fibers{state=\"blocked\"} 7"));
@@ -132,8 +135,9 @@ TEST_CASE("/debug/fibers filters by state, blocked time, name and labels and fla
   fiberleak::EndpointOptions o = Live::quiet();
   o.rules.threshold = std::chrono::nanoseconds(30'000'000);
   o.rules.ignore_names = {"pile"};
+  const auto started = std::chrono::steady_clock::now();
   Live live(o);
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  REQUIRE(live.wait_for_leaks(2));
   const auto all = fiberleak::detail::fibers_from_json_text(live.get("/debug/fibers")->body);
   CHECK(all.fibers.size() >= 8);  // 7 parked + the thread's main fiber
   auto doc = nlohmann::json::parse(live.get("/debug/fibers?state=blocked&name=stuck-locker")->body);
@@ -161,7 +165,40 @@ TEST_CASE("/debug/fibers filters by state, blocked time, name and labels and fla
   const auto leaks = fiberleak::detail::findings_from_json_text(live.get("/debug/leaks")->body);
   REQUIRE(leaks.leaks.size() == 2);
   CHECK(leaks.leaks[0].blocked_ns >= 30'000'000);
+  // Parked no longer than the fibers exist (plus a tick of the coarse clock).
+  CHECK(leaks.leaks[0].blocked_ns <=
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count() +
+            10'000'000);
   CHECK(leaks.leaks[0].line > 0);
+}
+
+TEST_CASE("fiber names cut at the limit or holding bytes that are no UTF-8 leave /debug/fibers a valid 200", "[web]") {
+  Live live;
+  std::atomic<bool> stop{false};
+  std::thread owner([&] {
+    fiberleak::install();
+    auto park = [&] {
+      while (!stop.load()) boost::this_fiber::sleep_for(std::chrono::milliseconds(2));
+    };
+    boost::fibers::fiber cut = fiberleak::spawn(std::string(37, 'z') + "日本", park);  // the limit falls inside 日
+    boost::fibers::fiber bad = fiberleak::spawn("zz-bad\xff", park);
+    cut.join();
+    bad.join();
+  });
+  nlohmann::json doc;
+  auto named = [&] {
+    auto r = live.get("/debug/fibers?name=zz*");
+    REQUIRE(r->status == 200);
+    doc = nlohmann::json::parse(r->body);  // throws on invalid UTF-8
+    return doc["fibers"].size() == 2;
+  };
+  for (int i = 0; i < 500 && !named(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  stop = true;
+  owner.join();
+  REQUIRE(doc["fibers"].size() == 2);
+  std::set<std::string> names;
+  for (const auto& f : doc["fibers"]) names.insert(f["name"].get<std::string>());
+  CHECK(names == std::set<std::string>{std::string(37, 'z'), "zz-bad\xef\xbf\xbd"});
 }
 
 TEST_CASE("pprof's symbol protocol names addresses over GET and POST", "[web]") {

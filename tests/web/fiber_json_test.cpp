@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <limits>
 #include <set>
 #include <string>
 
@@ -12,6 +13,7 @@
 
 #include "parked_fibers.hpp"
 #include "profiler/dump_builder.hpp"
+#include "web/json_text.hpp"
 #include "web_test_support.hpp"
 
 using fiberleak::detail::DumpedFiber;
@@ -108,6 +110,19 @@ TEST_CASE("leaks/v1 carries each finding's verdict, reason, chain and cycle", "[
   CHECK(fiberleak::detail::findings_from_json(old).leaks[0].verdict == fiberleak::Verdict::suspect);
 }
 
+TEST_CASE("leaks/v1 round-trips every verdict by its name", "[web][json]") {
+  for (const auto verdict : {fiberleak::Verdict::suspect, fiberleak::Verdict::definite}) {
+    fiberleak::LeakFinding f;
+    f.fiber_id = fiberleak::FiberId{3};
+    f.verdict = verdict;
+    const auto doc = fiberleak::detail::findings_to_json({f}, {});
+    CHECK(doc["leaks"][0]["verdict"] == std::string(fiberleak::to_string(verdict)));
+    CHECK(fiberleak::detail::findings_from_json(doc).leaks.at(0).verdict == verdict);
+  }
+  CHECK(fiberleak::to_string(fiberleak::Verdict::suspect) == "suspect");
+  CHECK(fiberleak::to_string(fiberleak::Verdict::definite) == "definite");
+}
+
 TEST_CASE("the JSON codec rejects bad documents with the path of the problem", "[web]") {
   using fiberleak::detail::fibers_from_json_text;
   using fiberleak::detail::JsonSchemaError;
@@ -122,6 +137,68 @@ TEST_CASE("the JSON codec rejects bad documents with the path of the problem", "
   CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"stack":[{"pc":"zz"}]}]})"),
                     Catch::Contains("fibers[0].stack[0].pc"));
   CHECK_THROWS_AS(fibers_from_json_text("[]"), JsonSchemaError);
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1"})"), "fibers: missing");
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":{}})"),
+                    "fibers: expected an array");
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[],"stacks":[3]})"),
+                    "stacks[0]: expected an array of frames");
+}
+
+TEST_CASE("a document that would decode to many times its size is refused, whatever its shape", "[web]") {
+  using fiberleak::detail::fibers_from_json_text;
+  std::string flood = R"({"schema":"fiberleak.fibers/v1","fibers":[)";
+  for (int i = 0; i < 1'000'000; ++i) flood += i == 0 ? "{}" : ",{}";
+  flood += "]}";
+  CHECK_THROWS_WITH(fibers_from_json_text(flood),
+                    Catch::Matches("fibers\\[[0-9]+\\]: the document decodes to more than 4 times its size .*"));
+  // The same fibers as a real producer writes them, every field there, decode.
+  fiberleak::detail::FiberDump dump;
+  dump.fibers.resize(20'000);
+  dump.fibers[0].name = "a fiber with a name longer than fifteen characters";
+  const std::string real = fiberleak::detail::fibers_to_json(dump, {}, nullptr, true).dump();
+  CHECK(fibers_from_json_text(real).fibers.size() == 20'000);
+}
+
+TEST_CASE("durations and byte counts outside 0 to INT64_MAX are rejected with their path", "[web][json]") {
+  using fiberleak::detail::fibers_from_json_text;
+  using fiberleak::detail::findings_from_json_text;
+  const std::string fibers = R"({"schema":"fiberleak.fibers/v1","fibers":[{"id":1,)";
+  for (const char* field : {"blocked_ns", "blocked_total_ns", "stack_bytes", "heap_live_bytes"}) {
+    for (const char* value : {"-1", "-9223372036854775808", "9223372036854775808", "18446744073709551615"}) {
+      const std::string doc = fibers + "\"" + field + "\":" + value + "}]}";
+      INFO(doc);
+      CHECK_THROWS_WITH(
+          fibers_from_json_text(doc),
+          Catch::Contains(std::string("fibers[0].") + field + ": expected an integer from 0 to 9223372036854775807"));
+    }
+  }
+  const std::string leaks = R"({"schema":"fiberleak.leaks/v1","leaks":[{"fiber_id":1,)";
+  CHECK_THROWS_WITH(findings_from_json_text(leaks + R"("stack_bytes":9223372036854775808}]})"),
+                    Catch::Contains("leaks[0].stack_bytes"));
+  CHECK_THROWS_WITH(findings_from_json_text(leaks + R"("heap_live_bytes":-9223372036854775808}]})"),
+                    Catch::Contains("leaks[0].heap_live_bytes"));
+  // The edges that fit decode, and null still means unknown.
+  const FiberDump edge = fibers_from_json_text(
+      fibers + R"("blocked_ns":9223372036854775807,"stack_bytes":9223372036854775807,"heap_live_bytes":null}]})");
+  CHECK(edge.fibers.at(0).blocked_ns == std::numeric_limits<std::int64_t>::max());
+  CHECK(edge.fibers.at(0).stack_bytes == static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
+  CHECK_FALSE(edge.fibers.at(0).heap_live_bytes.has_value());
+}
+
+TEST_CASE("names that are no UTF-8 are written with U+FFFD, never an exception", "[web][json]") {
+  FiberDump d = one_waiter();
+  d.fibers[0].name = "conn\xff\xfe";
+  fiberleak::LeakFinding f;
+  f.name = "worker\xc3";  // a character cut short
+  f.function = "main.leak\xff";
+  std::string text;
+  REQUIRE_NOTHROW(text = fiberleak::detail::json_text(fiberleak::detail::fibers_to_json(d, {}), 2));
+  const nlohmann::json doc = nlohmann::json::parse(text);  // throws on invalid UTF-8
+  CHECK(doc["fibers"][0]["name"] == "conn\xef\xbf\xbd\xef\xbf\xbd");
+  REQUIRE_NOTHROW(text = fiberleak::detail::json_text(fiberleak::detail::findings_to_json({f}, {})));
+  const fiberleak::detail::Findings back = fiberleak::detail::findings_from_json_text(text);
+  CHECK(back.leaks.at(0).name == "worker\xef\xbf\xbd");
+  CHECK(back.leaks.at(0).function == "main.leak\xef\xbf\xbd");
 }
 
 TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
@@ -131,7 +208,11 @@ TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
   dump.fibers[0].locked_to_thread = true;  // not produced by the runtime; the codec still carries it
   dump.fibers[1].heap_live_bytes = 4096;   // as attach_heap_live_bytes() would
   dump.fibers[2].heap_live_bytes = 0;
-  const std::set<fiberleak::FiberId> leaked{dump.fibers[1].id};
+  fiberleak::LeakFinding finding;
+  finding.fiber_id = dump.fibers[1].id;
+  finding.verdict = fiberleak::Verdict::definite;
+  finding.reason = "because";
+  const fiberleak::detail::LeakedFibers leaked{{dump.fibers[1].id, &finding}};
   const std::string text = fiberleak::detail::fibers_to_json(dump, leaked).dump();
   const fiberleak::detail::FiberDump back = fiberleak::detail::fibers_from_json_text(text);
   CHECK(back.taken_at_ns == dump.taken_at_ns);
@@ -176,6 +257,11 @@ TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
   CHECK(text.find("lock_mutex_never_unlocked") != std::string::npos);
   // The pile carries its label.
   CHECK(text.find(R"("labels":{"handler":"pile"})") != std::string::npos);
+  // A finding carries its verdict and reason; the others carry nulls.
+  const auto doc = nlohmann::json::parse(text);
+  CHECK(doc["fibers"][1]["verdict"] == "definite");
+  CHECK(doc["fibers"][1]["reason"] == "because");
+  CHECK(doc["fibers"][0]["verdict"].is_null());
   // Encoding the decoded dump again gives the same document.
   CHECK(fiberleak::detail::fibers_to_json(back, leaked).dump() == text);
 }

@@ -1,6 +1,6 @@
-// prepare_server(): the port is the process's own, the listening socket is
-// close-on-exec (httplib does it; the preloaded heap server relies on it),
-// and a server without worker threads still answers;
+// GuardedServer's set-up: the port is the process's own, the listening
+// socket is close-on-exec (httplib does it; the preloaded heap server relies
+// on it), and a server without connection threads still answers;
 // parse_listen_address() takes HOST:PORT and nothing else.
 #include "web/server_setup.hpp"
 
@@ -18,16 +18,23 @@
 #include <string>
 #include <thread>
 
+#include "web/guarded_server.hpp"
+
 namespace {
 
-// A prepared server listening on a free loopback port, stopped at scope end.
+fiberleak::detail::ServerLimits with_connections(unsigned n) {
+  fiberleak::detail::ServerLimits limits;
+  limits.max_connections = n;
+  return limits;
+}
+
+// A guarded server listening on a free loopback port, stopped at scope end.
 struct RunningServer {
-  httplib::Server server;
+  fiberleak::detail::GuardedServer server;
   std::thread thread;
   int port = -1;
 
-  explicit RunningServer(unsigned workers) {
-    fiberleak::detail::prepare_server(server, workers);
+  explicit RunningServer(unsigned connections) : server(with_connections(connections)) {
     server.Get("/hello", [](const httplib::Request&, httplib::Response& res) { res.set_content("hi", "text/plain"); });
     port = server.bind_to_any_port("127.0.0.1");
     REQUIRE(port > 0);
@@ -62,10 +69,9 @@ int socket_bound_to(int port) {
 
 }  // namespace
 
-TEST_CASE("a second server cannot bind the port a prepared server listens on", "[web][server]") {
+TEST_CASE("a second server cannot bind the port a guarded server listens on", "[web][server]") {
   RunningServer first(2);
-  httplib::Server prepared;
-  fiberleak::detail::prepare_server(prepared, 2);
+  fiberleak::detail::GuardedServer prepared;
   CHECK_FALSE(prepared.bind_to_port("127.0.0.1", first.port));
   // Not even httplib's default server, which asks for SO_REUSEPORT itself.
   httplib::Server plain;
@@ -76,14 +82,14 @@ TEST_CASE("a second server cannot bind the port a prepared server listens on", "
   CHECK(res->body == "hi");
 }
 
-TEST_CASE("a prepared server's listening socket is closed on exec", "[web][server]") {
+TEST_CASE("a guarded server's listening socket is closed on exec", "[web][server]") {
   RunningServer server(2);
   const int fd = socket_bound_to(server.port);
   REQUIRE(fd >= 0);
   CHECK((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
 }
 
-TEST_CASE("a server prepared without worker threads answers on its accept thread", "[web][server]") {
+TEST_CASE("a server without connection threads answers on its accept thread", "[web][server]") {
   RunningServer server(0);
   for (int i = 0; i < 3; ++i) {
     httplib::Client client("127.0.0.1", server.port);

@@ -28,7 +28,7 @@ bool accepting(int port) {
 }  // namespace
 
 TEST_CASE("a server thread answers once start() returns and stops accepting when stopped", "[web][server]") {
-  ServerThread t(2);
+  ServerThread t;
   add_hello(t);
   const int port = t.bind("127.0.0.1", 0);
   REQUIRE(port > 0);
@@ -46,7 +46,7 @@ TEST_CASE("stopping a server thread right after start() cannot leave it acceptin
   // Before start() waited for the accept loop, httplib's stop() could come
   // first and do nothing: the loop then ran on, and stop() hung in join().
   for (int i = 0; i < 50; ++i) {
-    ServerThread t(1);
+    ServerThread t;
     add_hello(t);
     const int port = t.bind("127.0.0.1", 0);
     REQUIRE(port > 0);
@@ -58,13 +58,13 @@ TEST_CASE("stopping a server thread right after start() cannot leave it acceptin
 }
 
 TEST_CASE("a port in use is reported and that server never starts", "[web][server]") {
-  ServerThread first(1);
+  ServerThread first;
   add_hello(first);
   const int port = first.bind("127.0.0.1", 0);
   REQUIRE(port > 0);
   REQUIRE(first.start());
 
-  ServerThread second(1);
+  ServerThread second;
   CHECK(second.bind("127.0.0.1", port) == -1);
   CHECK(second.port() == -1);
   CHECK_FALSE(second.start());
@@ -80,21 +80,21 @@ TEST_CASE("a port in use is reported and that server never starts", "[web][serve
 }
 
 TEST_CASE("stop() twice, before start() or before bind() is fine and frees the port", "[web][server]") {
-  ServerThread never_bound(1);
+  ServerThread never_bound;
   never_bound.stop();
   never_bound.stop();
   CHECK_FALSE(never_bound.start());
 
   int port = -1;
   {
-    ServerThread bound_only(1);
+    ServerThread bound_only;
     port = bound_only.bind("127.0.0.1", 0);
     REQUIRE(port > 0);
     bound_only.stop();  // never started: still gives the port back
     bound_only.stop();
     CHECK_FALSE(bound_only.start());  // a stopped server stays stopped
   }
-  ServerThread again(1);
+  ServerThread again;
   add_hello(again);
   CHECK(again.bind("127.0.0.1", port) == port);
   REQUIRE(again.start());

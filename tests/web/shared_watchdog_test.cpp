@@ -85,7 +85,7 @@ TEST_CASE("serve() and mount() in one process show the same growing sites on /me
   o.watchdog_interval = std::chrono::hours(1);  // it evaluates at start; the test drives the rest
   fiberleak::ServeHandle served = serve_on_any_port(o);
   fiberleak::MountedRoutes mounted;
-  ServerThread program_server(2);
+  ServerThread program_server;
   mounted = fiberleak::mount(program_server.server(), "/admin", o);
   const int program_port = program_server.bind("127.0.0.1", 0);
   REQUIRE(program_port > 0);

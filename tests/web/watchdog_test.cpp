@@ -6,6 +6,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <sstream>
 #include <stdexcept>
 
@@ -69,10 +70,30 @@ TEST_CASE("the watchdog logs a leak when it appears and when it resolves, once e
   CHECK(called == std::vector<std::uint64_t>{7});
   const std::string text = log.str();
   INFO(text);
-  CHECK(count(text, "leak suspect: fiber 7 ") == 1);
-  CHECK(count(text, "leak resolved: fiber 7 woke up or ended") == 1);
+  CHECK(count(text, "leak suspect: 1 fiber at chan receive @ app::wait() at /src/app.cpp:7: fiber 7 for 1m0s") == 1);
+  CHECK(count(text, "leak resolved: 1 fiber at chan receive @ app::wait() at /src/app.cpp:7 woke up or ended") == 1);
   CHECK(text.find("leak suspect") < text.find("leak resolved"));
   CHECK(w->latest().findings.empty());
+}
+
+TEST_CASE("a pile-up is one log line per site, however many fibers, and more at it is one line again", "[web]") {
+  std::ostringstream log;
+  std::vector<DumpedFiber> pile, more;
+  for (std::uint64_t id = 1; id <= 1600; ++id) pile.push_back(parked(id));
+  more = pile;
+  for (std::uint64_t id = 1601; id <= 1650; ++id) more.push_back(parked(id));
+  int calls = 0;
+  auto w = watchdog_over({dump_of(pile), dump_of(more), dump_of({})}, log,
+                         {[&](const fiberleak::LeakFinding&) { ++calls; }, {}});
+  for (int i = 0; i < 3; ++i) w->evaluate_now();
+  CHECK(calls == 1650);  // the program is still called back per fiber
+  const std::string text = log.str();
+  INFO(text.substr(0, 2000));
+  CHECK(std::count(text.begin(), text.end(), '\n') == 3);
+  CHECK(count(text, "leak suspect: 1600 fibers at chan receive @ app::wait() at /src/app.cpp:7, the oldest fiber ") ==
+        1);
+  CHECK(count(text, "more at a known site: leak suspect: 50 fibers at chan receive") == 1);
+  CHECK(count(text, "leak resolved: 1650 fibers at chan receive") == 1);
 }
 
 TEST_CASE("a watchdog callback that throws is logged and the evaluation's other findings still come", "[web]") {
@@ -89,7 +110,7 @@ TEST_CASE("a watchdog callback that throws is logged and the evaluation's other 
   CHECK(calls == 2);
   const std::string text = log.str();
   INFO(text);
-  CHECK(count(text, "leak suspect: fiber ") == 2);
+  CHECK(count(text, "leak suspect: 2 fibers at chan receive @ app::wait()") == 1);  // one line: one site
   CHECK(count(text, "watchdog callback failed: callback bug") == 2);
   CHECK(w->latest().findings.size() == 2);
 }
@@ -117,8 +138,9 @@ TEST_CASE("the watchdog logs a new finding once and calls the program back", "[w
   const std::string text = log.str();
   INFO(text);
   CHECK(std::count(text.begin(), text.end(), '\n') == 2);
-  CHECK(contains(text, "leak suspect: fiber "));
-  CHECK(contains(text, "\"stuck-locker\" blocked in mutex lock for "));
+  CHECK(contains(text, "leak suspect: 1 fiber at "));
+  CHECK(contains(text, "\"stuck-locker\" for "));
+  CHECK(contains(text, "leak suspect: 1 fiber at mutex lock @ "));
   CHECK(contains(text, "fiberleak::detail::testing::lock_mutex_never_unlocked"));
   CHECK(contains(text, "parked_fibers.hpp:"));
   // The host's logging is untouched: same default logger, the program's own
@@ -162,7 +184,7 @@ TEST_CASE("the library's logger is registered as fiberleak, obeys spdlog::set_le
     REQUIRE(watchdog != nullptr);
     while (watchdog->evaluations() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }  // the watchdog has stopped: the log can be read
-  CHECK(contains(log.str(), "leak suspect: fiber "));
+  CHECK(contains(log.str(), "leak suspect: "));
   CHECK(spdlog::default_logger() == host_default);
   spdlog::drop("fiberleak");
 }

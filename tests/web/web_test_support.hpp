@@ -5,11 +5,14 @@
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 
 #include <fiberleak/serve.hpp>
 
@@ -34,6 +37,17 @@ struct Live {
     auto r = client.Get(path.c_str());
     REQUIRE(r);
     return r;
+  }
+  // Polls /debug/leaks until it lists `n` findings (false after 20 s): the
+  // parked fibers pass a short threshold soon, but not at a fixed time.
+  bool wait_for_leaks(std::size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    do {
+      auto r = client.Get("/debug/leaks");
+      if (r && r->status == 200 && nlohmann::json::parse(r->body)["leaks"].size() == n) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return false;
   }
 };
 

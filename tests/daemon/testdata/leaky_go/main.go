@@ -1,6 +1,6 @@
 // A Go service that leaks goroutines in a few distinct ways next to healthy
 // ones, serving net/http/pprof on 127.0.0.1. Prints "listening on ADDR".
-// Used by fiberleakd's tests: `go run main.go [-leaks N]`.
+// Used by fiberleakd's tests: `go run main.go [-leaks N] [-listen ADDR]`.
 package main
 
 import (
@@ -35,6 +35,7 @@ func ticker() {
 
 func main() {
 	leaks := flag.Int("leaks", 3, "goroutines per leak pattern")
+	listen := flag.String("listen", "127.0.0.1:0", "address to serve on (a restart reuses the port)")
 	flag.Parse()
 	orphan := make(chan int)
 	var mu sync.Mutex
@@ -53,7 +54,7 @@ func main() {
 			runtime.GC()
 		}
 	}()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		panic(err)
 	}
