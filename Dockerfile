@@ -25,7 +25,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFIBERLEAK_BUILD_TES
 # No compiler, no headers, no static libraries.
 FROM debian:bookworm-slim
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-      libboost-fiber1.74.0 libboost-context1.74.0 libunwind8 zlib1g libspdlog1.10 libfmt9 libcpp-httplib0.11 \
+      libboost-fiber1.74.0 libboost-context1.74.0 libunwind8 libdw1 zlib1g libspdlog1.10 libfmt9 libcpp-httplib0.11 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home --shell /usr/sbin/nologin fiberleak
 COPY --from=build /opt/fiberleak/bin/fiberleakd /usr/bin/fiberleakd

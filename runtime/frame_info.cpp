@@ -4,11 +4,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <boost/context/fiber.hpp>
+#include <boost/context/protected_fixedsize_stack.hpp>
 #include <elfutils/libdwfl.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <memory>
 #include <mutex>
 
 #include "runtime/function_name.hpp"
@@ -28,8 +32,37 @@ class ProcessDwarf {
     return *p;
   }
 
+  // Runs on a stack of its own: libdw and the demangler recurse deeply,
+  // and callers may be fibers with Boost's 128 KiB default stack (a fiber
+  // that takes a snapshot overflowed it one time in twenty).
   std::vector<FrameInfo> describe(std::uintptr_t pc) {
     std::lock_guard<std::mutex> lock(mutex_);
+    request_pc_ = pc;
+    request_frames_.clear();
+    request_error_ = nullptr;
+    if (!worker_) {
+      worker_ = boost::context::fiber(std::allocator_arg, boost::context::protected_fixedsize_stack(kStackBytes),
+                                      [this](boost::context::fiber&& caller) {
+                                        for (;;) {
+                                          try {
+                                            request_frames_ = describe_here(request_pc_);
+                                          } catch (...) {  // bad_alloc: rethrown on the caller's stack
+                                            request_error_ = std::current_exception();
+                                          }
+                                          caller = std::move(caller).resume();
+                                        }
+                                        return std::move(caller);
+                                      });
+    }
+    worker_ = std::move(worker_).resume();
+    if (request_error_) std::rethrow_exception(request_error_);
+    return std::move(request_frames_);
+  }
+
+ private:
+  static constexpr std::size_t kStackBytes = 8 << 20;  // address space; touched pages only
+
+  std::vector<FrameInfo> describe_here(std::uintptr_t pc) {
     std::vector<FrameInfo> frames;
     Dwfl_Module* module = dwfl_ != nullptr ? dwfl_addrmodule(dwfl_, pc) : nullptr;
     if (module == nullptr && report()) module = dwfl_addrmodule(dwfl_, pc);  // loaded since
@@ -52,7 +85,6 @@ class ProcessDwarf {
     return frames;
   }
 
- private:
   ProcessDwarf() {
     callbacks_.find_elf = dwfl_linux_proc_find_elf;
     callbacks_.find_debuginfo = find_local_debuginfo;
@@ -176,9 +208,15 @@ class ProcessDwarf {
     return false;
   }
 
-  std::mutex mutex_;
+  std::mutex mutex_;  // held for every use of dwfl_ and the worker
   Dwfl_Callbacks callbacks_{};
   Dwfl* dwfl_ = nullptr;
+  // The stack describe_here() runs on, suspended between requests; never
+  // destroyed, as the object is not.
+  boost::context::fiber worker_;
+  std::uintptr_t request_pc_ = 0;
+  std::vector<FrameInfo> request_frames_;
+  std::exception_ptr request_error_;
 };
 
 // The DIE that declares what `die` defines: through DW_AT_abstract_origin

@@ -5,7 +5,8 @@
 // keeps its qualified name and its header, a lambda its enclosing function).
 // Names come from function_name(). Used at snapshot and dump time, never in
 // a hook: it allocates and, on first use, reads symbol tables (~tens of ms).
-// Thread-safe (one lock around libdw).
+// Thread-safe (one lock around libdw). Runs on a stack of its own, so a
+// fiber with a small stack may call it.
 #pragma once
 
 #include <cstdint>

@@ -57,6 +57,7 @@ struct Debug1 {
   std::size_t total = 0;
   std::vector<std::size_t> counts;     // per group
   std::vector<std::string> functions;  // every "#" line's function
+  std::size_t labelled_groups = 0;     // groups with a "# labels: {...}" line
 };
 
 // A reader of the debug=1 layout (runtime/pprof's printCountProfile):
@@ -67,6 +68,7 @@ Debug1 read_debug1(const std::string& text) {
   static const std::regex header(R"(^goroutine profile: total (\d+)$)");
   static const std::regex group(R"(^(\d+) @((?: 0x[0-9a-f]+)*)$)");
   static const std::regex frame(R"(^#\t0x[0-9a-f]+\t(.+)\+0x[0-9a-f]+\t+(.*):(\d+)$)");
+  static const std::regex labels(R"(^# labels: \{.*\}$)");
   Debug1 out;
   std::istringstream in(text);
   std::string line;
@@ -75,6 +77,7 @@ Debug1 read_debug1(const std::string& text) {
   REQUIRE(std::regex_match(line, m, header));
   out.total = std::stoul(m[1]);
   bool in_group = false;
+  std::size_t frames_in_group = 0;
   while (std::getline(in, line)) {
     INFO(line);
     if (line.empty()) {
@@ -84,9 +87,13 @@ Debug1 read_debug1(const std::string& text) {
       REQUIRE(std::regex_match(line, m, group));
       out.counts.push_back(std::stoul(m[1]));
       in_group = true;
+      frames_in_group = 0;
+    } else if (frames_in_group == 0 && std::regex_match(line, labels)) {
+      ++out.labelled_groups;  // Go prints a group's labels before its frames
     } else {
       REQUIRE(std::regex_match(line, m, frame));
       out.functions.push_back(m[1]);
+      ++frames_in_group;
     }
   }
   CHECK_FALSE(in_group);  // every group ends with a blank line
@@ -113,6 +120,7 @@ TEST_CASE("debug=1 follows the grammar of a real Go 1.19 debug=1 dump, counts ad
     CHECK(ours.total == dump.fibers.size());
     CHECK(sum(ours.counts) == ours.total);
     CHECK(ours.counts.front() == 2);  // fibers 7 and 8 share a stack: the biggest group first
+    CHECK(ours.labelled_groups > 0);
     CHECK(std::count(ours.functions.begin(), ours.functions.end(),
                      "app::wait_for_orders(boost::fibers::buffered_channel<int>&)") == 1);
   }

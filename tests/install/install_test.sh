@@ -37,7 +37,9 @@ check "no CPPHTTPLIB_* definition reaches the consumer's compile" \
 
 # COMPONENTS runtime, with every web dependency made unfindable.
 mkdir -p "$work/pc"
-cp "$(pkg-config --variable=pcfiledir libunwind)/libunwind.pc" "$work/pc/"
+# libdw (the symbolizer) requires libelf, zlib and liblzma through pkg-config;
+# CMake's own ZLIB package stays unfindable.
+for pc in libunwind libdw libelf zlib liblzma; do cp "$(pkg-config --variable=pcfiledir $pc)/$pc.pc" "$work/pc/"; done
 PKG_CONFIG_LIBDIR=$work/pc cmake -S "$source_dir/tests/install/consumers/runtime_only" -B "$work/runtime" \
   -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_DISABLE_FIND_PACKAGE_spdlog=ON -DCMAKE_DISABLE_FIND_PACKAGE_nlohmann_json=ON \
   -DCMAKE_DISABLE_FIND_PACKAGE_ZLIB=ON -DCMAKE_DISABLE_FIND_PACKAGE_fmt=ON >"$work/runtime.log" 2>&1 &&

@@ -47,3 +47,28 @@ TEST_CASE("a fiber's reserved stack size is recorded for every stack allocator",
   CHECK(me->is_main);
   CHECK(me->stack_bytes == 0);
 }
+
+// Symbolization (libdw reading DWARF, the demangler) recurses deeply; it runs
+// on a stack of its own, so a fiber with a small stack may take a process's
+// first snapshot. Each test case runs in a process of its own: this one is
+// the first to symbolize.
+TEST_CASE("a fiber with a small stack can take the first snapshot of a process", "[runtime]") {
+  fiberleak::install();
+  boost::fibers::unbuffered_channel<int> never;
+  fiberleak::FiberId parked_id = fiberleak::kNoFiber;
+  boost::fibers::fiber parked([&never, &parked_id] {
+    parked_id = fiberleak::this_fiber::id();
+    int v = 0;
+    never.pop(v);
+  });
+  bool classified = false;
+  boost::fibers::fiber(std::allocator_arg, boost::context::protected_fixedsize_stack(48 * 1024), [&] {
+    const auto snap = fiberleak::snapshot();  // classifies the parked fiber's wait
+    const auto f = ft::find_fiber(snap, parked_id);
+    classified =
+        f && f->wait == fiberleak::WaitKind::channel_pop && ft::stack_contains(f->park_stack, "unbuffered_channel");
+  }).join();
+  CHECK(classified);
+  never.close();
+  parked.join();
+}

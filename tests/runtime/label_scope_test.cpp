@@ -11,10 +11,6 @@ using fiberleak::Label;
 namespace ft = fiberleak::detail::testing;
 
 namespace {
-// The fibers below take snapshots themselves; the first symbolization of a
-// process (libdw reading DWARF) needs more stack than Boost's default.
-boost::fibers::fixedsize_stack big_stack() { return boost::fibers::fixedsize_stack(1 << 20); }
-
 std::vector<Label> labels_of(fiberleak::FiberId id) {
   const auto f = ft::find_fiber(fiberleak::snapshot(), id);
   REQUIRE(f.has_value());
@@ -24,7 +20,7 @@ std::vector<Label> labels_of(fiberleak::FiberId id) {
 
 TEST_CASE("a label scope labels the running fiber and restores its labels when it ends", "[runtime]") {
   fiberleak::install();
-  boost::fibers::fiber(std::allocator_arg, big_stack(), [] {
+  boost::fibers::fiber([] {
     const auto me = fiberleak::this_fiber::id();
     CHECK(labels_of(me).empty());
     {
@@ -80,7 +76,7 @@ TEST_CASE("fibers started inside a label scope inherit its labels, however they 
 
 TEST_CASE("a label that does not fit is not set and is counted", "[runtime]") {
   fiberleak::install();
-  boost::fibers::fiber(std::allocator_arg, big_stack(), [] {
+  boost::fibers::fiber([] {
     const auto dropped = fiberleak::counters().labels_dropped;
     fiberleak::label_scope fits("k", std::string(100, 'v'));
     fiberleak::label_scope too_big("other", std::string(100, 'w'));
