@@ -121,7 +121,8 @@ TEST_CASE("debug=2 prints whole minutes truncated as Go does, none below one min
     auto dump = fiberleak::detail::testing::sample_dump();
     dump.fibers = {dump.fibers[2]};  // fiber 8: chan receive
     dump.fibers[0].blocked_ns = blocked_ns;
-    dump.fibers[0].labels.clear();  // labels follow the minutes (tested above)
+    dump.fibers[0].name.clear();  // no labels: they follow the minutes (tested above)
+    dump.fibers[0].labels.clear();
     const std::string text = fiberleak::detail::render_debug2(dump, nullptr);
     INFO("blocked " << blocked_ns << " ns");
     CHECK(text.substr(0, text.find('\n')) == header);
