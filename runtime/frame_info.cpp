@@ -2,16 +2,20 @@
 
 #include <dwarf.h>
 #include <fcntl.h>
+#include <link.h>
 #include <unistd.h>
 
 #include <boost/context/fiber.hpp>
 #include <boost/context/protected_fixedsize_stack.hpp>
 #include <elfutils/libdwfl.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -21,6 +25,120 @@ namespace fiberleak::detail {
 namespace {
 
 std::string die_function_name(Dwarf_Die* die, bool as_scope = false);
+
+bool is_code_tag(int tag) {
+  return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block;
+}
+
+// The DIEs of one compilation unit that can enclose code or name it
+// (functions, inlined calls, blocks, namespaces, classes), each with its
+// parent, and the address ranges of the code ones: read in one walk of the
+// unit, where libdw's dwarf_getscopes()/dwarf_getscopes_die() walk it from
+// the top on every call (seconds for a few hundred pcs in a unit that
+// includes Boost).
+class ScopeIndex {
+ public:
+  explicit ScopeIndex(Dwarf_Die* cu) { add_children(cu, -1); }
+
+  // The innermost code DIE whose ranges hold pc (a module-relative address),
+  // or -1.
+  int innermost(Dwarf_Addr pc) const {
+    int best = -1;
+    for (const Range& r : ranges_) {
+      if (pc >= r.low && pc < r.high && (best < 0 || scopes_[r.scope].depth > scopes_[best].depth)) best = r.scope;
+    }
+    return best;
+  }
+
+  // The entry of a DIE of this unit, or -1 when it is not one of its scopes.
+  int find(const Dwarf_Die& die) const {
+    const Dwarf_Off offset = dwarf_dieoffset(const_cast<Dwarf_Die*>(&die));
+    auto it = std::lower_bound(scopes_.begin(), scopes_.end(), offset,
+                               [](const Scope& s, Dwarf_Off off) { return s.offset < off; });
+    return it != scopes_.end() && it->offset == offset ? static_cast<int>(it - scopes_.begin()) : -1;
+  }
+
+  // The DIE at `entry` and those enclosing it, innermost first (as
+  // dwarf_getscopes_die() gives them, without the unit itself).
+  std::vector<Dwarf_Die> chain(int entry) const {
+    std::vector<Dwarf_Die> out;
+    for (int i = entry; i >= 0; i = scopes_[i].parent) out.push_back(scopes_[i].die);
+    return out;
+  }
+
+ private:
+  struct Scope {
+    Dwarf_Die die;
+    Dwarf_Off offset;
+    int parent;
+    int depth;
+  };
+  struct Range {
+    Dwarf_Addr low, high;
+    int scope;
+  };
+
+  // Preorder, so scopes_ is sorted by offset.
+  void add_children(Dwarf_Die* parent, int parent_entry) {
+    Dwarf_Die child;
+    if (dwarf_child(parent, &child) != 0) return;
+    do {
+      const int tag = dwarf_tag(&child);
+      const bool code = is_code_tag(tag);
+      if (!code && tag != DW_TAG_namespace && tag != DW_TAG_structure_type && tag != DW_TAG_class_type &&
+          tag != DW_TAG_union_type) {
+        continue;
+      }
+      const int entry = static_cast<int>(scopes_.size());
+      scopes_.push_back(
+          {child, dwarf_dieoffset(&child), parent_entry, parent_entry < 0 ? 0 : scopes_[parent_entry].depth + 1});
+      if (code) {
+        Dwarf_Addr base = 0, low = 0, high = 0;
+        for (ptrdiff_t at = 0; (at = dwarf_ranges(&child, at, &base, &low, &high)) > 0;) {
+          ranges_.push_back({low, high, entry});
+        }
+      }
+      if (dwarf_haschildren(&child) > 0) add_children(&child, entry);
+    } while (dwarf_siblingof(&child, &child) == 0);
+  }
+
+  std::vector<Scope> scopes_;
+  std::vector<Range> ranges_;
+};
+
+// Every unit's index, built on first use; used under ProcessDwarf's lock and
+// emptied when the modules are read again (a unit of an unloaded library
+// must not be found by its old address).
+std::map<const void*, std::unique_ptr<ScopeIndex>>& scope_indexes() {
+  static auto* indexes = new std::map<const void*, std::unique_ptr<ScopeIndex>>();
+  return *indexes;
+}
+
+const ScopeIndex& scope_index_of_unit(Dwarf_Die* cu) {
+  std::unique_ptr<ScopeIndex>& index = scope_indexes()[cu->addr];
+  if (!index) index = std::make_unique<ScopeIndex>(cu);
+  return *index;
+}
+
+// A DIE and those enclosing it, innermost first, the unit excluded.
+std::vector<Dwarf_Die> enclosing_scopes(Dwarf_Die* die) {
+  Dwarf_Die cu;
+  if (dwarf_diecu(die, &cu, nullptr, nullptr) != nullptr) {
+    const ScopeIndex& index = scope_index_of_unit(&cu);
+    const int entry = index.find(*die);
+    if (entry >= 0) return index.chain(entry);
+  }
+  std::vector<Dwarf_Die> out;  // not a scope the index keeps: ask libdw
+  Dwarf_Die* scopes = nullptr;
+  const int n = dwarf_getscopes_die(die, &scopes);
+  for (int i = 0; i < n; ++i) {
+    const int tag = dwarf_tag(&scopes[i]);
+    if (tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit) break;
+    out.push_back(scopes[i]);
+  }
+  std::free(scopes);
+  return out;
+}
 
 // elfutils' view of this process: every loaded module, its symbol table
 // and (lazily, a compilation unit at a time) its DWARF. libdwfl is not
@@ -64,8 +182,8 @@ class ProcessDwarf {
 
   std::vector<FrameInfo> describe_here(std::uintptr_t pc) {
     std::vector<FrameInfo> frames;
+    if (modules_changed()) report();  // loaded or unloaded since: a module's range may now hold another
     Dwfl_Module* module = dwfl_ != nullptr ? dwfl_addrmodule(dwfl_, pc) : nullptr;
-    if (module == nullptr && report()) module = dwfl_addrmodule(dwfl_, pc);  // loaded since
     if (module == nullptr) {
       frames.emplace_back();
       return frames;
@@ -90,6 +208,7 @@ class ProcessDwarf {
     callbacks_.find_debuginfo = find_local_debuginfo;
     callbacks_.debuginfo_path = nullptr;
     dwfl_ = dwfl_begin(&callbacks_);
+    modules_changed();  // the counts of what this first report reads
     report();
   }
 
@@ -116,8 +235,28 @@ class ProcessDwarf {
     return fd;
   }
 
+  // Whether a library was loaded or unloaded since the last report(), by
+  // the dynamic linker's counts: cheap enough for every pc, where reading
+  // /proc/self/maps again for every pc in no module (garbage sent to
+  // /debug/pprof/symbol) took seconds.
+  bool modules_changed() {
+    std::pair<unsigned long long, unsigned long long> counts{0, 0};
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, std::size_t size, void* data) {
+          if (size >= offsetof(dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
+            *static_cast<std::pair<unsigned long long, unsigned long long>*>(data) = {info->dlpi_adds, info->dlpi_subs};
+          }
+          return 1;  // the counts are the same in every entry
+        },
+        &counts);
+    const bool changed = counts != reported_counts_ || counts.first == 0;
+    reported_counts_ = counts;
+    return changed;
+  }
+
   bool report() {
     if (dwfl_ == nullptr) return false;
+    scope_indexes().clear();
     dwfl_report_begin(dwfl_);
     const int rc = dwfl_linux_proc_report(dwfl_, getpid());
     dwfl_report_end(dwfl_, nullptr, nullptr);
@@ -148,20 +287,11 @@ class ProcessDwarf {
   // others' from the call site of the function inlined into them).
   static void inline_chain(Dwfl_Module* module, Dwarf_Die* cu, std::uintptr_t pc, Dwarf_Addr bias,
                            std::vector<FrameInfo>& out) {
-    // dwarf_getscopes() finds the innermost scope but continues from an
-    // inlined function to where it is declared; the DIEs physically around
-    // that scope are the inline chain (as eu-addr2line -i does it).
-    Dwarf_Die* innermost = nullptr;
-    Dwarf_Die start;
-    if (dwarf_getscopes(cu, pc - bias, &innermost) > 0) {
-      start = innermost[0];
-      std::free(innermost);
-    } else if (!find_scope(cu, pc - bias, &start)) {
-      return;
-    }
-    Dwarf_Die* scopes = nullptr;
-    const int n = dwarf_getscopes_die(&start, &scopes);
-    if (n <= 0) return;
+    const ScopeIndex& index = scope_index_of_unit(cu);
+    const int innermost = index.innermost(pc - bias);
+    if (innermost < 0) return;
+    std::vector<Dwarf_Die> scopes = index.chain(innermost);
+    const int n = static_cast<int>(scopes.size());
     const char* file = nullptr;
     int line = 0;
     if (Dwfl_Line* l = dwfl_module_getsrc(module, pc))
@@ -186,29 +316,10 @@ class ProcessDwarf {
         file = dwarf_filesrc(files, value, nullptr, nullptr);
       }
     }
-    std::free(scopes);
-  }
-
-  // dwarf_getscopes() does not look inside classes, where GCC puts the
-  // out-of-line call operator of a lambda at -O0: the innermost code DIE
-  // containing pc, searched through the whole tree.
-  static bool find_scope(Dwarf_Die* parent, Dwarf_Addr pc, Dwarf_Die* out) {
-    Dwarf_Die child;
-    if (dwarf_child(parent, &child) != 0) return false;
-    do {
-      const int tag = dwarf_tag(&child);
-      const bool code = tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block;
-      if (code && dwarf_haspc(&child, pc) > 0) {
-        *out = child;
-        find_scope(&child, pc, out);
-        return true;
-      }
-      if (dwarf_haschildren(&child) > 0 && find_scope(&child, pc, out)) return true;
-    } while (dwarf_siblingof(&child, &child) == 0);
-    return false;
   }
 
   std::mutex mutex_;  // held for every use of dwfl_ and the worker
+  std::pair<unsigned long long, unsigned long long> reported_counts_{0, 0};  // dl_phdr_info's adds, subs
   Dwfl_Callbacks callbacks_{};
   Dwfl* dwfl_ = nullptr;
   // The stack describe_here() runs on, suspended between requests; never
@@ -308,13 +419,12 @@ std::string die_function_name(Dwarf_Die* die, bool as_scope) {
   Dwarf_Die decl = declaration_of(die);
   const char* own = dwarf_diename(&decl);
   std::string name = own != nullptr ? own : "?";
-  Dwarf_Die* scopes = nullptr;
-  const int n = dwarf_getscopes_die(&decl, &scopes);
+  std::vector<Dwarf_Die> scopes = enclosing_scopes(&decl);
+  const int n = static_cast<int>(scopes.size());
   // scopes[0] is decl itself; the rest enclose it, innermost first.
   for (int i = 1; i < n; ++i) {
     Dwarf_Die* scope = &scopes[i];
     const int tag = dwarf_tag(scope);
-    if (tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit) break;
     if (tag == DW_TAG_lexical_block) continue;
     if (tag == DW_TAG_subprogram) {  // a function-local class: the function names the rest
       name = die_function_name(scope, true) + "::" + name;
@@ -343,7 +453,6 @@ std::string die_function_name(Dwarf_Die* die, bool as_scope) {
       name = std::string(scope_name) + "::" + name;
     }
   }
-  std::free(scopes);
   return name;
 }
 
