@@ -225,5 +225,15 @@ def _label_text(value):
     type_ = value.type.strip_typedefs()
     if type_.code == gdb.TYPE_CODE_ARRAY:
         raw = debuginfo.read_memory(int(value.address), type_.sizeof) or b""
-        return " ".join(p.decode("utf-8", "replace") for p in raw.split(b"\0") if p)
+        # LabelSet's layout: "key\0value\0" pairs (keys never empty), the rest zero.
+        pairs, at = [], 0
+        while at < len(raw) and raw[at] != 0:
+            key_end = raw.find(b"\0", at)
+            value_end = raw.find(b"\0", key_end + 1) if key_end >= 0 else -1
+            if value_end < 0:
+                break
+            pairs.append(raw[at:key_end].decode("utf-8", "replace") + "=" +
+                         raw[key_end + 1:value_end].decode("utf-8", "replace"))
+            at = value_end + 1
+        return " ".join(pairs)
     return str(value)

@@ -29,10 +29,14 @@ __attribute__((noinline)) void take_in_order(boost::fibers::mutex& held, boost::
 int main() {
   fiberleak::install();
   fiberleak::this_fiber::set_name("deadlock-main");
-  boost::fibers::fiber alpha =
-      fiberleak::spawn("alpha", [] { take_in_order(g_first, g_second, g_alpha_holds, g_beta_holds); });
-  boost::fibers::fiber beta =
-      fiberleak::spawn("beta", [] { take_in_order(g_second, g_first, g_beta_holds, g_alpha_holds); });
+  boost::fibers::fiber alpha = fiberleak::spawn("alpha", [] {
+    fiberleak::label_scope order("order", "first");  // gdb lists labels
+    take_in_order(g_first, g_second, g_alpha_holds, g_beta_holds);
+  });
+  boost::fibers::fiber beta = fiberleak::spawn("beta", [] {
+    fiberleak::label_scope order("order", "second");
+    take_in_order(g_second, g_first, g_beta_holds, g_alpha_holds);
+  });
   // One thread: once both hold their first mutex, a yield lets each reach its park.
   while (!(g_alpha_holds && g_beta_holds)) boost::this_fiber::yield();
   boost::this_fiber::yield();

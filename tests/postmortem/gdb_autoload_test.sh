@@ -20,5 +20,5 @@ pid=$!
 track_pid $pid
 wait_for 'grep -q ready "$work/run.log"' 10
 gdb -nx -batch -iex "add-auto-load-safe-path $program" -p $pid -ex 'fiberleak fibers' >"$work/attach.txt" 2>&1
-check "attached, the auto-loaded commands read the registry" 'grep -Eq "^2 +alpha +blocked +mutex lock" "$work/attach.txt"'
+check "attached, the auto-loaded commands read the registry" 'grep -Eq "^2 +alpha +order=first +blocked +mutex lock" "$work/attach.txt"'
 finish "$work/allowed.txt" "$work/attach.txt"
