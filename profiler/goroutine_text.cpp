@@ -117,6 +117,10 @@ std::string render_debug1(const FiberDump& dump, Symbolizer* symbolizer) {
   appendf(out, "goroutine profile: total %zu\n", dump.fibers.size());
   for (const Group* g : sorted) {
     appendf(out, "%zu @", g->count);
+    // No stack recorded (a fiber that never ran): Go's parsers refuse a
+    // group without an address ("malformed profile format"); 0x0 reads as
+    // an unknown frame.
+    if (g->example->stack.empty()) out += " 0x0";
     std::uint64_t last_pc = 0;
     for (const DumpFrame& f : g->example->stack) {
       if (f.pc != last_pc || f.pc == 0) appendf(out, " 0x%" PRIx64, f.pc);

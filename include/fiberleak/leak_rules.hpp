@@ -22,7 +22,7 @@
 namespace fiberleak {
 
 struct LeakRules {
-  // A parked fiber is a suspect once blocked continuously longer than this.
+  // A parked fiber is a suspect once blocked continuously this long or longer.
   // Default 30 s.
   std::chrono::nanoseconds threshold = std::chrono::seconds(30);
   // Per wait kind thresholds that replace the default (e.g. a longer one

@@ -128,3 +128,13 @@ TEST_CASE("debug=2 prints whole minutes truncated as Go does, none below one min
     CHECK(text.substr(0, text.find('\n')) == header);
   }
 }
+
+TEST_CASE("debug=1 gives a fiber without a recorded stack an address Go's parsers accept", "[profiler]") {
+  auto dump = fiberleak::detail::testing::sample_dump();
+  dump.fibers = {dump.fibers[2]};
+  dump.fibers[0].name.clear();
+  dump.fibers[0].labels.clear();
+  dump.fibers[0].stack = {};
+  const std::string text = fiberleak::detail::render_debug1(dump, nullptr);
+  CHECK(text == "goroutine profile: total 1\n1 @ 0x0\n\n");
+}
