@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <iostream>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <unordered_set>

@@ -15,7 +15,10 @@
 // Never reported: threads' main fibers, fibers this header's options
 // ignore, and fibers of untracked threads (install() was not called there;
 // begin_test() installs tracking on the test thread when it is missing).
-// Call everything here from the test thread, outside scheduler hooks.
+// fiberleak starts no fibers of its own (its endpoint and watchdog are
+// threads), so none of them can show up. Call everything here from the test
+// thread (not from a fiber while a check on that thread pauses), outside
+// scheduler hooks.
 #pragma once
 
 #include <chrono>

@@ -1,11 +1,13 @@
-// A GoogleTest binary linked with fiberleak::gtest and nothing else of
-// fiberleak's in its tests: three tests, the middle one leaves a fiber
-// blocked on a channel that stays parked through the third. run_leaky.sh
-// checks that only the middle one fails, with the report, and that the
-// binary ends. Built twice: with gtest_main, and (FIBERLEAK_OWN_MAIN) with a
-// main of its own.
+// A GoogleTest binary linked with fiberleak::gtest (its tests use nothing
+// of fiberleak's but the explicit check, in the third): three tests, the
+// middle one leaves a fiber blocked on a channel that stays parked through
+// the third. run_leaky.sh checks that only the middle one fails, with the
+// report, and that the binary ends. Built twice: with gtest_main, and
+// (FIBERLEAK_OWN_MAIN) with a main of its own.
 #include <boost/fiber/all.hpp>
 #include <gtest/gtest.h>
+
+#include <fiberleak/gtest.hpp>
 
 namespace {
 
@@ -42,6 +44,8 @@ TEST(Leaky, CleanWhileTheLeakedFiberIsStillParked) {
   });
   channel.push(1);
   reader.join();
+  // The explicit check: the fiber the test before leaked is not this one's.
+  FIBERLEAK_EXPECT_NO_LEAKS();
 }
 
 #ifdef FIBERLEAK_OWN_MAIN
