@@ -13,6 +13,11 @@ if(NOT FIBERLEAK_RUNTIME_ONLY)
   # pkg-config file carries the matching defines (fiberleak's own code gets
   # them; users who include <fiberleak/mount.hpp> bring their httplib setup).
   pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+  # The test frameworks fiberleak::catch2 and fiberleak::gtest plug into
+  # (testing/): each target is built when its framework is installed
+  # (Debian's catch2, libgtest-dev).
+  find_package(Catch2 2 QUIET)
+  find_package(GTest QUIET)
 endif()
 
 # elfutils' libdw: inline-aware DWARF symbolization (runtime/frame_info.cpp).

@@ -7,8 +7,9 @@
 #
 # Components: runtime (fiberleak::runtime), heap (fiberleak::heap and the
 # LD_PRELOAD library), web (fiberleak::web, fiberleak::fiberleak, the heap
-# server library; needs cpp-httplib, spdlog and zlib to link), daemon
-# (fiberleakd).
+# server library; needs cpp-httplib, spdlog and zlib to link), testing
+# (fiberleak::testing, and fiberleak::catch2 / fiberleak::gtest where their
+# framework was found at build time), daemon (fiberleakd).
 include(CMakePackageConfigHelpers)
 set(FIBERLEAK_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/fiberleak)
 
@@ -39,6 +40,21 @@ if(NOT FIBERLEAK_RUNTIME_ONLY)
           ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT web)
   install(TARGETS fiberleak_heap_profile fiberleak_heap_server LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT web)
   install(EXPORT fiberleakWebTargets NAMESPACE fiberleak:: DESTINATION ${FIBERLEAK_CMAKE_DIR} COMPONENT web)
+  # The test-time checks (on the profiler, in the web set) and the
+  # listeners, each framework's its own set so that only the one asked for
+  # needs its framework. The listeners are objects (testing/CMakeLists.txt).
+  list(APPEND _fiberleak_components testing)
+  install(TARGETS fiberleak_testing EXPORT fiberleakTestingTargets
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT testing)
+  install(EXPORT fiberleakTestingTargets NAMESPACE fiberleak:: DESTINATION ${FIBERLEAK_CMAKE_DIR} COMPONENT testing)
+  foreach(_framework catch2 gtest)
+    if(TARGET fiberleak_${_framework})
+      install(TARGETS fiberleak_${_framework} EXPORT fiberleak_${_framework}Targets
+              OBJECTS DESTINATION ${CMAKE_INSTALL_LIBDIR}/fiberleak/${_framework} COMPONENT testing)
+      install(EXPORT fiberleak_${_framework}Targets NAMESPACE fiberleak:: DESTINATION ${FIBERLEAK_CMAKE_DIR}
+              COMPONENT testing)
+    endif()
+  endforeach()
   install(TARGETS fiberleakd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT daemon)
   install(FILES ${PROJECT_SOURCE_DIR}/config/fiberleakd.example.json ${PROJECT_SOURCE_DIR}/config/fiberleakd.sidecar.json
           DESTINATION ${CMAKE_INSTALL_DATADIR}/fiberleak COMPONENT daemon)

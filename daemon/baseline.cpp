@@ -1,9 +1,21 @@
 #include "daemon/baseline.hpp"
 
+#include <limits>
+
+#include "profiler/leak_rules.hpp"
 #include "web/json_fields.hpp"
 #include "web/json_schemas.hpp"
 
 namespace fiberleak::detail {
+
+SiteCounts baseline_counts(const SiteCounts& park_site_counts) {
+  SiteCounts out;
+  for (const auto& [site, count] : park_site_counts) {
+    std::size_t& n = out[site_without_line(site)];
+    n = count > std::numeric_limits<std::size_t>::max() - n ? std::numeric_limits<std::size_t>::max() : n + count;
+  }
+  return out;
+}
 
 nlohmann::json baseline_to_json(const SiteCounts& sites) { return {{"schema", kBaselineSchema}, {"sites", sites}}; }
 
@@ -18,7 +30,7 @@ SiteCounts baseline_from_json(const nlohmann::json& doc) {
   SiteCounts out;
   JsonFields counts(*sites, "sites", nullptr);
   for (auto it = sites->begin(); it != sites->end(); ++it) counts.integer(it.key(), out[it.key()]);
-  return out;
+  return baseline_counts(out);
 }
 
 SiteCounts baseline_from_json_text(const std::string& text) {

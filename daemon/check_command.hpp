@@ -1,7 +1,8 @@
 // `fiberleakd check URL`: fetch a target once (or twice, --interval apart),
 // print its leaks grouped by park site with their verdicts and exit with
-// ExitCode::leaks when there are any (or a growing site, or, with
-// --baseline, a park site grew past the baseline): the CI gate.
+// ExitCode::leaks when there are any (or a growing site); with --baseline,
+// only when a park site holds more fibers than the baseline accepts
+// (its count plus --max-growth): the CI gate, known leaks accepted.
 #pragma once
 
 #include <cstddef>
@@ -48,13 +49,14 @@ inline constexpr const char* kCheckUsage =
     "             --interval DURATION    look twice, this far apart (growing sites; Go minutes)\n"
     "             --timeout DURATION     the most one look may take, all told (default 30s)\n"
     "             --config FILE          apply the rules section of a fiberleakd config\n"
-    "             --baseline FILE        compare parked fibers per site with FILE (written when missing)\n"
+    "             --baseline FILE        compare parked fibers per site with FILE (written when missing):\n"
+    "                                    its sites may hold that many fibers, leaked or not\n"
     "             --max-growth N         with --baseline: allowed growth per site (default 0)\n"
-    "             --json                 print findings as JSON\n"
+    "             --json                 print findings (and the baseline's verdict) as one JSON document\n"
     "             --token TOKEN          the target's bearer token (--token-file FILE: read from FILE)\n"
     "             -v, --verbose          list every leaked fiber after the sites\n"
-    "           exit status: 0 clean, 1 leaks or a growing site found (with --baseline: growth\n"
-    "           past the baseline), 2 error\n";
+    "           exit status: 0 clean, 1 leaks or a growing site found (with --baseline: only\n"
+    "           growth past the baseline), 2 error\n";
 
 // The arguments after "check", the URL among them.
 Parsed<CheckArgs> parse_check_args(std::vector<std::string> items);

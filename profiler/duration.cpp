@@ -29,7 +29,11 @@ bool parse_duration(std::string_view text, std::int64_t& out_ns) noexcept {
     if (!digits) return false;
     std::string_view unit;
     const std::size_t unit_start = i;
-    while (i < text.size() && ((text[i] >= 'a' && text[i] <= 'z') || (text[i] >= 'A' && text[i] <= 'Z'))) ++i;
+    // Letters, and the bytes of UTF-8's µ (U+00B5, Go's spelling) and μ (U+03BC).
+    while (i < text.size() && ((text[i] >= 'a' && text[i] <= 'z') || (text[i] >= 'A' && text[i] <= 'Z') ||
+                               static_cast<unsigned char>(text[i]) >= 0x80)) {
+      ++i;
+    }
     unit = text.substr(unit_start, i - unit_start);
     long double scale_ns;
     if (unit.empty()) {
@@ -37,7 +41,7 @@ bool parse_duration(std::string_view text, std::int64_t& out_ns) noexcept {
       scale_ns = 1e9L;
     } else if (unit == "ns") {
       scale_ns = 1;
-    } else if (unit == "us" || unit == "µs") {
+    } else if (unit == "us" || unit == "\u00b5s" || unit == "\u03bcs") {
       scale_ns = 1e3L;
     } else if (unit == "ms") {
       scale_ns = 1e6L;

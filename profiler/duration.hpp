@@ -1,5 +1,6 @@
 // Durations as people write them in query strings, flags and config files:
-// "250ms", "30s", "2m", "1h", "1m30s"; a bare number means seconds.
+// "250ms", "30s", "2m", "1h", "1m30s", "500us" or "500µs" (Go's spelling;
+// "μs" too); a bare number means seconds.
 #pragma once
 
 #include <cstdint>

@@ -139,6 +139,12 @@ std::string render_debug1(const FiberDump& dump, Symbolizer* symbolizer) {
   return out;
 }
 
+std::string render_stack(const SharedStack& stack, Symbolizer* symbolizer) {
+  std::string text;
+  for (const DumpFrame& fr : stack) render_frame(text, fr, symbolizer);
+  return text;
+}
+
 std::string render_debug2(const FiberDump& dump, Symbolizer* symbolizer) {
   // Fibers parked at one place share a stack object: render each stack (and
   // each creator) once and copy the text.
@@ -147,9 +153,7 @@ std::string render_debug2(const FiberDump& dump, Symbolizer* symbolizer) {
   auto text_of = [&](const SharedStack& stack) -> const std::string& {
     auto it = stack_text.find(stack.identity());
     if (it != stack_text.end() && stack.identity() != nullptr) return it->second;
-    std::string text;
-    for (const DumpFrame& fr : stack) render_frame(text, fr, symbolizer);
-    return stack_text.insert_or_assign(stack.identity(), std::move(text)).first->second;
+    return stack_text.insert_or_assign(stack.identity(), render_stack(stack, symbolizer)).first->second;
   };
   auto creator_of = [&](const SharedStack& stack) -> const std::pair<std::string, std::string>& {
     auto it = creator_text.find(stack.identity());

@@ -27,5 +27,8 @@ std::string render_debug1(const FiberDump& dump, Symbolizer* symbolizer);
 std::string labels_text(const std::vector<Label>& labels);
 void append_go_quoted(std::string& out, std::string_view s);
 std::string render_debug2(const FiberDump& dump, Symbolizer* symbolizer);
+// One stack's frames as debug=2 prints them (a function line, then
+// "\tfile:line +0x…"), for reports that show a stack on its own.
+std::string render_stack(const SharedStack& stack, Symbolizer* symbolizer);
 
 }  // namespace fiberleak::detail

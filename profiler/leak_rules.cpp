@@ -125,6 +125,17 @@ std::string park_site(const DumpedFiber& f) {
   return site;
 }
 
+std::string site_without_line(const std::string& site) {
+  // park_site() ends "<function> at <file>:<line>"; no function name ends
+  // in ":<digits>", so the suffix is the line.
+  const std::size_t colon = site.rfind(':');
+  if (colon == std::string::npos || colon + 1 == site.size() || site.find(" at ") == std::string::npos) return site;
+  for (std::size_t i = colon + 1; i < site.size(); ++i) {
+    if (site[i] < '0' || site[i] > '9') return site;
+  }
+  return site.substr(0, colon);
+}
+
 std::vector<LeakFinding> find_leaks(const FiberDump& dump, const LeakRules& rules) {
   std::vector<LeakFinding> out;
   std::optional<WaitGraph> graph;

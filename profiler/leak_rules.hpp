@@ -39,6 +39,11 @@ bool label_matches(const DumpedFiber& fiber, const std::string& pattern);
 // frame. Short and the same on every machine: metric labels, baselines and
 // leak sites use it.
 std::string park_site(const DumpedFiber& fiber);
+// A park_site() without its line ("chan receive @ app::handler at
+// main.cpp"): what baselines count by, so that they survive edits that
+// move lines (the file is already a base name, the same in any checkout).
+// Sites of other shapes come back as they are.
+std::string site_without_line(const std::string& site);
 
 // Leak suspects of one dump, longest blocked first.
 std::vector<LeakFinding> find_leaks(const FiberDump& dump, const LeakRules& rules);

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 #include "web/json_fields.hpp"
 
 using fiberleak::detail::baseline_from_json_text;
@@ -47,4 +49,20 @@ TEST_CASE("a site grew when it gained more fibers than allowed, new sites counti
   CHECK(grown[0].site == "new");
   CHECK(grown_sites(before, now, 2).empty());
   CHECK(grown_sites(now, now, 0).empty());
+}
+
+TEST_CASE("baseline keys drop the line, and baselines with lines in their keys read merged", "[daemon]") {
+  using fiberleak::detail::baseline_counts;
+  const SiteCounts by_park_site{{"chan receive @ main.leak at main.go:7", 2},
+                                {"chan receive @ main.leak at main.go:9", 1},
+                                {"mutex lock @ ns::f(int) at w.cpp:12", 4},
+                                {"sleep @ ns::operator()", 1}};
+  const SiteCounts expected{{"chan receive @ main.leak at main.go", 3},
+                            {"mutex lock @ ns::f(int) at w.cpp", 4},
+                            {"sleep @ ns::operator()", 1}};
+  CHECK(baseline_counts(by_park_site) == expected);
+  CHECK(baseline_from_json_text(baseline_to_json(by_park_site).dump()) == expected);
+  // Merged counts saturate instead of wrapping.
+  const std::size_t most = std::numeric_limits<std::size_t>::max();
+  CHECK(baseline_counts({{"x @ f at a.go:1", most}, {"x @ f at a.go:2", 5}}).at("x @ f at a.go") == most);
 }

@@ -35,6 +35,15 @@ check "the consumer runs: a parked fiber is recorded and the endpoint serves" '"
 check "no CPPHTTPLIB_* definition reaches the consumer's compile" \
   '[[ -s $work/full/compile_commands.json ]] && ! grep -q CPPHTTPLIB "$work/full/compile_commands.json"'
 
+# COMPONENTS testing: a GoogleTest binary linked with fiberleak::gtest.
+cmake -S "$source_dir/tests/install/consumers/testing" -B "$work/testing" -DCMAKE_PREFIX_PATH="$prefix" \
+  >"$work/testing.log" 2>&1 && cmake --build "$work/testing" >>"$work/testing.log" 2>&1
+check "a test binary linked with the installed fiberleak::gtest builds" '[[ -x $work/testing/gtest_consumer ]]'
+timeout 60 "$work/testing/gtest_consumer" >"$work/testing_run.log" 2>&1
+rc=$?
+check "it fails the test that leaks a fiber, only that one, and ends" \
+  '[[ $rc -eq 1 ]] && grep -q "fiber outlived test \"Consumer.Leaks\"" "$work/testing_run.log" && grep -q "\[       OK \] Consumer.Clean" "$work/testing_run.log"'
+
 # COMPONENTS runtime, with every web dependency made unfindable.
 mkdir -p "$work/pc"
 # libdw (the symbolizer) requires libelf, zlib and liblzma through pkg-config;

@@ -13,6 +13,11 @@ check "fiberleak leaves the consumer's build type empty" 'grep -q "^CMAKE_BUILD_
 check "fiberleak defines no test" '[[ ! -f $work/build/fiberleak/tests/CTestTestfile.cmake ]]'
 check "the consumer builds" 'cmake --build "$work/build" --target consumer -j2 >"$work/build.log" 2>&1'
 check "the consumer runs" '"$work/build/consumer"'
+check "a test binary linked with fiberleak::gtest builds" 'cmake --build "$work/build" --target gtest_consumer -j2 >"$work/gtest_build.log" 2>&1'
+timeout 60 "$work/build/gtest_consumer" >"$work/gtest_run.log" 2>&1
+rc=$?
+check "it fails the test that leaks a fiber, only that one, and ends" \
+  '[[ $rc -eq 1 ]] && grep -q "fiber outlived test \"Consumer.Leaks\"" "$work/gtest_run.log" && grep -q "\[       OK \] Consumer.Clean" "$work/gtest_run.log"'
 check "installing the consumer installs only the consumer" \
   'cmake --install "$work/build" --prefix "$work/prefix" >"$work/install.log" 2>&1 && [[ "$(cd "$work/prefix" && find . -type f)" == "./bin/consumer" ]]'
 

@@ -16,7 +16,17 @@ TEST_CASE("durations parse as people write them and reject the rest", "[profiler
   CHECK(ns == 2'000'000'000);
   CHECK(fiberleak::detail::parse_duration("1.5h", ns));
   CHECK(ns == 5'400'000'000'000);
-  for (const char* bad : {"", "-1s", "abc", "10x", "1s2", "s", "99999999999999h", "9223372036854775808ns"}) {
+  // Microseconds as Go writes them (µ, U+00B5), as the Greek letter (U+03BC) and in ASCII.
+  for (const char* micro : {"250\u00b5s", "250\u03bcs", "250us"}) {
+    INFO(micro);
+    ns = 0;
+    CHECK(fiberleak::detail::parse_duration(micro, ns));
+    CHECK(ns == 250'000);
+  }
+  CHECK(fiberleak::detail::parse_duration("1ms500\u00b5s", ns));
+  CHECK(ns == 1'500'000);
+  for (const char* bad : {"", "-1s", "abc", "10x", "1s2", "s", "99999999999999h", "9223372036854775808ns", "5\u00b5",
+                          "5\xc2s", "5\u00e9s"}) {
     INFO(bad);
     CHECK_FALSE(fiberleak::detail::parse_duration(bad, ns));
   }

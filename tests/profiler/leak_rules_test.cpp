@@ -195,3 +195,14 @@ TEST_CASE("a per-kind threshold below the default flags that kind only, and says
   CHECK(rules.threshold_for(fiberleak::WaitKind::mutex) == std::chrono::minutes(10));
   CHECK(rules.threshold_for(fiberleak::WaitKind::channel_pop) == std::chrono::seconds(5));
 }
+
+TEST_CASE("a park site without its line keeps the wait, function and file, and other shapes unchanged", "[profiler]") {
+  using fiberleak::detail::site_without_line;
+  CHECK(site_without_line("chan receive @ app::handler(int) at main.cpp:42") ==
+        "chan receive @ app::handler(int) at main.cpp");
+  CHECK(site_without_line("select @ main.(*T).run at t.go:1") == "select @ main.(*T).run at t.go");
+  for (const char* same : {"sleep @ f", "blocked", "x @ f at a.cpp", "x @ f at a.cpp:", "x @ f at a.cpp:4x", "f:12"}) {
+    INFO(same);
+    CHECK(site_without_line(same) == same);
+  }
+}
