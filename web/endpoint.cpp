@@ -227,10 +227,13 @@ void Endpoint::fibers(const httplib::Request& req, httplib::Response& res) {
       if (p.leaks_only && leaked.count(f.id) == 0) continue;
       selected.fibers.push_back(std::move(f));
     }
-    // Leak suspects first, then by id.
-    std::stable_sort(selected.fibers.begin(), selected.fibers.end(), [&](const DumpedFiber& a, const DumpedFiber& b) {
-      return leaked.count(a.id) > leaked.count(b.id);
-    });
+    // Definite leaks first, then the other suspects, then the rest, each by id.
+    auto rank = [&](const DumpedFiber& f) {
+      const auto it = leaked.find(f.id);
+      return it == leaked.end() ? 2 : it->second->verdict == Verdict::definite ? 0 : 1;
+    };
+    std::stable_sort(selected.fibers.begin(), selected.fibers.end(),
+                     [&](const DumpedFiber& a, const DumpedFiber& b) { return rank(a) < rank(b); });
     nlohmann::json groups;
     const std::size_t total = selected.fibers.size();
     if (p.limit > 0) {

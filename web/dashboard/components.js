@@ -17,7 +17,7 @@ const FL = (() => {
       if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
       else e.setAttribute(k, v === true ? '' : String(v));
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c === undefined || c === null || c === false) continue;
       e.append(c instanceof Node ? c : document.createTextNode(String(c)));
     }
@@ -311,11 +311,12 @@ const FL = (() => {
         fr.file ? el('span', {class: 'place'}, ' ' + place(fr)) : null)));
   }
 
-  function fiberLink(id, byId, onSelect) {
-    const f = byId.get(id);
+  // names: a fallback for fibers not in byId (id -> name, from the findings).
+  function fiberLink(id, byId, onSelect, names) {
+    const f = byId.get(id) || (names && names.has(id) ? {name: names.get(id)} : null);
     return el('a', {href: '#', class: 'fiber-link', onclick: (e) => {
       e.preventDefault();
-      if (f) onSelect(f);
+      if (byId.has(id)) onSelect(byId.get(id));
     }}, f && f.name ? `${id} ${f.name}` : String(id));
   }
 
@@ -345,10 +346,11 @@ const FL = (() => {
 
   // Leak findings first (definite before suspect), with reason, chain and
   // memory held; a deadlock's fibers drawn once as the cycle they form.
-  const kVerdictRows = 100;  // rows of each verdict table in the DOM
+  const kVerdictRows = 50;  // rows of each verdict table in the DOM
   function renderVerdicts(container, leaksDoc, byId, onSelect) {
     const leaks = leaksDoc.leaks || [];
-    const link = (id) => fiberLink(id, byId || new Map(), onSelect || (() => {}));
+    const names = new Map(leaks.map((l) => [l.fiber_id, l.name]));
+    const link = (id) => fiberLink(id, byId || new Map(), onSelect || (() => {}), names);
     if (!leaks.length) {
       clear(container, el('p', {class: 'ok', id: 'no-leaks'}, 'No leak findings.'));
       return;

@@ -48,7 +48,10 @@
 
   function record(doc) {
     const now = Date.now();
-    const blocked = doc.fibers.filter((f) => f.state === 'blocked').length;
+    // All of them: from the counts by site when the endpoint sent only some.
+    const blocked = doc.groups && doc.total > doc.fibers.length
+      ? doc.groups.filter((g) => g.state === 'blocked').reduce((n, g) => n + g.fibers, 0)
+      : doc.fibers.filter((f) => f.state === 'blocked').length;
     const c = doc.counters;
     const sample = {t: now, live: c ? c.fibers_live : doc.fibers.length, blocked, created: c ? c.fibers_created : null};
     const prev = state.history[state.history.length - 1];
@@ -68,6 +71,8 @@
     record(fibersDoc);
     FL.renderVerdicts(document.getElementById('verdicts'), leaksDoc, state.byId, select);
     const parked = fibersDoc.fibers.filter((f) => f.parked && f.stack.length);
+    document.getElementById('flame-note').textContent = fibersDoc.total > fibersDoc.fibers.length
+      ? `(of the ${fibersDoc.fibers.length} fibers sent, leak suspects first)` : '';
     FL.flameGraph(document.getElementById('flame'),
         parked.map((f) => ({frames: f.stack.map((fr) => fr.function || fr.pc), weight: 1})),
         {id: 'flame-svg', unit: (w) => `${w} fibers`, onClick: (fn) => {

@@ -8,6 +8,7 @@ network.
 
 Usage: browser_test.py FIBERLEAKD MANY_FIBERS OUT_DIR
 """
+import base64
 import json
 import math
 import os
@@ -122,6 +123,20 @@ def check_leaks_match(d, json_leaks, since_refresh_s, what):
     check(page and page <= now, f"{what}: the {len(page)} leaked fibers shown are leaks in the JSON")
     allowed = math.ceil(since_refresh_s / 0.5) + 3
     check(len(now - page) <= allowed, f"{what}: the JSON has at most {allowed} leaks more ({len(now - page)})")
+
+
+def screenshot(d, name, element_id=None, small=False):
+    """The window, scrolled to the top or to element_id; small: the top 1400x1100
+    at 0.65 scale (what docs/img holds)."""
+    d.execute_script("arguments[0] ? document.getElementById(arguments[0]).scrollIntoView() : window.scrollTo(0, 0)",
+                     element_id)
+    if not small:
+        d.save_screenshot(os.path.join(OUT, name))
+        return
+    shot = d.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "clip": {"x": 0, "y": 0, "width": 1400, "height": 1100, "scale": 0.65}})
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(base64.b64decode(shot["data"]))
 
 
 def table_rows(d):
@@ -252,7 +267,9 @@ def main():
         until(lambda: d.find_elements(By.CSS_SELECTOR, "#heap-flame-svg g.frame"), 30, "the heap flame graph")
         check(True, "demo page: the heap flame graph is drawn (heap profiler linked)")
         endpoint_page(d, demo + "/debug/")
-        d.save_screenshot(os.path.join(OUT, "endpoint.png"))
+        screenshot(d, "endpoint.png")
+        screenshot(d, "dashboard-endpoint-small.png", small=True)
+        screenshot(d, "endpoint-fibers.png", "fibers-section")
         errors = console_errors(d)
         check(not errors, f"demo page: no console errors {errors}")
 
@@ -273,7 +290,8 @@ def main():
         check(shown and shown <= listed, f"sidecar page: the {len(shown)} findings shown are in /api/findings")
         cycles = set(texts(d, "#findings-table tr.leak-row td:first-child"))
         check(cycles and cycles <= {"new", "ongoing", "resolved"}, f"sidecar page: life cycles shown {cycles}")
-        d.save_screenshot(os.path.join(OUT, "sidecar.png"))
+        screenshot(d, "sidecar.png")
+        screenshot(d, "dashboard-sidecar-small.png", small=True)
         errors = console_errors(d)
         check(not errors, f"sidecar page: no console errors {errors}")
 
@@ -281,7 +299,7 @@ def main():
         d.find_element(By.CSS_SELECTOR, "#targets-table tr[data-target=demo] a").click()
         until(lambda: "/target?name=demo" in d.current_url, 10, "the target view")
         endpoint_page(d, side + "/api/targets/demo/", token, what="sidecar's view of demo")
-        d.save_screenshot(os.path.join(OUT, "sidecar-target.png"))
+        screenshot(d, "sidecar-target.png")
         errors = console_errors(d)
         check(not errors, f"sidecar's target view: no console errors {errors}")
 
@@ -302,7 +320,12 @@ def main():
         grouped = time.monotonic() - begin
         check(sorted(counts, reverse=True)[:5] == [20000] * 5, f"100k: five groups of 20000 ({counts[:6]})")
         check(grouped < 5, f"100k: the grouped view renders in {grouped:.2f}s (bound 5s)")
-        d.save_screenshot(os.path.join(OUT, "many-grouped.png"))
+        cycle = texts(d, "svg.cycle text")
+        caption = " ".join(texts(d, ".cycle-figure figcaption"))
+        check(len(cycle) == 2 and "transfer-in" in caption and "transfer-out" in caption,
+              f"100k: the deadlock is drawn as a cycle of 2 ({caption})")
+        screenshot(d, "many.png")
+        screenshot(d, "many-grouped.png", "fibers-section")
         errors = console_errors(d)
         check(not errors, f"100k page: no console errors {errors}")
         many.stdin.close()
