@@ -46,7 +46,7 @@ AccessPolicy sidecar_access(const std::string& token) {
   AccessPolicy access;
   access.token = token;
   // The dashboard's files hold no data; its page sends the token itself.
-  for (std::string& path : dashboard_open_paths("/", kDashboardPages)) access.open_paths.push_back(path);
+  open_dashboard(access, "/", kDashboardPages);
   return access;
 }
 

@@ -43,11 +43,9 @@ void mount_dashboard(httplib::Server& server, const std::string& dir, const std:
   for (const EmbeddedFile& f : embedded_files()) server.Get(dir + std::string(f.name), serve_file(f));
 }
 
-std::vector<std::string> dashboard_open_paths(const std::string& dir, const std::vector<DashboardPage>& pages) {
-  std::vector<std::string> paths;
-  for (const DashboardPage& p : pages) paths.push_back(dir + p.path);
-  for (const EmbeddedFile& f : embedded_files()) paths.push_back(dir + std::string(f.name));
-  return paths;
+void open_dashboard(AccessPolicy& access, const std::string& dir, const std::vector<DashboardPage>& pages) {
+  for (const DashboardPage& p : pages) access.open_paths.push_back(dir + p.path);
+  for (const EmbeddedFile& f : embedded_files()) access.open_paths.push_back(dir + std::string(f.name));
 }
 
 }  // namespace fiberleak::detail

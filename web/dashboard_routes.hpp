@@ -9,7 +9,7 @@
 // without the token, and the page sends the token itself (read from the
 // address's #token= fragment, which never reaches a server or its logs, or
 // typed in when a route answers 401) as "Authorization: Bearer" — see
-// docs/http.md. Add dashboard_open_paths() to the AccessPolicy's open_paths.
+// docs/dashboard.md. open_dashboard() adds them to an AccessPolicy's open paths.
 // Thread-safe (the files are immutable).
 #pragma once
 
@@ -17,6 +17,8 @@
 
 #include <string>
 #include <vector>
+
+#include "web/access_policy.hpp"
 
 namespace fiberleak::detail {
 
@@ -36,7 +38,8 @@ struct DashboardPage {
 // for a page whose file is not embedded (a build mistake).
 void mount_dashboard(httplib::Server& server, const std::string& dir, const std::vector<DashboardPage>& pages);
 
-// The paths mount_dashboard(dir, pages) serves: the token is not asked for them.
-std::vector<std::string> dashboard_open_paths(const std::string& dir, const std::vector<DashboardPage>& pages);
+// Adds the paths mount_dashboard(dir, pages) serves to access.open_paths:
+// the token is not asked for them (the Host check still applies).
+void open_dashboard(AccessPolicy& access, const std::string& dir, const std::vector<DashboardPage>& pages);
 
 }  // namespace fiberleak::detail

@@ -328,8 +328,7 @@ detail::AccessPolicy endpoint_access(const ServeOptions& options) {
   }
   access.allowed_hosts = options.allowed_hosts;
   // The dashboard's files hold no data; its page sends the token itself.
-  for (std::string& path : detail::dashboard_open_paths(detail::kDashboardDir, detail::kDashboardPages))
-    access.open_paths.push_back(path);
+  detail::open_dashboard(access, detail::kDashboardDir, detail::kDashboardPages);
   access.open_paths.emplace_back("/");  // redirects there
   return access;
 }

@@ -56,13 +56,13 @@
     const sample = {t: now, live: c ? c.fibers_live : doc.fibers.length, blocked, created: c ? c.fibers_created : null};
     const prev = state.history[state.history.length - 1];
     sample.rate = prev && prev.created !== null && sample.created !== null
-      ? Math.max(0, (sample.created - prev.created) / ((now - prev.t) / 1000)) : 0;
+      ? Math.max(0, (sample.created - prev.created) / ((now - prev.t) / 1000)) : c ? 0 : null;  // null: not counted
     state.history.push(sample);
     if (state.history.length > kHistory) state.history.shift();
     const series = (k) => state.history.map((s) => ({v: s[k]}));
     FL.sparkline(document.getElementById('chart-live'), 'live fibers ', series('live'));
     FL.sparkline(document.getElementById('chart-blocked'), 'blocked ', series('blocked'));
-    FL.sparkline(document.getElementById('chart-created'), 'created / s ', series('rate'), (v) => v.toFixed(1));
+    FL.sparkline(document.getElementById('chart-created'), 'created / s ', series('rate'), (v) => (v === null ? '—' : v.toFixed(1)));
   }
 
   async function refresh() {

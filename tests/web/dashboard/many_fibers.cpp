@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   options.port = 0;
   if (argc == 3) options.token = argv[2];
   options.endpoint.rules.threshold = std::chrono::seconds(1);
+  options.endpoint.watchdog_interval = std::chrono::milliseconds(0);  // only the page's requests cost CPU
   fiberleak::ServeHandle server = fiberleak::serve(options);
 
   std::thread program([n, url = server.url()] {
