@@ -76,10 +76,11 @@ ExitCode run_demo(const DemoArgs& args) {
       "  go tool pprof -top %s/debug/pprof/heap         live heap by allocation site\n"
       "  curl %s/debug/leaks                            leak suspects (blocked > %s), what each holds\n"
       "  curl '%s/debug/fibers?state=blocked'           JSON, exact durations\n"
-      "  curl %s/metrics                                Prometheus\n\n"
+      "  curl %s/metrics                                Prometheus\n"
+      "  open %s/ in a browser                          the dashboard\n\n"
       "leak findings are logged below as they appear. Ctrl-C stops.\n\n",
       args.threads, url.c_str(), url.c_str(), url.c_str(), url.c_str(), url.c_str(), url.c_str(),
-      format_duration(args.threshold_ns).c_str(), url.c_str(), url.c_str());
+      format_duration(args.threshold_ns).c_str(), url.c_str(), url.c_str(), url.c_str());
   std::fflush(stdout);
 
   wait_for_stop_signal();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "web/dashboard_routes.hpp"
 #include "web/fiber_json.hpp"
 #include "web/json_text.hpp"
 #include "web/prometheus_text.hpp"
@@ -39,10 +40,29 @@ bool valid_label_name(const std::string& s) {
   return true;
 }
 
+const std::vector<DashboardPage> kDashboardPages{{"", "sidecar.html"}, {"target", "endpoint.html"}};
+
+AccessPolicy sidecar_access(const std::string& token) {
+  AccessPolicy access;
+  access.token = token;
+  // The dashboard's files hold no data; its page sends the token itself.
+  open_dashboard(access, "/", kDashboardPages);
+  return access;
+}
+
+// The findings of `t` still open, as the endpoint reports its own.
+std::vector<LeakFinding> open_findings(const TargetMonitor& t) {
+  std::vector<LeakFinding> out;
+  for (TrackedFinding& f : t.findings()) {
+    if (f.lifecycle != FindingLifecycle::resolved) out.push_back(std::move(f.finding));
+  }
+  return out;
+}
+
 }  // namespace
 
 Sidecar::Sidecar(DaemonConfig config, std::shared_ptr<spdlog::logger> logger)
-    : config_(std::move(config)), logger_(std::move(logger)), http_(ServerLimits{}, AccessPolicy{config_.token}) {
+    : config_(std::move(config)), logger_(std::move(logger)), http_(ServerLimits{}, sidecar_access(config_.token)) {
   if (const std::optional<HttpUrl> url = parse_http_url(config_.webhook_url)) {  // the config checked it
     webhook_ = std::make_unique<WebhookQueue>(*url, logger_, WebhookQueue::Options{});
   }
@@ -60,6 +80,19 @@ Sidecar::Sidecar(DaemonConfig config, std::shared_ptr<spdlog::logger> logger)
   server.Get("/api/findings", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(findings_json(), "application/json");
   });
+  auto per_target = [this](std::string (Sidecar::*render)(const std::string&) const) {
+    return [this, render](const httplib::Request& req, httplib::Response& res) {
+      const std::string body = (this->*render)(req.matches[1]);
+      if (body.empty()) {
+        res.status = 404;
+        return res.set_content("404: no such target, or not scraped yet (see /api/targets)\n", "text/plain");
+      }
+      res.set_content(body, "application/json");
+    };
+  };
+  server.Get(R"(/api/targets/([^/]+)/fibers)", per_target(&Sidecar::target_fibers_json));
+  server.Get(R"(/api/targets/([^/]+)/leaks)", per_target(&Sidecar::target_leaks_json));
+  mount_dashboard(server, "/", kDashboardPages);
   server.Get("/healthz",
              [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
 }
@@ -230,6 +263,29 @@ std::string Sidecar::findings_json() const {
     for (const TrackedFinding& t : mon->findings()) out.push_back(finding_json(t));
   }
   return json_text(nlohmann::json{{"findings", out}}, 2);
+}
+
+const TargetMonitor* Sidecar::monitor(const std::string& name) const {
+  for (const auto& m : monitors_) {
+    if (m->config().name == name) return m.get();
+  }
+  return nullptr;
+}
+
+std::string Sidecar::target_fibers_json(const std::string& name) const {
+  const TargetMonitor* m = monitor(name);
+  const std::shared_ptr<const FiberDump> dump = m != nullptr ? m->latest_dump() : nullptr;
+  if (!dump) return "";
+  const std::vector<LeakFinding> findings = open_findings(*m);
+  LeakedFibers leaked;
+  for (const LeakFinding& f : findings) leaked.emplace(f.fiber_id, &f);
+  return json_text(fibers_to_json(*dump, leaked, nullptr, true), -1);
+}
+
+std::string Sidecar::target_leaks_json(const std::string& name) const {
+  const TargetMonitor* m = monitor(name);
+  if (m == nullptr || !m->latest_dump()) return "";
+  return json_text(findings_to_json(open_findings(*m), m->status().growing), 2);
 }
 
 }  // namespace fiberleak::detail

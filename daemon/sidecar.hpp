@@ -1,7 +1,10 @@
 // Sidecar: `fiberleakd scrape`. One TargetMonitor per configured target,
 // each scraped on its own thread at its interval, and an HTTP server with
 // /metrics (per target: up, scrape duration, fibers by state, leak suspects,
-// top growing sites), /api/targets, /api/findings and /healthz. A target
+// top growing sites), /api/targets, /api/findings, /healthz, and the
+// dashboard: its page at / and, at /target?name=T, the endpoint's page over
+// /api/targets/T/fibers and /api/targets/T/leaks (T's latest scrape in the
+// endpoint's schemas). A target
 // that is down, slow or answers garbage only changes its own status; new and
 // resolved findings go to the webhook through a WebhookQueue, never from a
 // scrape thread.
@@ -41,11 +44,16 @@ class Sidecar {
   std::string metrics_text() const;
   std::string targets_json() const;
   std::string findings_json() const;
+  // A target's latest scrape as /debug/fibers and /debug/leaks encode it;
+  // "" for a target not configured or never scraped.
+  std::string target_fibers_json(const std::string& name) const;
+  std::string target_leaks_json(const std::string& name) const;
 
  private:
   void scrape_loop(TargetMonitor& monitor);
   void post_webhook(const TrackedFinding& finding);
   void join_scrape_threads();
+  const TargetMonitor* monitor(const std::string& name) const;
 
   DaemonConfig config_;
   std::shared_ptr<spdlog::logger> logger_;

@@ -199,6 +199,7 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
   status_.waits_on_recorded = dump.waits_on_recorded;
   status_.growing = result.growing;
   status_.site_counts = result.site_counts;
+  latest_dump_ = std::make_shared<const FiberDump>(std::move(dump));
 
   // A restart resolves every open finding; what it finds now is new.
   std::vector<Tracked<LeakFinding>> resolved =
@@ -292,6 +293,11 @@ std::vector<TrackedFinding> TargetMonitor::findings() const {
   for (Tracked<LeakFinding>& t : tracker_.open_leaks()) out.push_back(TrackedFinding{std::move(t), config_.name});
   out.insert(out.end(), resolved_.rbegin(), resolved_.rend());
   return out;
+}
+
+std::shared_ptr<const FiberDump> TargetMonitor::latest_dump() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return latest_dump_;
 }
 
 }  // namespace fiberleak::detail

@@ -90,6 +90,10 @@ class TargetMonitor {
 
   TargetStatus status() const;
   std::vector<TrackedFinding> findings() const;  // open ones, then recently resolved ones
+  // The dump of the latest successful scrape (null before one), kept until
+  // the next succeeds: what the sidecar's page shows of the target. Costs
+  // one decoded dump per target.
+  std::shared_ptr<const FiberDump> latest_dump() const;
   const TargetConfig& config() const { return config_; }
 
  private:
@@ -107,6 +111,7 @@ class TargetMonitor {
 
   mutable std::mutex mutex_;
   TargetStatus status_;
+  std::shared_ptr<const FiberDump> latest_dump_;
   FindingTracker tracker_;                // the open findings' life cycle
   std::vector<TrackedFinding> resolved_;  // newest last, bounded
   struct GoObservation {

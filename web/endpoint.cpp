@@ -14,6 +14,7 @@
 #include "profiler/goroutine_text.hpp"
 #include "profiler/heap_profile.hpp"
 #include "profiler/symbolizer.hpp"
+#include "web/dashboard_routes.hpp"
 #include "web/delta_slot.hpp"
 #include "web/fiber_json.hpp"
 #include "web/heap_routes.hpp"
@@ -61,6 +62,9 @@ class Endpoint {
 };
 
 namespace {
+
+constexpr const char* kDashboardDir = "/debug/fiberleak/";
+const std::vector<DashboardPage> kDashboardPages{{"", "endpoint.html"}};
 
 std::string read_cmdline() {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
@@ -223,20 +227,34 @@ void Endpoint::fibers(const httplib::Request& req, httplib::Response& res) {
       if (p.leaks_only && leaked.count(f.id) == 0) continue;
       selected.fibers.push_back(std::move(f));
     }
-    // Leak suspects first, then by id.
-    std::stable_sort(selected.fibers.begin(), selected.fibers.end(), [&](const DumpedFiber& a, const DumpedFiber& b) {
-      return leaked.count(a.id) > leaked.count(b.id);
-    });
-    res.set_content(json_text(fibers_to_json(selected, leaked, &counters, p.shared_stacks), p.shared_stacks ? -1 : 2),
-                    "application/json");
+    // Definite leaks first, then the other suspects, then the rest, each by id.
+    auto rank = [&](const DumpedFiber& f) {
+      const auto it = leaked.find(f.id);
+      return it == leaked.end() ? 2 : it->second->verdict == Verdict::definite ? 0 : 1;
+    };
+    std::stable_sort(selected.fibers.begin(), selected.fibers.end(),
+                     [&](const DumpedFiber& a, const DumpedFiber& b) { return rank(a) < rank(b); });
+    nlohmann::json groups;
+    const std::size_t total = selected.fibers.size();
+    if (p.limit > 0) {
+      groups = fiber_groups_to_json(selected, leaked);
+      if (selected.fibers.size() > p.limit) selected.fibers.resize(p.limit);
+    }
+    nlohmann::json doc = fibers_to_json(selected, leaked, &counters, p.shared_stacks);
+    if (p.limit > 0) {
+      doc["total"] = total;
+      doc["groups"] = std::move(groups);
+    }
+    res.set_content(json_text(doc, p.shared_stacks ? -1 : 2), "application/json");
   });
 }
 
 void Endpoint::leaks(const httplib::Request& req, httplib::Response& res) {
-  if (auto err = parse_no_params(req.params, "/debug/leaks"); !err.empty()) return bad_request(res, err);
+  std::size_t limit = 0;
+  if (auto err = parse_leaks_params(req.params, limit); !err.empty()) return bad_request(res, err);
   const std::vector<LeakFinding> findings = find_leaks(dump_with_heap(), options_.rules);
   const std::vector<GrowingSite> growing = watchdog_ ? watchdog_->latest().growing : std::vector<GrowingSite>{};
-  res.set_content(json_text(findings_to_json(findings, growing), 2), "application/json");
+  res.set_content(json_text(findings_to_json(findings, growing, limit), 2), "application/json");
 }
 
 void Endpoint::metrics(const httplib::Request& req, httplib::Response& res) {
@@ -268,6 +286,7 @@ void Endpoint::register_routes(httplib::Server& server, const std::string& prefi
   server.Get(prefix + "/debug/leaks", route(&Endpoint::leaks));
   server.Get(prefix + "/metrics", route(&Endpoint::metrics));
   server.Get(prefix + "/healthz", route(&Endpoint::healthz));
+  mount_dashboard(server, prefix + kDashboardDir, kDashboardPages);
   extra_ = registered_route_sets();
   // The heap profile comes with the heap profiler: linked or preloaded, it
   // is served without the program asking.
@@ -308,6 +327,9 @@ detail::AccessPolicy endpoint_access(const ServeOptions& options) {
     if (const char* env = std::getenv("FIBERLEAK_TOKEN")) access.token = env;
   }
   access.allowed_hosts = options.allowed_hosts;
+  // The dashboard's files hold no data; its page sends the token itself.
+  detail::open_dashboard(access, detail::kDashboardDir, detail::kDashboardPages);
+  access.open_paths.emplace_back("/");  // redirects there
   return access;
 }
 
@@ -355,6 +377,8 @@ ServeHandle serve(ServeOptions options) {
   const int port = state.http.bind(options.host, options.port);
   if (port < 0) throw std::runtime_error("fiberleak: " + detail::cannot_listen(options.host, options.port));
   state.endpoint = mount(server, "", std::move(options.endpoint));
+  // fiberleak owns this server: its root is the dashboard.
+  server.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_redirect(detail::kDashboardDir); });
   state.http.start();
   handle.port_ = port;
   handle.host_ = options.host;

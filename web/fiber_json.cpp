@@ -7,6 +7,7 @@
 #include <map>
 #include <tuple>
 
+#include "profiler/dump_builder.hpp"
 #include "profiler/site_groups.hpp"
 #include "web/json_fields.hpp"
 #include "web/json_stream.hpp"
@@ -32,12 +33,13 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 
+json frame_to_json(const DumpFrame& f) {
+  return {{"pc", hex(f.pc)}, {"function", f.function}, {"file", f.file}, {"line", f.line}, {"inlined", f.inlined}};
+}
+
 json frames_to_json(const std::vector<DumpFrame>& frames) {
   json out = json::array();
-  for (const DumpFrame& f : frames) {
-    out.push_back(
-        {{"pc", hex(f.pc)}, {"function", f.function}, {"file", f.file}, {"line", f.line}, {"inlined", f.inlined}});
-  }
+  for (const DumpFrame& f : frames) out.push_back(frame_to_json(f));
   return out;
 }
 
@@ -129,6 +131,7 @@ json fibers_to_json(const FiberDump& dump, const LeakedFibers& leaked, const Run
     return it->second;
   };
   for (const DumpedFiber& f : dump.fibers) {
+    const DumpFrame* created_by = top_user_frame(f.creation_stack);
     fibers.push_back({
         {"id", to_integer(f.id)},
         {"parent", to_integer(f.parent)},
@@ -137,6 +140,8 @@ json fibers_to_json(const FiberDump& dump, const LeakedFibers& leaked, const Run
         {"state", to_string(f.state)},
         {"wait", to_string(f.wait)},
         {"wait_reason", f.wait_reason},
+        {"site", f.state == FiberState::blocked || f.state == FiberState::sleeping ? park_site(f) : std::string()},
+        {"created_by", created_by == nullptr ? json(nullptr) : frame_to_json(*created_by)},
         {"blocked_ns", f.blocked_ns},
         {"blocked_exact", f.blocked_exact},
         {"created_ns", f.created_ns},
@@ -334,9 +339,22 @@ json finding_to_json(const LeakFinding& f) {
           {"waits_on", f.waits_on == 0 ? json(nullptr) : json(hex(f.waits_on))}};
 }
 
-json findings_to_json(const std::vector<LeakFinding>& findings, const std::vector<GrowingSite>& growing) {
+json findings_to_json(const std::vector<LeakFinding>& findings, const std::vector<GrowingSite>& growing,
+                      std::size_t limit) {
   json leaks = json::array();
-  for (const LeakFinding& f : findings) leaks.push_back(finding_to_json(f));
+  if (limit == 0 || limit >= findings.size()) {
+    for (const LeakFinding& f : findings) leaks.push_back(finding_to_json(f));
+  } else {
+    std::vector<const LeakFinding*> first;
+    for (const LeakFinding& f : findings) first.push_back(&f);
+    std::partial_sort(first.begin(), first.begin() + static_cast<std::ptrdiff_t>(limit), first.end(),
+                      [](const LeakFinding* a, const LeakFinding* b) {
+                        if ((a->verdict == Verdict::definite) != (b->verdict == Verdict::definite))
+                          return a->verdict == Verdict::definite;
+                        return a->blocked_ns > b->blocked_ns;
+                      });
+    for (std::size_t i = 0; i < limit; ++i) leaks.push_back(finding_to_json(*first[i]));
+  }
   json sites = json::array();
   for (const GrowingSite& g : growing) {
     sites.push_back({{"site", g.site},
@@ -361,9 +379,39 @@ json findings_to_json(const std::vector<LeakFinding>& findings, const std::vecto
                       {"growing", g.growing ? json(g.growing->reason) : json(nullptr)}});
   }
   return {{"schema", kLeaksSchema},
+          {"total", findings.size()},
           {"leaks", std::move(leaks)},
           {"growing_sites", std::move(sites)},
           {"sites", std::move(groups)}};
+}
+
+json fiber_groups_to_json(const FiberDump& dump, const LeakedFibers& leaked) {
+  struct Group {
+    std::size_t fibers = 0, leaks = 0;
+    std::int64_t oldest_blocked_ns = 0;
+  };
+  std::map<std::tuple<FiberState, std::string, std::string>, Group> groups;
+  for (const DumpedFiber& f : dump.fibers) {
+    const bool parked = f.state == FiberState::blocked || f.state == FiberState::sleeping;
+    Group& g = groups[{f.state, f.wait_reason, parked ? park_site(f) : std::string()}];
+    ++g.fibers;
+    if (leaked.count(f.id) != 0) ++g.leaks;
+    if (parked) g.oldest_blocked_ns = std::max(g.oldest_blocked_ns, f.blocked_ns);
+  }
+  std::vector<std::pair<const std::tuple<FiberState, std::string, std::string>*, const Group*>> order;
+  for (const auto& [key, g] : groups) order.emplace_back(&key, &g);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.second->fibers > b.second->fibers; });
+  json out = json::array();
+  for (const auto& [key, g] : order) {
+    out.push_back({{"state", to_string(std::get<0>(*key))},
+                   {"wait_reason", std::get<1>(*key)},
+                   {"site", std::get<2>(*key)},
+                   {"fibers", g->fibers},
+                   {"leaks", g->leaks},
+                   {"oldest_blocked_ns", g->oldest_blocked_ns}});
+  }
+  return out;
 }
 
 Findings findings_from_json(const nlohmann::json& doc) {

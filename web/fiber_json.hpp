@@ -5,7 +5,8 @@
 //
 // Schema "fiberleak.fibers/v1" (docs/http.md):
 //   {"schema": "fiberleak.fibers/v1", "taken_at_ns": int, "fibers": [Fiber], "counters": {...}}
-//   Fiber: id, parent, name, state, wait, wait_reason, blocked_ns, blocked_exact,
+//   Fiber: id, parent, name, state, wait, wait_reason, site (park_site(); "" unless
+//          parked), created_by (Frame: the creation stack's top user frame, or null), blocked_ns, blocked_exact,
 //          created_ns, blocked_total_ns, parks, is_main, locked_to_thread, thread, leak,
 //          stack_bytes (reserved stack; null unknown), heap_live_bytes (estimated
 //          live heap it allocated; null unless the heap profiler runs),
@@ -42,6 +43,10 @@ namespace fiberleak::detail {
 using LeakedFibers = std::map<FiberId, const LeakFinding*>;
 nlohmann::json fibers_to_json(const FiberDump& dump, const LeakedFibers& leaked,
                               const RuntimeCounters* counters = nullptr, bool shared_stacks = false);
+// The fibers of `dump` by (state, wait_reason, site) with how many, how many
+// leaked and the longest blocked, most first: "groups" of /debug/fibers?limit=N,
+// [{"state", "wait_reason", "site", "fibers", "leaks", "oldest_blocked_ns"}].
+nlohmann::json fiber_groups_to_json(const FiberDump& dump, const LeakedFibers& leaked);
 // Throws JsonSchemaError.
 FiberDump fibers_from_json(const nlohmann::json& doc);
 // Parses text then decodes; throws JsonSchemaError for bad JSON too. Reads
@@ -52,7 +57,10 @@ FiberDump fibers_from_json_text(std::string_view text);
 
 // Schema "fiberleak.leaks/v1": {"schema", "leaks": [LeakFinding], "growing_sites": [GrowingSite]}
 // with the fields of profiler/leak_rules.hpp under the same names.
-nlohmann::json findings_to_json(const std::vector<LeakFinding>& findings, const std::vector<GrowingSite>& growing);
+// limit > 0: at most that many "leaks" (definite first, then the longest
+// blocked); "sites" and "total" count them all.
+nlohmann::json findings_to_json(const std::vector<LeakFinding>& findings, const std::vector<GrowingSite>& growing,
+                                std::size_t limit = 0);
 // One entry of "leaks" (also what fiberleakd's /api/findings and webhook extend).
 nlohmann::json finding_to_json(const LeakFinding& finding);
 

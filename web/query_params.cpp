@@ -7,6 +7,15 @@
 namespace fiberleak::detail {
 namespace {
 
+bool parse_limit(const std::string& text, std::size_t& out) {
+  const char* end = text.data() + text.size();
+  std::size_t v = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc() || ptr != end || v < 1 || v > 10'000'000) return false;
+  out = v;
+  return true;
+}
+
 bool parse_int(const std::string& text, int& out) {
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, out);
@@ -47,7 +56,8 @@ std::string parse_goroutine_params(const httplib::Params& params, int max_second
 }
 
 std::string parse_fibers_params(const httplib::Params& params, FibersParams& out) {
-  if (auto err = unknown_params(params, {"state", "min_blocked", "name", "label", "leaks", "stacks"}, kFibersUsage);
+  if (auto err =
+          unknown_params(params, {"state", "min_blocked", "name", "label", "leaks", "stacks", "limit"}, kFibersUsage);
       !err.empty()) {
     return err;
   }
@@ -86,7 +96,17 @@ std::string parse_fibers_params(const httplib::Params& params, FibersParams& out
         return "leaks must be 0 or 1, got \"" + value + "\"; " + kFibersUsage;
       }
       out.leaks_only = value == "1" || value == "true";
+    } else if (key == "limit") {
+      if (!parse_limit(value, out.limit)) return "limit must be 1..10000000, got \"" + value + "\"; " + kFibersUsage;
     }
+  }
+  return {};
+}
+
+std::string parse_leaks_params(const httplib::Params& params, std::size_t& limit) {
+  if (auto err = unknown_params(params, {"limit"}, kLeaksUsage); !err.empty()) return err;
+  for (const auto& [key, value] : params) {
+    if (!parse_limit(value, limit)) return "limit must be 1..10000000, got \"" + value + "\"; " + kLeaksUsage;
   }
   return {};
 }

@@ -33,11 +33,19 @@ struct FibersParams {
   std::vector<std::string> labels;  // label_matches() patterns
   bool leaks_only = false;
   bool shared_stacks = false;  // stacks=shared: each distinct stack written once (fiber_json.hpp)
+  // limit=N (1..10^7): at most N fibers written (leak suspects first), with
+  // "total" and "groups" of every selected one (fiber_json.hpp); 0: all.
+  std::size_t limit = 0;
 };
 inline constexpr const char* kFibersUsage =
     "usage: /debug/fibers?state=blocked,sleeping&min_blocked=30s&name=conn-*&label=request:42&leaks=1&"
-    "stacks=inline|shared";
+    "stacks=inline|shared&limit=N";
 std::string parse_fibers_params(const httplib::Params& params, FibersParams& out);
+
+// /debug/leaks?limit=N: at most N findings written (definite first, then
+// the longest blocked), "sites" and "total" over all; 0 (none given): all.
+inline constexpr const char* kLeaksUsage = "usage: /debug/leaks or /debug/leaks?limit=N (1..10000000)";
+std::string parse_leaks_params(const httplib::Params& params, std::size_t& limit);
 
 // Routes that take no parameters.
 std::string parse_no_params(const httplib::Params& params, const char* route);
