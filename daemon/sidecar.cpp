@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <system_error>
 
 #include "web/fiber_json.hpp"
 #include "web/json_text.hpp"
@@ -109,7 +110,6 @@ void Sidecar::start() {
 }
 
 void Sidecar::start_scraper(Scraper& s) {
-  ++scraping_;
   s.thread = std::thread([this, &s] {
     scrape_loop(s);
     std::lock_guard<std::mutex> done(stop_mutex_);
@@ -117,6 +117,7 @@ void Sidecar::start_scraper(Scraper& s) {
     s.finished = true;
     stop_cv_.notify_all();
   });
+  ++scraping_;  // once the thread runs (std::thread may throw)
 }
 
 void Sidecar::apply_targets() {
@@ -155,19 +156,36 @@ void Sidecar::apply_targets() {
     ++removed;
   }
   stop_cv_.notify_all();
+  std::size_t over_limit = 0;
+  std::string no_thread;
   for (TargetConfig& t : wanted) {
     auto it = scrapers_.find(t.name);
     if (it != scrapers_.end()) {
       it->second->monitor->reconfigure(std::move(t), config_.max_body_bytes);
       continue;
     }
+    if (scrapers_.size() >= kMaxTargets) {
+      ++over_limit;
+      continue;
+    }
     auto s = std::make_shared<Scraper>();
     const std::string name = t.name;
     s->monitor = std::make_unique<TargetMonitor>(std::move(t), config_.max_body_bytes, logger_,
                                                  [this](const TrackedFinding& f) { post_webhook(f); });
-    start_scraper(*s);
+    try {
+      start_scraper(*s);
+    } catch (const std::system_error& e) {  // out of threads (ulimit -u, TasksMax): tried again at the next change
+      no_thread = e.what();
+      ++over_limit;
+      continue;
+    }
     scrapers_.emplace(name, std::move(s));
     ++added;
+  }
+  if (over_limit > 0) {
+    logger_->error("targets: {} not scraped: {}", over_limit,
+                   no_thread.empty() ? "more than " + std::to_string(kMaxTargets) + " targets"
+                                     : "no thread could be started (" + no_thread + ")");
   }
   if (added + removed > 0 || duplicates > 0) {
     logger_->info("targets: {} added, {} removed, {} now{}", added, removed, scrapers_.size(),

@@ -49,6 +49,8 @@ class Sidecar {
   // the destructor waits for it. The HTTP server stops either way.
   bool stop(std::chrono::milliseconds grace = kStopGrace);
   static constexpr std::chrono::milliseconds kStopGrace{1500};
+  // Targets scraped at most (a thread each); more are logged and left out.
+  static constexpr std::size_t kMaxTargets = 10000;
   int port() const { return port_; }
 
   // Reads the config from the source and applies it, or, when it has any

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "daemon/target_client.hpp"
@@ -146,7 +147,11 @@ void TargetDiscovery::configure(const std::vector<FileSdConfig>& files, const st
   }
   for (Provider* p : fresh) {
     if (p->file) refresh(*p, true);
-    p->thread = std::thread([this, p] { run(*p); });
+    try {
+      p->thread = std::thread([this, p] { run(*p); });
+    } catch (const std::system_error& e) {
+      logger_->error("discovery: no thread for a provider ({}); it is not refreshed until the next reload", e.what());
+    }
   }
 }
 
@@ -197,7 +202,11 @@ void TargetDiscovery::run(Provider& p) {
     if (due) p.next_refresh = now + interval;
     if (due || p.file) {
       lock.unlock();
-      refresh(p, due);
+      try {
+        refresh(p, due);
+      } catch (const std::exception& e) {  // out of threads or memory: tried again at the next tick
+        logger_->error("discovery: refresh failed unexpectedly: {}", e.what());
+      }
       lock.lock();
     }
     const auto wake_at =

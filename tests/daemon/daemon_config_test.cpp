@@ -46,6 +46,16 @@ TEST_CASE("the container sidecar config in config/ is valid and listens on every
   CHECK(r.config.targets[0].url == "http://127.0.0.1:6060");
 }
 
+TEST_CASE("the .deb's config for /etc/fiberleak/ is valid and discovers its targets from /etc/fiberleak/sd/",
+          "[daemon]") {
+  const auto r = fiberleak::detail::load_daemon_config(std::string(FIBERLEAK_CONFIG_DIR) + "/fiberleakd.system.json",
+                                                       ConfigUse::scrape);
+  CHECK(r.errors.empty());
+  REQUIRE(r.config.file_sd.size() == 1);
+  CHECK(r.config.file_sd[0].files == std::vector<std::string>{"/etc/fiberleak/sd/*.json"});
+  CHECK(r.config.listen_host == "127.0.0.1");
+}
+
 TEST_CASE("scrape needs a target and check --config needs only the rules", "[daemon]") {
   const char* rules_only = R"({"rules": {"threshold": "1h"}})";
   CHECK(parse_daemon_config(rules_only, ConfigUse::rules).errors.empty());

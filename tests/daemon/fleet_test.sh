@@ -94,6 +94,13 @@ check "an http_sd answer that loses a target takes its series away" 'wait_gone "
 echo '[{"targets": ["127.0.0.1:1"' >"$work/sd/b.json"
 check "a broken file_sd file is logged with its problem" \
   'wait_for "grep -q \"file_sd $work/sd/b.json: 1 problem.*stay\" \"$work/daemon.log\"" 5'
+head -c 5000000 /dev/zero | tr '\0' ' ' >"$work/sd/huge.json"
+mkfifo "$work/sd/fifo.json"
+check "a file_sd file larger than the limit is refused unread" \
+  'wait_for "grep -A1 \"file_sd $work/sd/huge.json: 1 problem\" \"$work/daemon.log\" | grep -q \"larger than 4194304 bytes\"" 5'
+check "a FIFO where a file should be is refused, never waited on" \
+  'wait_for "grep -A1 \"file_sd $work/sd/fifo.json: 1 problem\" \"$work/daemon.log\" | grep -q \"not a regular file\"" 5'
+rm -f "$work/sd/huge.json" "$work/sd/fifo.json"
 echo 'nonsense' >"$work/http_sd.json"
 check "a broken http_sd answer is logged with its problem" \
   'wait_for "grep -A1 \"http_sd http://$(addr 0)/sd: 1 problem\" \"$work/daemon.log\" | grep -q \"not valid JSON\"" 5'
