@@ -64,8 +64,16 @@ TargetMonitor::TargetMonitor(TargetConfig config, std::size_t max_body_bytes, st
 }
 
 void TargetMonitor::fail(const std::string& why, double seconds, std::int64_t now_ms) {
+  bool canceled = false;
+  {
+    std::lock_guard<std::mutex> lock(client_mutex_);
+    canceled = canceled_;
+  }
   std::lock_guard<std::mutex> lock(mutex_);
-  if (status_.up || status_.error != why) logger_->warn("target {}: scrape failed: {}", config_.name, why);
+  // A canceled monitor is going away (fiberleakd stops, or its target left): nothing to warn about.
+  if (!canceled && (status_.up || status_.error != why)) {
+    logger_->warn("target {}: scrape failed: {}", config_.name, why);
+  }
   status_.up = false;
   status_.error = why;
   status_.scrape_seconds = seconds;

@@ -83,8 +83,9 @@ class TargetMonitor {
 
   // Scrapes the target once, within its timeout; the outcome is in status().
   void scrape_once();
-  // Ends the scrape in flight at once (it fails "canceled") and makes every
-  // later one fail the same way: fiberleakd is stopping.
+  // Ends the scrape in flight at once (it fails "canceled", not logged) and
+  // makes every later one fail the same way: fiberleakd is stopping, or the
+  // target was removed.
   void cancel();
   // Evaluates an already fetched dump as a scrape would (tests; fault-free path).
   void evaluate(FiberDump dump, bool from_go, std::int64_t now_ms);
