@@ -191,10 +191,8 @@ void TargetDiscovery::stop_provider(Provider& p) {
 
 void TargetDiscovery::run(Provider& p) {
   const auto interval = p.file ? p.file->refresh_interval : p.http->refresh_interval;
-  if (p.http)
-    p.next_refresh = std::chrono::steady_clock::now();  // a new file provider has just read its files
-  else
-    p.next_refresh = std::chrono::steady_clock::now() + interval;
+  // http_sd asks at once; a new file_sd provider has just read its files (configure()).
+  p.next_refresh = std::chrono::steady_clock::now() + (p.http ? std::chrono::milliseconds(0) : interval);
   std::unique_lock<std::mutex> lock(p.stop_mutex);
   while (!p.stopping) {
     const auto now = std::chrono::steady_clock::now();
