@@ -2,11 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cctype>
-
 #include "daemon/command_line.hpp"
 #include "web/json_fields.hpp"
 #include "web/json_stream.hpp"
+#include "web/prometheus_text.hpp"
 #include "web/url.hpp"
 
 namespace fiberleak::detail {
@@ -18,16 +17,6 @@ using nlohmann::json;
 constexpr std::size_t kMaxSdValues = kMaxSdTargets * 16;
 // Problems listed per document; a file that is wrong everywhere says so once.
 constexpr std::size_t kMaxProblems = 20;
-
-// Prometheus' label names: [a-zA-Z_][a-zA-Z0-9_]*.
-bool valid_label_name(const std::string& s) {
-  if (s.empty()) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (!(std::isalpha(c) || c == '_' || (i > 0 && std::isdigit(c)))) return false;
-  }
-  return true;
-}
 
 // "host:port": host a name, IPv4 or [IPv6] address without '/', '@',
 // spaces or controls; port 1..65535.
@@ -74,7 +63,7 @@ SdTargets parse_sd_targets(std::string_view text, TargetKind kind) {
     if (const json* l = f.object("labels", "expected an object of strings")) {
       JsonFields lf(*l, f.at("labels"), &errors, JsonNull::invalid);
       for (auto it = l->begin(); it != l->end(); ++it) {
-        if (!valid_label_name(it.key())) {
+        if (!PrometheusText::valid_label_name(it.key())) {
           lf.problem(lf.at(it.key()), "not a label name ([a-zA-Z_][a-zA-Z0-9_]*)");
         } else if (it.key() == "target") {
           lf.problem(lf.at(it.key()), "\"target\" is fiberleakd's own label (the target's name)");

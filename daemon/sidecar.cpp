@@ -28,17 +28,10 @@ nlohmann::json finding_json(const TrackedFinding& t) {
   return j;
 }
 
-// Prometheus label names: [a-zA-Z_][a-zA-Z0-9_]*; config labels are kept
-// when valid and "target" stays reserved.
+// Config labels are kept when Prometheus takes their names; "target" stays
+// reserved and "__" names are meta labels.
 bool valid_label_name(const std::string& s) {
-  if (s.empty() || s == "target" || s.rfind("__", 0) == 0) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (!(std::isalpha(static_cast<unsigned char>(c)) || c == '_' ||
-          (i > 0 && std::isdigit(static_cast<unsigned char>(c)))))
-      return false;
-  }
-  return true;
+  return s != "target" && s.rfind("__", 0) != 0 && PrometheusText::valid_label_name(s);
 }
 
 // Whole seconds, as Prometheus writes its reload timestamp.
