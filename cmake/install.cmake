@@ -9,7 +9,9 @@
 # LD_PRELOAD library), web (fiberleak::web, fiberleak::fiberleak, the heap
 # server library; needs cpp-httplib, spdlog and zlib to link), testing
 # (fiberleak::testing, and fiberleak::catch2 / fiberleak::gtest where their
-# framework was found at build time), daemon (fiberleakd).
+# framework was found at build time), daemon (fiberleakd), service (its
+# systemd unit and user), service_config (the .deb's /etc/fiberleak/, never
+# in a plain install).
 include(CMakePackageConfigHelpers)
 set(FIBERLEAK_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/fiberleak)
 
@@ -58,6 +60,18 @@ if(NOT FIBERLEAK_RUNTIME_ONLY)
   install(TARGETS fiberleakd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT daemon)
   install(FILES ${PROJECT_SOURCE_DIR}/config/fiberleakd.example.json ${PROJECT_SOURCE_DIR}/config/fiberleakd.sidecar.json
           DESTINATION ${CMAKE_INSTALL_DATADIR}/fiberleak COMPONENT daemon)
+  # The system service (component "service"): its unit, its user
+  # (sysusers.d), its documentation (the unit's Documentation=); and, in the
+  # .deb only ("service_config": an absolute path a plain `cmake --install
+  # --prefix` must not write), its config in /etc/fiberleak/.
+  install(FILES ${PROJECT_SOURCE_DIR}/config/systemd/fiberleakd.service DESTINATION lib/systemd/system COMPONENT service)
+  install(FILES ${PROJECT_SOURCE_DIR}/config/systemd/fiberleakd.sysusers DESTINATION lib/sysusers.d
+          RENAME fiberleakd.conf COMPONENT service)
+  install(FILES ${PROJECT_SOURCE_DIR}/docs/fiberleakd.md DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/fiberleak
+          COMPONENT service)
+  install(FILES ${PROJECT_SOURCE_DIR}/config/fiberleakd.system.json DESTINATION /etc/fiberleak RENAME fiberleakd.json
+          COMPONENT service_config EXCLUDE_FROM_ALL)
+  install(DIRECTORY DESTINATION /etc/fiberleak/sd COMPONENT service_config EXCLUDE_FROM_ALL)
 endif()
 
 configure_package_config_file(cmake/fiberleakConfig.cmake.in
@@ -91,8 +105,18 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_GENERATOR DEB)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
-set(CPACK_DEB_COMPONENT_INSTALL OFF)
+# One package of every component in CPACK_COMPONENTS_ALL, installed component
+# by component (so that system_config, left out of a plain install, is in).
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_GROUPING ALL_COMPONENTS_IN_ONE)
 set(CPACK_COMPONENTS_ALL ${_fiberleak_components} daemon)
+if(NOT FIBERLEAK_RUNTIME_ONLY)
+  list(APPEND CPACK_COMPONENTS_ALL service service_config)
+  # /etc/fiberleak/fiberleakd.json is the admin's (dpkg keeps their edits);
+  # postinst makes the fiberleak user.
+  set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/cmake/deb/conffiles ${PROJECT_SOURCE_DIR}/cmake/deb/postinst)
+  set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+endif()
 set(_deb_depends "libboost-fiber-dev (>= 1.74), libboost-context-dev (>= 1.74), libunwind-dev, libdw-dev")
 if(NOT FIBERLEAK_RUNTIME_ONLY)
   string(APPEND _deb_depends ", libcpp-httplib-dev, libspdlog-dev, zlib1g-dev")

@@ -85,6 +85,58 @@ void read_token(JsonFields& f, std::string& token) {
   }
 }
 
+void read_kind(JsonFields& f, TargetKind& kind) {
+  std::string text = to_string(kind);
+  f.string("kind", text);
+  if (!parse_target_kind(text, kind)) f.problem(f.at("kind"), std::string("expected ") + kTargetKinds);
+}
+
+// Discovery refreshes: from 1s (each one reads files or asks a server) to 24h.
+void read_refresh(JsonFields& f, std::chrono::milliseconds& out) {
+  std::int64_t ns = std::chrono::nanoseconds(out).count();
+  f.duration("refresh_interval", ns, "expected a duration from 1s to 24h like \"30s\"", 1'000'000'000,
+             86'400'000'000'000);
+  out = std::chrono::milliseconds(ns / 1'000'000);
+}
+
+// "file_sd" and "http_sd", spelled as Prometheus' scrape configs spell them.
+void read_discovery(JsonFields& top, DaemonConfig& config, std::vector<std::string>& errors) {
+  if (const json* list = top.array("file_sd", "expected an array of {\"files\": [...]}")) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      JsonFields f = fields((*list)[i], JsonFields::item("file_sd", i), errors);
+      if (!(*list)[i].is_object()) continue;  // said so
+      f.reject_unknown({"files", "refresh_interval", "kind"});
+      FileSdConfig sd;
+      f.strings("files", sd.files);
+      if (sd.files.empty()) f.problem(f.at("files"), "expected a non-empty array of file paths or globs");
+      for (std::size_t k = 0; k < sd.files.size(); ++k) {
+        const std::string& file = sd.files[k];
+        const std::size_t slash = file.rfind('/');
+        const std::string dir = slash == std::string::npos ? "" : file.substr(0, slash);
+        if (dir.find_first_of("*?[") != std::string::npos) {
+          f.problem(JsonFields::item(f.at("files"), k), "only the file name may hold wildcards");
+        }
+      }
+      read_refresh(f, sd.refresh_interval);
+      read_kind(f, sd.kind);
+      config.file_sd.push_back(std::move(sd));
+    }
+  }
+  if (const json* list = top.array("http_sd", "expected an array of {\"url\": \"http://...\"}")) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      JsonFields f = fields((*list)[i], JsonFields::item("http_sd", i), errors);
+      if (!(*list)[i].is_object()) continue;  // said so
+      f.reject_unknown({"url", "refresh_interval", "kind"});
+      HttpSdConfig sd;
+      f.string("url", sd.url);
+      if (!parse_http_url(sd.url)) f.problem(f.at("url"), "expected an http:// URL like \"http://127.0.0.1:8080/sd\"");
+      read_refresh(f, sd.refresh_interval);
+      read_kind(f, sd.kind);
+      config.http_sd.push_back(std::move(sd));
+    }
+  }
+}
+
 }  // namespace
 
 std::string read_token_file(const std::string& path, std::string& error) {
@@ -107,8 +159,8 @@ ConfigResult parse_daemon_config(const std::string& text, ConfigUse use, const C
     return r;
   }
   JsonFields top = fields(doc, "", r.errors);
-  top.reject_unknown(
-      {"listen", "log_level", "webhook_url", "max_body_bytes", "token", "token_file", "defaults", "rules", "targets"});
+  top.reject_unknown({"listen", "log_level", "webhook_url", "max_body_bytes", "token", "token_file", "defaults",
+                      "rules", "targets", "file_sd", "http_sd"});
   std::string listen;
   top.string("listen", listen);
   if (!listen.empty() && !parse_listen_address(listen, r.config.listen_host, r.config.listen_port)) {
@@ -152,10 +204,15 @@ ConfigResult parse_daemon_config(const std::string& text, ConfigUse use, const C
   LeakRules global;
   if (const json* rules = top.find("rules")) read_rules(*rules, "rules", global, r.errors);
   r.global_rules = global;
+  r.config.discovered_defaults = defaults;
+  r.config.discovered_defaults.rules = global;
+  read_discovery(top, r.config, r.errors);
 
   const json* targets = top.array("targets", "expected an array of targets");
-  if (use == ConfigUse::scrape && (targets == nullptr ? top.find("targets") == nullptr : targets->empty())) {
-    top.problem("targets", "expected a non-empty array of targets");
+  const bool discovers = !r.config.file_sd.empty() || !r.config.http_sd.empty();
+  if (use == ConfigUse::scrape && !discovers &&
+      (targets == nullptr ? top.find("targets") == nullptr : targets->empty())) {
+    top.problem("targets", "expected a non-empty array of targets (or file_sd, http_sd)");
   }
   if (targets == nullptr) return r;
   std::set<std::string> names;
@@ -172,9 +229,7 @@ ConfigResult parse_daemon_config(const std::string& text, ConfigUse use, const C
     }
     f.string("url", t.url);
     if (!parse_http_url(t.url)) f.problem(f.at("url"), "expected an http:// URL like \"http://127.0.0.1:6060\"");
-    std::string kind = to_string(t.kind);
-    f.string("kind", kind);
-    if (!parse_target_kind(kind, t.kind)) f.problem(f.at("kind"), std::string("expected ") + kTargetKinds);
+    read_kind(f, t.kind);
     if (const json* labels = f.object("labels", "expected an object of strings")) {
       JsonFields l = fields(*labels, f.at("labels"), r.errors);
       for (auto it = labels->begin(); it != labels->end(); ++it) l.string(it.key(), t.labels[it.key()]);

@@ -28,6 +28,29 @@ struct TargetConfig {
   std::string token;  // sent as "Authorization: Bearer <token>" ("": none)
 };
 
+// A file_sd entry (Prometheus' file-based service discovery): the target
+// groups in the files matching `files` (globs; only the last component may
+// hold wildcards), re-read when one changes and every refresh_interval.
+struct FileSdConfig {
+  std::vector<std::string> files;
+  std::chrono::milliseconds refresh_interval{300000};  // Prometheus' default: 5m
+  TargetKind kind = TargetKind::auto_detect;           // a group's "__kind__" label overrides it
+  bool operator==(const FileSdConfig& o) const {
+    return files == o.files && refresh_interval == o.refresh_interval && kind == o.kind;
+  }
+};
+
+// An http_sd entry (Prometheus' HTTP service discovery): the target groups
+// a GET of `url` answers, every refresh_interval.
+struct HttpSdConfig {
+  std::string url;
+  std::chrono::milliseconds refresh_interval{60000};  // Prometheus' default: 1m
+  TargetKind kind = TargetKind::auto_detect;
+  bool operator==(const HttpSdConfig& o) const {
+    return url == o.url && refresh_interval == o.refresh_interval && kind == o.kind;
+  }
+};
+
 struct DaemonConfig {
   std::string listen_host = "127.0.0.1";
   int listen_port = 6070;
@@ -40,6 +63,10 @@ struct DaemonConfig {
   std::size_t max_body_bytes = kDefaultMaxBodyBytes;
   static constexpr std::size_t kDefaultMaxBodyBytes = std::size_t{64} << 20;
   std::vector<TargetConfig> targets;
+  std::vector<FileSdConfig> file_sd;
+  std::vector<HttpSdConfig> http_sd;
+  // What a discovered target starts from: "defaults" and the global "rules".
+  TargetConfig discovered_defaults;
 };
 
 struct ConfigResult {
@@ -50,7 +77,7 @@ struct ConfigResult {
 
 // What the config is for. Either way every field present is checked.
 enum class ConfigUse {
-  scrape,  // `fiberleakd scrape`: at least one target is required
+  scrape,  // `fiberleakd scrape`: at least one target, file_sd or http_sd entry is required
   rules,   // `fiberleakd check --config`: only the rules apply; targets may be left out
 };
 

@@ -17,6 +17,13 @@ Parsed<ScrapeArgs> parse_scrape_args(std::vector<std::string> items) {
   ArgList list(std::move(items));
   while (!list.done()) {
     const std::string flag = list.take();
+    if (flag == "--log-format") {
+      const std::optional<std::string> v = list.value();
+      if (!v) return parse_error<ScrapeArgs>(missing_value(flag));
+      if (!parse_log_format(*v, args.log_format))
+        return parse_error<ScrapeArgs>("--log-format takes text or json, got \"" + *v + "\"");
+      continue;
+    }
     std::string* into = flag == "--config"       ? &args.config_path
                         : flag == "--listen"     ? &args.overrides.listen
                         : flag == "--log-level"  ? &args.overrides.log_level
@@ -37,17 +44,23 @@ ExitCode run_scrape(const ScrapeArgs& args) {
   if (!loaded.errors.empty()) return config_error(args.config_path, loaded.errors);
   const DaemonConfig& config = loaded.config;
   auto logger = default_logger();
+  set_log_format(*logger, args.log_format, stderr_is_journal());
   logger->set_level(spdlog::level::from_str(config.log_level));
-  Sidecar sidecar(config, logger);
+  Sidecar sidecar(config, logger,
+                  [&args] { return load_daemon_config(args.config_path, ConfigUse::scrape, args.overrides); });
   try {
     sidecar.start();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fiberleakd: %s\n", e.what());
     return ExitCode::error;
   }
-  logger->info("scraping {} target{}; serving http://{}:{}/metrics, /api/targets, /api/findings", config.targets.size(),
-               config.targets.size() == 1 ? "" : "s", config.listen_host, sidecar.port());
-  wait_for_stop_signal();
+  logger->info(
+      "scraping {} static target{} and {} discovery source{}; serving http://{}:{}/metrics, /api/targets, "
+      "/api/findings; SIGHUP or POST /-/reload reloads {}",
+      config.targets.size(), config.targets.size() == 1 ? "" : "s", config.file_sd.size() + config.http_sd.size(),
+      config.file_sd.size() + config.http_sd.size() == 1 ? "" : "s", config.listen_host, sidecar.port(),
+      args.config_path);
+  while (wait_for_signal() == DaemonSignal::reload) sidecar.reload();
   logger->info("stopping");
   if (!sidecar.stop()) {
     // A scrape still connecting to a host that does not answer: the process

@@ -52,10 +52,10 @@ std::int64_t combine_go_blocked(std::int64_t reported_ns, std::int64_t previous_
 
 TargetMonitor::TargetMonitor(TargetConfig config, std::size_t max_body_bytes, std::shared_ptr<spdlog::logger> logger,
                              FindingSink on_change)
-    : config_(std::move(config)),
-      max_body_bytes_(max_body_bytes),
-      logger_(std::move(logger)),
+    : logger_(std::move(logger)),
       on_change_(std::move(on_change)),
+      config_(std::move(config)),
+      max_body_bytes_(max_body_bytes),
       detector_(config_.rules) {
   status_.name = config_.name;
   status_.url = config_.url;
@@ -64,8 +64,16 @@ TargetMonitor::TargetMonitor(TargetConfig config, std::size_t max_body_bytes, st
 }
 
 void TargetMonitor::fail(const std::string& why, double seconds, std::int64_t now_ms) {
+  bool canceled = false;
+  {
+    std::lock_guard<std::mutex> lock(client_mutex_);
+    canceled = canceled_;
+  }
   std::lock_guard<std::mutex> lock(mutex_);
-  if (status_.up || status_.error != why) logger_->warn("target {}: scrape failed: {}", config_.name, why);
+  // A canceled monitor is going away (fiberleakd stops, or its target left): nothing to warn about.
+  if (!canceled && (status_.up || status_.error != why)) {
+    logger_->warn("target {}: scrape failed: {}", config_.name, why);
+  }
   status_.up = false;
   status_.error = why;
   status_.scrape_seconds = seconds;
@@ -74,16 +82,36 @@ void TargetMonitor::fail(const std::string& why, double seconds, std::int64_t no
   ++status_.failures;
 }
 
+void TargetMonitor::reconfigure(TargetConfig config, std::size_t max_body_bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  detector_.set_rules(config.rules);
+  status_.url = config.url;
+  status_.labels = config.labels;
+  config_ = std::move(config);
+  max_body_bytes_ = max_body_bytes;
+}
+
+TargetConfig TargetMonitor::config() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return config_;
+}
+
 void TargetMonitor::scrape_once() {
   const auto start = std::chrono::steady_clock::now();
   const std::int64_t now_ms = unix_ms();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
-  const std::optional<HttpUrl> url = parse_http_url(config_.url);
-  if (!url) return fail("not an http:// URL: \"" + config_.url + "\"", elapsed(), now_ms);
+  std::size_t max_body_bytes = 0;
+  const TargetConfig config = [&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    max_body_bytes = max_body_bytes_;
+    return config_;
+  }();
+  const std::optional<HttpUrl> url = parse_http_url(config.url);
+  if (!url) return fail("not an http:// URL: \"" + config.url + "\"", elapsed(), now_ms);
   const std::string prefix = endpoint_prefix(url->path);
   // One deadline for the whole scrape, the fallback to Go included.
-  TargetClient client(url->origin, config_.timeout, max_body_bytes_);
-  if (!config_.token.empty()) client.set_bearer_token(config_.token);
+  TargetClient client(url->origin, config.timeout, max_body_bytes);
+  if (!config.token.empty()) client.set_bearer_token(config.token);
   {
     std::lock_guard<std::mutex> lock(client_mutex_);
     if (canceled_) client.cancel();
@@ -98,7 +126,7 @@ void TargetMonitor::scrape_once() {
   } unregister{*this};
 
   try {
-    if (config_.kind != TargetKind::go) {
+    if (config.kind != TargetKind::go) {
       Fetched f = client.get(prefix + "/debug/fibers?stacks=shared");
       if (f.error.empty() && f.status == 200) {
         FiberDump dump = fibers_from_json_text(f.body);
@@ -110,7 +138,7 @@ void TargetMonitor::scrape_once() {
       }
       if (f.error.empty() && f.status != 404)
         f.error = "HTTP " + std::to_string(f.status) + " from " + prefix + "/debug/fibers";
-      if (!f.error.empty() || config_.kind == TargetKind::fiberleak) {
+      if (!f.error.empty() || config.kind == TargetKind::fiberleak) {
         return fail(f.error.empty() ? "HTTP 404 from " + prefix + "/debug/fibers (not a fiberleak target?)" : f.error,
                     elapsed(), now_ms);
       }
@@ -216,7 +244,7 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
   std::map<std::string, std::size_t> resolved_at;
   for (const Tracked<LeakFinding>& t : resolved) {
     ++resolved_at[t.finding.site];
-    if (on_change_) changes.push_back(TrackedFinding{t, config_.name});
+    if (on_change_) changes.push_back(TrackedFinding{t, config_.name, config_.labels});
   }
   std::size_t logged = 0, unlogged_resolved = 0;
   for (const auto& [site, n] : resolved_at) {
@@ -229,7 +257,7 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
   }
   const std::size_t kept_from = resolved.size() - std::min(resolved.size(), kResolvedKept);
   for (std::size_t i = kept_from; i < resolved.size(); ++i) {
-    resolved_.push_back(TrackedFinding{std::move(resolved[i]), config_.name});
+    resolved_.push_back(TrackedFinding{std::move(resolved[i]), config_.name, config_.labels});
   }
   if (resolved_.size() > kResolvedKept) resolved_.erase(resolved_.begin(), resolved_.end() - kResolvedKept);
   std::vector<const LeakFinding*> fresh;
@@ -247,7 +275,7 @@ void TargetMonitor::evaluate(FiberDump dump, bool from_go, std::int64_t now_ms) 
   }
   for (Tracked<LeakFinding>& t : evaluated.leaks) {
     if (t.lifecycle == FindingLifecycle::fresh && on_change_)
-      changes.push_back(TrackedFinding{std::move(t), config_.name});
+      changes.push_back(TrackedFinding{std::move(t), config_.name, config_.labels});
   }
   evaluated = {};
   if (unlogged_new + unlogged_resolved > 0) {
@@ -290,7 +318,8 @@ TargetStatus TargetMonitor::status() const {
 std::vector<TrackedFinding> TargetMonitor::findings() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<TrackedFinding> out;
-  for (Tracked<LeakFinding>& t : tracker_.open_leaks()) out.push_back(TrackedFinding{std::move(t), config_.name});
+  for (Tracked<LeakFinding>& t : tracker_.open_leaks())
+    out.push_back(TrackedFinding{std::move(t), config_.name, config_.labels});
   out.insert(out.end(), resolved_.rbegin(), resolved_.rend());
   return out;
 }

@@ -42,6 +42,7 @@ namespace fiberleak::detail {
 struct TrackedFinding : Tracked<LeakFinding> {
   using Lifecycle = FindingLifecycle;
   std::string target;
+  std::map<std::string, std::string> labels;  // the target's (config or discovery)
 };
 
 struct TargetStatus {
@@ -82,11 +83,17 @@ class TargetMonitor {
 
   // Scrapes the target once, within its timeout; the outcome is in status().
   void scrape_once();
-  // Ends the scrape in flight at once (it fails "canceled") and makes every
-  // later one fail the same way: fiberleakd is stopping.
+  // Ends the scrape in flight at once (it fails "canceled", not logged) and
+  // makes every later one fail the same way: fiberleakd is stopping, or the
+  // target was removed.
   void cancel();
   // Evaluates an already fetched dump as a scrape would (tests; fault-free path).
   void evaluate(FiberDump dump, bool from_go, std::int64_t now_ms);
+
+  // A reload or discovery changed the target's settings (same name): the
+  // next scrape uses them; findings and history stay (only a restart of the
+  // target starts them over).
+  void reconfigure(TargetConfig config, std::size_t max_body_bytes);
 
   TargetStatus status() const;
   std::vector<TrackedFinding> findings() const;  // open ones, then recently resolved ones
@@ -94,7 +101,7 @@ class TargetMonitor {
   // the next succeeds: what the sidecar's page shows of the target. Costs
   // one decoded dump per target.
   std::shared_ptr<const FiberDump> latest_dump() const;
-  const TargetConfig& config() const { return config_; }
+  TargetConfig config() const;
 
  private:
   void fail(const std::string& why, double seconds, std::int64_t now_ms);
@@ -103,13 +110,13 @@ class TargetMonitor {
   bool go_ids_reused(const FiberDump& dump) const;
   void remember_go_ids(const FiberDump& dump);
 
-  TargetConfig config_;
-  std::size_t max_body_bytes_;
   std::shared_ptr<spdlog::logger> logger_;
   FindingSink on_change_;
-  LeakDetector detector_;
 
-  mutable std::mutex mutex_;
+  mutable std::mutex mutex_;  // guards everything below
+  TargetConfig config_;
+  std::size_t max_body_bytes_;
+  LeakDetector detector_;
   TargetStatus status_;
   std::shared_ptr<const FiberDump> latest_dump_;
   FindingTracker tracker_;                // the open findings' life cycle

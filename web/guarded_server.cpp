@@ -350,6 +350,13 @@ GuardedServer::GuardedServer(ServerLimits limits, AccessPolicy access) : limits_
   set_socket_options(own_the_port);
   new_task_queue = [this] { return new ConnectionPool(limits_.max_connections); };
   set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    // A request with neither Content-Length nor Transfer-Encoding has no
+    // body (RFC 9112, 6.3), but httplib reads a POST's until the connection
+    // closes (`curl -X POST URL` would wait out the read deadline): say so.
+    // The request is httplib's own non-const object, handed over as const.
+    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+      const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
+    }
     const HandlerResponse r = admit_request(req, res);
     if (r == HandlerResponse::Handled && t_stream != nullptr) t_stream->close_after_response();
     return r;

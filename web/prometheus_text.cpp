@@ -72,4 +72,14 @@ void PrometheusText::sample(std::string_view name, const Labels& labels, double 
   out_ += buf;
 }
 
+bool PrometheusText::valid_label_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (!(letter || (i > 0 && c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
 }  // namespace fiberleak::detail

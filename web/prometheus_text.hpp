@@ -22,6 +22,10 @@ class PrometheusText {
 
   static constexpr const char* kContentType = "text/plain; version=0.0.4; charset=utf-8";
 
+  // A label name Prometheus takes: [a-zA-Z_][a-zA-Z0-9_]* (names starting
+  // "__" are its reserved, meta ones: valid here, callers decide).
+  static bool valid_label_name(std::string_view name);
+
  private:
   std::string out_;
 };

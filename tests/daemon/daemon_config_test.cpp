@@ -46,14 +46,24 @@ TEST_CASE("the container sidecar config in config/ is valid and listens on every
   CHECK(r.config.targets[0].url == "http://127.0.0.1:6060");
 }
 
+TEST_CASE("the .deb's config for /etc/fiberleak/ is valid and discovers its targets from /etc/fiberleak/sd/",
+          "[daemon]") {
+  const auto r = fiberleak::detail::load_daemon_config(std::string(FIBERLEAK_CONFIG_DIR) + "/fiberleakd.system.json",
+                                                       ConfigUse::scrape);
+  CHECK(r.errors.empty());
+  REQUIRE(r.config.file_sd.size() == 1);
+  CHECK(r.config.file_sd[0].files == std::vector<std::string>{"/etc/fiberleak/sd/*.json"});
+  CHECK(r.config.listen_host == "127.0.0.1");
+}
+
 TEST_CASE("scrape needs a target and check --config needs only the rules", "[daemon]") {
   const char* rules_only = R"({"rules": {"threshold": "1h"}})";
   CHECK(parse_daemon_config(rules_only, ConfigUse::rules).errors.empty());
   CHECK(parse_daemon_config(rules_only, ConfigUse::rules).global_rules.threshold == std::chrono::hours(1));
   CHECK(parse_daemon_config(rules_only, ConfigUse::scrape).errors ==
-        std::vector<std::string>{"targets: expected a non-empty array of targets"});
+        std::vector<std::string>{"targets: expected a non-empty array of targets (or file_sd, http_sd)"});
   CHECK(parse_daemon_config(R"({"targets": []})", ConfigUse::scrape).errors ==
-        std::vector<std::string>{"targets: expected a non-empty array of targets"});
+        std::vector<std::string>{"targets: expected a non-empty array of targets (or file_sd, http_sd)"});
   // Not an array: one problem, not two.
   CHECK(parse_daemon_config(R"({"targets": {}})", ConfigUse::scrape).errors ==
         std::vector<std::string>{"targets: expected an array of targets"});
@@ -172,4 +182,37 @@ TEST_CASE("tokens come from token or token_file: the sidecar's own, per target o
   CHECK(has(r.errors, "token_file: give token or token_file, not both"));
   CHECK(has(r.errors, "targets[0].token_file: /nonexistent/token: cannot be read"));
   std::remove(file.c_str());
+}
+
+TEST_CASE("file_sd and http_sd are read as Prometheus spells them, and stand in for targets", "[daemon]") {
+  const auto r = parse_daemon_config(
+      R"({"defaults": {"interval": "5s"}, "rules": {"threshold": "1m"},
+          "file_sd": [{"files": ["/etc/fiberleak/sd/*.json"], "refresh_interval": "30s", "kind": "fiberleak"}],
+          "http_sd": [{"url": "http://127.0.0.1:8080/sd", "refresh_interval": "10s"}]})",
+      ConfigUse::scrape);
+  REQUIRE(r.errors.empty());
+  REQUIRE(r.config.file_sd.size() == 1);
+  CHECK(r.config.file_sd[0].files == std::vector<std::string>{"/etc/fiberleak/sd/*.json"});
+  CHECK(r.config.file_sd[0].refresh_interval == std::chrono::seconds(30));
+  CHECK(r.config.file_sd[0].kind == fiberleak::detail::TargetKind::fiberleak);
+  REQUIRE(r.config.http_sd.size() == 1);
+  CHECK(r.config.http_sd[0].url == "http://127.0.0.1:8080/sd");
+  CHECK(r.config.http_sd[0].refresh_interval == std::chrono::seconds(10));
+  // What discovered targets start from: the defaults and the global rules.
+  CHECK(r.config.discovered_defaults.interval == std::chrono::seconds(5));
+  CHECK(r.config.discovered_defaults.rules.threshold == std::chrono::minutes(1));
+
+  const auto bad = parse_daemon_config(
+      R"({"file_sd": [{"files": []}, {"files": ["/etc/*/sd.json"], "refresh_interval": "10ms", "kind": "x", "y": 1}],
+          "http_sd": [{"url": "https://sd"}, 3]})",
+      ConfigUse::scrape);
+  CHECK(bad.errors == std::vector<std::string>{
+                          "file_sd[0].files: expected a non-empty array of file paths or globs",
+                          "file_sd[1].y: unknown field",
+                          "file_sd[1].files[0]: only the file name may hold wildcards",
+                          "file_sd[1].refresh_interval: expected a duration from 1s to 24h like \"30s\"",
+                          "file_sd[1].kind: expected auto, fiberleak or go",
+                          "http_sd[0].url: expected an http:// URL like \"http://127.0.0.1:8080/sd\"",
+                          "http_sd[1]: expected an object",
+                      });
 }

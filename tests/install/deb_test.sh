@@ -19,14 +19,30 @@ for f in ./usr/bin/fiberleakd ./usr/include/fiberleak/fiberleak.hpp ./usr/lib/cm
          ./usr/lib/libfiberleak_runtime.a ./usr/lib/libfiberleak_heap.so ./usr/lib/pkgconfig/fiberleak.pc; do
   check "the package holds ${f#./}" 'grep -q " $f\$" "$work/contents.txt"'
 done
+for f in ./usr/lib/systemd/system/fiberleakd.service ./usr/lib/sysusers.d/fiberleakd.conf \
+         ./etc/fiberleak/fiberleakd.json ./usr/share/doc/fiberleak/fiberleakd.md; do
+  check "the package holds ${f#./}" 'grep -q " $f\$" "$work/contents.txt"'
+done
+check "the package has the discovery directory /etc/fiberleak/sd/" 'grep -q " ./etc/fiberleak/sd/$" "$work/contents.txt"'
+check "the config in /etc is a conffile" 'dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/fiberleak/fiberleakd.json'
 check "the package holds no internal header" '! grep -E "usr/include/fiberleak/(runtime|profiler|web|daemon)/" "$work/contents.txt"'
 
+machine_had_user=$(getent passwd fiberleak >/dev/null && echo yes || echo no)
 root=$work/root
-mkdir -p "$root/var/lib/dpkg/updates" "$root/var/lib/dpkg/info"
+mkdir -p "$root/var/lib/dpkg/updates" "$root/var/lib/dpkg/info" "$root/etc"
 touch "$root/var/lib/dpkg/status"
 check "dpkg installs the package into a scratch root" \
   'dpkg --root="$root" --force-not-root --force-depends --force-script-chrootless -i "$deb" >"$work/dpkg.log" 2>&1'
 check "dpkg records it as installed" 'dpkg --root="$root" -s fiberleak 2>/dev/null | grep -q "Status: install ok installed"'
+if command -v systemd-sysusers >/dev/null; then
+  check "postinst makes the fiberleak system user in the root it installs into" \
+    'grep -q "^fiberleak:x:[0-9]*:[0-9]*:" "$root/etc/passwd"'
+fi
+# A bad flag makes scrape list the config's problems and start nothing: the flag's must be the only one.
+check "the packaged config is one the packaged fiberleakd accepts" \
+  'out=$("$root/usr/bin/fiberleakd" scrape --config "$root/etc/fiberleak/fiberleakd.json" --log-level nonsense 2>&1)
+   grep -q ": 1 problem, nothing started" <<<"$out" && grep -q "^  --log-level: expected" <<<"$out"'
+check "the machine's own users are untouched" '[[ $machine_had_user == yes ]] || ! getent passwd fiberleak >/dev/null'
 check "fiberleakd from the package runs" '"$root/usr/bin/fiberleakd" --version | grep -q "fiberleakd [0-9]"'
 
 cmake -S "$source_dir/tests/install/consumers/full" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$root/usr" >"$work/consumer.log" 2>&1 &&

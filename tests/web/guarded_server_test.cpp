@@ -108,6 +108,19 @@ TEST_CASE("a body where none is taken is refused from its headers, before it is 
   CHECK(server.echo_calls == 0);
 }
 
+TEST_CASE("a POST without Content-Length or Transfer-Encoding has an empty body, answered at once",
+          "[web][server][limits]") {
+  Running server(small_limits());
+  RawClient c(server.port);
+  const auto start = std::chrono::steady_clock::now();
+  REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));  // curl -X POST URL
+  const std::string response = c.receive_all(3s);
+  CHECK(status_of(response) == 200);
+  CHECK(seconds_since(start) < 0.9);  // not after the read deadline
+  CHECK(server.echo_calls == 1);
+  CHECK(server.echoed == 0);
+}
+
 TEST_CASE("compressed and oddly framed request bodies are refused", "[web][server][limits]") {
   Running server(small_limits());
   const std::vector<std::pair<std::string, int>> cases{
