@@ -28,7 +28,9 @@ std::vector<DumpFrame> symbolize_stack(StackId id, Symbolizer& symbolizer);
 // into a trampoline. A stack without user code (a body that tail-called
 // into Boost) keeps its library frames down to the fiber's
 // worker_context<F>::run_(), whose F is all that then says what runs
-// there. Every profile and dump trims with this, so all show the same frames.
+// there; a thread's stack without user code (a test framework's main,
+// in its header) keeps all but the C runtime's start frames.
+// Every profile and dump trims with this, so all show the same frames.
 void trim_to_entry(std::vector<DumpFrame>& frames);
 
 // Code of the program, not of a library (is_library_frame()).

@@ -222,28 +222,32 @@ std::string heap_text(const HeapData& data) {
                 "heap profile: %" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64 "] @ heap/%" PRId64 "\n",
                 raw.inuse_objects, raw.inuse_bytes, raw.alloc_objects, raw.alloc_bytes, 2 * data.rate);
   out += line;
-  Symbolizer& sym = Symbolizer::instance();
   for (const heap::HeapBucket& r : data.records) {
     if (r.alloc_objects == 0) continue;
     const SignedCounts c = signed_counts(r);
     std::snprintf(line, sizeof line, "%" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64 "] @", c.inuse_objects,
                   c.inuse_bytes, c.alloc_objects, c.alloc_bytes);
     out += line;
-    for (std::uintptr_t pc : r.stack) {
-      std::snprintf(line, sizeof line, " %#" PRIxPTR, pc);
-      out += line;
+    // The stack as debug=0 has it: allocator frames and the fiber's entry
+    // trampolines cut (the dashboard's heap flame graph reads this text).
+    const std::vector<DumpFrame> frames = symbolize(r.stack);
+    std::uint64_t last_pc = 0;
+    for (const DumpFrame& f : frames) {
+      if (f.pc != last_pc) {
+        std::snprintf(line, sizeof line, " %#" PRIx64, f.pc);
+        out += line;
+      }
+      last_pc = f.pc;
     }
     if (const std::string f = fiber_label(r); !f.empty()) out += " fiber=" + f;
     out += '\n';
-    for (std::uintptr_t pc : r.stack) {
-      for (const DumpFrame& f : sym.frames(pc)) {
-        std::snprintf(line, sizeof line, "#\t%#" PRIxPTR "\t", pc);
-        out += line;
-        out += f.function;
-        out += '\t';
-        out += f.file.empty() ? "?" : f.file;
-        out += ':' + std::to_string(f.line) + '\n';
-      }
+    for (const DumpFrame& f : frames) {
+      std::snprintf(line, sizeof line, "#\t%#" PRIx64 "\t", f.pc);
+      out += line;
+      out += f.function;
+      out += '\t';
+      out += f.file.empty() ? "?" : f.file;
+      out += ':' + std::to_string(f.line) + '\n';
     }
     out += '\n';
   }

@@ -474,10 +474,20 @@ bool is_go_standard_library(std::string_view f) {
   const std::string_view first = head.substr(0, slash == std::string_view::npos ? head.find('.') : slash);
   return first != "main" && first.find('.') == std::string_view::npos;
 }
+
+// "libstdc++.so.6.0.30+0xd44a2": code of a shared library no symbol covers
+// (describe_pc()'s last resort). A program's own unsymbolized code
+// ("server+0x1234") stays user code: it is all a stripped program shows.
+bool is_unsymbolized_shared_object(std::string_view f) {
+  const std::size_t plus = f.rfind("+0x");
+  if (plus == std::string_view::npos) return false;
+  const std::string_view module = f.substr(0, plus);
+  return module.find(".so") != std::string_view::npos && module.find_first_of(":( ") == std::string_view::npos;
+}
 }  // namespace
 
 bool is_library_function(std::string_view f) {
-  if (is_go_standard_library(f)) return true;
+  if (is_go_standard_library(f) || is_unsymbolized_shared_object(f)) return true;
   // Names from older dumps may still carry a return type ("void std::...").
   for (std::string_view prefix : {"void ", "bool ", "int ", "decltype(auto) ", "boost::fibers::channel_op_status "}) {
     if (starts_with(f, prefix)) f.remove_prefix(prefix.size());
@@ -485,7 +495,8 @@ bool is_library_function(std::string_view f) {
   return starts_with(f, "boost::") || starts_with(f, "std::") || starts_with(f, "__gnu_cxx::") ||
          is_tracking_function(f) || starts_with(f, "fiberleak::spawn<") || starts_with(f, "make_fcontext") ||
          starts_with(f, "jump_fcontext") || starts_with(f, "ontop_fcontext") || starts_with(f, "__libc_start") ||
-         starts_with(f, "_start") || starts_with(f, "start_thread") || starts_with(f, "clone") || f == "?";
+         starts_with(f, "_start") || starts_with(f, "start_thread") || starts_with(f, "clone") ||
+         starts_with(f, "__clone") || f == "?";
 }
 
 bool is_library_frame(std::string_view function, std::string_view file) {

@@ -141,6 +141,13 @@ TEST_CASE("debug=1 text lists the known stack with its counts and bad parameters
   CHECK(r->body.rfind("heap profile: ", 0) == 0);
   CHECK(std::regex_search(r->body, std::regex("\\n3: 3000 \\[3: 3000\\] @ 0x[0-9a-f]+")));
   CHECK(r->body.find("keep_malloc_3x1000") != std::string::npos);
+  // Stacks trimmed as in debug=0: no allocator frames above, no trampolines
+  // below the fiber's entry or the thread's main.
+  CHECK(r->body.find("keep_in_fiber_777") != std::string::npos);
+  for (const char* hidden : {"fiber_entry", "std::__invoke", "\toperator new\t", "__libc_start", "\tstart_thread\t"}) {
+    INFO(hidden);
+    CHECK(r->body.find(hidden) == std::string::npos);
+  }
   auto bad = c.Get("/debug/pprof/heap?debug=x");
   REQUIRE(bad);
   CHECK(bad->status == 400);

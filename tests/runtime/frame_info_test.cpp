@@ -29,3 +29,12 @@ TEST_CASE("a library loaded after the first symbolization is symbolized too", "[
   CHECK(late.back().file.find("late_library.cpp") != std::string::npos);
   dlclose(library);
 }
+
+TEST_CASE("code of a shared library without symbols is library code; the program's own is not", "[runtime]") {
+  using fiberleak::detail::is_library_function;
+  CHECK(is_library_function("libstdc++.so.6.0.30+0xd44a2"));
+  CHECK(is_library_function("libc.so.6+0x29d90"));
+  CHECK(is_library_function("__clone3"));
+  CHECK_FALSE(is_library_function("server+0x1234"));  // a stripped program: all it shows of itself
+  CHECK_FALSE(is_library_function("app::parse(std::string const&)"));
+}
