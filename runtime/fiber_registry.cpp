@@ -237,7 +237,12 @@ bool FiberRegistry::read_slot(const FiberSlot& slot, FiberSnapshot& out, std::ui
 Snapshot FiberRegistry::snapshot() const {
   Snapshot snap;
   const std::size_t n = std::min(high_water_.load(std::memory_order_acquire), max_fibers_);
-  const std::uint64_t live = created_.load(std::memory_order_relaxed) - destroyed_.load(std::memory_order_relaxed);
+  // Two counters read one after the other while fibers come and go: more
+  // may end between the reads than were counted as created (a difference
+  // below zero reserved 2^64 elements: std::length_error). A hint only.
+  const std::uint64_t created = created_.load(std::memory_order_relaxed);
+  const std::uint64_t destroyed = destroyed_.load(std::memory_order_relaxed);
+  const std::uint64_t live = std::min<std::uint64_t>(created > destroyed ? created - destroyed : 0, n);
   snap.fibers.reserve(live + live / 8 + 16);
   WaitClassifier classifier(stacks_);
   FiberSnapshot f;
