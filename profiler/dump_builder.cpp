@@ -14,17 +14,6 @@ const DumpFrame* top_user_frame(const SharedStack& stack) {
   return nullptr;
 }
 
-namespace {
-// Where the C runtime starts the process or a thread: no one's code.
-bool is_start_frame(const DumpFrame& f) {
-  const std::string& n = f.function;
-  for (const char* prefix : {"_start", "__libc_start", "start_thread", "clone", "__clone"}) {
-    if (n.rfind(prefix, 0) == 0) return true;
-  }
-  return n.find(".so") != std::string::npos && n.find("+0x") != std::string::npos && n.find("::") == std::string::npos;
-}
-}  // namespace
-
 void trim_to_entry(std::vector<DumpFrame>& frames) {
   std::size_t keep = frames.size();
   while (keep > 0 && !is_user_frame(frames[keep - 1])) --keep;
@@ -39,7 +28,7 @@ void trim_to_entry(std::vector<DumpFrame>& frames) {
     // A thread's stack of library code alone (a test framework's main in
     // its header): everything but the process's and the thread's start.
     keep = frames.size();
-    while (keep > 1 && is_start_frame(frames[keep - 1])) --keep;
+    while (keep > 1 && is_start_function(frames[keep - 1].function)) --keep;
   }
   frames.resize(keep);
 }

@@ -487,16 +487,21 @@ bool is_unsymbolized_shared_object(std::string_view f) {
 }  // namespace
 
 bool is_library_function(std::string_view f) {
-  if (is_go_standard_library(f) || is_unsymbolized_shared_object(f)) return true;
+  if (is_go_standard_library(f)) return true;
   // Names from older dumps may still carry a return type ("void std::...").
   for (std::string_view prefix : {"void ", "bool ", "int ", "decltype(auto) ", "boost::fibers::channel_op_status "}) {
     if (starts_with(f, prefix)) f.remove_prefix(prefix.size());
   }
   return starts_with(f, "boost::") || starts_with(f, "std::") || starts_with(f, "__gnu_cxx::") ||
          is_tracking_function(f) || starts_with(f, "fiberleak::spawn<") || starts_with(f, "make_fcontext") ||
-         starts_with(f, "jump_fcontext") || starts_with(f, "ontop_fcontext") || starts_with(f, "__libc_start") ||
-         starts_with(f, "_start") || starts_with(f, "start_thread") || starts_with(f, "clone") ||
-         starts_with(f, "__clone") || f == "?";
+         starts_with(f, "jump_fcontext") || starts_with(f, "ontop_fcontext") || is_start_function(f) || f == "?";
+}
+
+bool is_start_function(std::string_view f) {
+  for (std::string_view prefix : {"_start", "__libc_start", "start_thread", "clone", "__clone"}) {
+    if (starts_with(f, prefix)) return true;
+  }
+  return is_unsymbolized_shared_object(f);
 }
 
 bool is_library_frame(std::string_view function, std::string_view file) {

@@ -34,6 +34,10 @@ std::vector<FrameInfo> describe_pc(std::uintptr_t pc);
 // classification, leak rules and "created by" look through to find the
 // user's own code.
 bool is_library_function(std::string_view function);
+// Where the C runtime starts the process or a thread (_start, start_thread,
+// __clone3, ...), or code of a shared library no symbol covers
+// ("libstdc++.so.6+0xd44a2"): part of is_library_function().
+bool is_start_function(std::string_view function);
 // is_library_function(), or code from a system header (/usr/include/...:
 // Boost or libstdc++ inlined into the program) by its file.
 bool is_library_frame(std::string_view function, std::string_view file);
