@@ -7,7 +7,6 @@
 # nothing and says why (log, HTTP answer, metric); --log-format json and the
 # journal's line format.
 # Usage: fleet_test.sh path/to/fiberleakd
-# No pipefail: `curl ... | grep -q` is the check, and grep -q ends the pipe early.
 set -u
 bin=$1
 here=$(cd "$(dirname "$0")" && pwd)

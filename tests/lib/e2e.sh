@@ -3,6 +3,8 @@
 #                            after a failure it calls on_failure NAME if the test defines it
 #                            (to capture state at that moment)
 #   wait_for CONDITION [S]   polls CONDITION every 0.2 s until it holds (default 20 s)
+#                            Both evaluate CONDITION without pipefail: in `sed ... | grep -q X`
+#                            grep ends at the first match and sed's SIGPIPE must not fail it.
 #   free_port                a TCP port free on 127.0.0.1 now
 #   scratch_dir              a temporary directory removed at exit (also from `d=$(scratch_dir)`)
 #   track_pid PID            a process killed at exit
@@ -15,8 +17,19 @@ e2e_pids=()
 # in a $(...) subshell, which cannot add to a list the exit trap reads.
 e2e_root=$(mktemp -d)
 
+# Locals are prefixed: a condition may set variables of the caller's (rc, ...).
+e2e_holds() {
+  local e2e_had_pipefail=0 e2e_rc
+  [[ -o pipefail ]] && e2e_had_pipefail=1
+  set +o pipefail
+  eval "$1"
+  e2e_rc=$?
+  ((e2e_had_pipefail)) && set -o pipefail
+  return $e2e_rc
+}
+
 check() {
-  if eval "$2"; then
+  if e2e_holds "$2"; then
     echo "ok: $1"
   else
     echo "FAILED: $1"
@@ -28,7 +41,7 @@ check() {
 wait_for() {
   local i
   for ((i = 0; i < ${2:-20} * 5; i++)); do
-    eval "$1" && return 0
+    e2e_holds "$1" && return 0
     sleep 0.2
   done
   return 1
