@@ -9,12 +9,22 @@
 
 #include "web/dashboard_routes.hpp"
 #include "web/fiber_json.hpp"
+#include "web/fiber_selection.hpp"
 #include "web/json_text.hpp"
 #include "web/prometheus_text.hpp"
 #include "web/url.hpp"
 
 namespace fiberleak::detail {
 namespace {
+
+// A target's JSON; "" (not configured, or not scraped yet) is a 404.
+void answer_for_target(httplib::Response& res, const std::string& body) {
+  if (body.empty()) {
+    res.status = 404;
+    return res.set_content("404: no such target, or not scraped yet (see /api/targets)\n", "text/plain");
+  }
+  res.set_content(body, "application/json");
+}
 
 // A finding as /api/findings and the webhook show it: the endpoint's
 // encoding of the finding plus its target and life cycle.
@@ -81,18 +91,16 @@ Sidecar::Sidecar(DaemonConfig config, std::shared_ptr<spdlog::logger> logger, Co
   server.Get("/api/findings", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(findings_json(), "application/json");
   });
-  auto per_target = [this](std::string (Sidecar::*render)(const std::string&) const) {
-    return [this, render](const httplib::Request& req, httplib::Response& res) {
-      const std::string body = (this->*render)(req.matches[1]);
-      if (body.empty()) {
-        res.status = 404;
-        return res.set_content("404: no such target, or not scraped yet (see /api/targets)\n", "text/plain");
-      }
-      res.set_content(body, "application/json");
-    };
-  };
-  server.Get(R"(/api/targets/([^/]+)/fibers)", per_target(&Sidecar::target_fibers_json));
-  server.Get(R"(/api/targets/([^/]+)/leaks)", per_target(&Sidecar::target_leaks_json));
+  server.Get(R"(/api/targets/([^/]+)/fibers)", [this](const httplib::Request& req, httplib::Response& res) {
+    FibersParams query;
+    if (std::string err = parse_fibers_params(req.params, query); !err.empty()) return bad_request(res, err);
+    answer_for_target(res, target_fibers_json(req.matches[1], query));
+  });
+  server.Get(R"(/api/targets/([^/]+)/leaks)", [this](const httplib::Request& req, httplib::Response& res) {
+    std::size_t limit = 0;
+    if (std::string err = parse_leaks_params(req.params, limit); !err.empty()) return bad_request(res, err);
+    answer_for_target(res, target_leaks_json(req.matches[1], limit));
+  });
   mount_dashboard(server, "/", kDashboardPages);
   server.Get("/healthz",
              [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
@@ -470,20 +478,17 @@ std::shared_ptr<Sidecar::Scraper> Sidecar::scraper(const std::string& name) cons
   return it != scrapers_.end() ? it->second : nullptr;
 }
 
-std::string Sidecar::target_fibers_json(const std::string& name) const {
+std::string Sidecar::target_fibers_json(const std::string& name, const FibersParams& query) const {
   const std::shared_ptr<Scraper> s = scraper(name);  // kept alive while used, whatever a reload does
   const std::shared_ptr<const FiberDump> dump = s != nullptr ? s->monitor->latest_dump() : nullptr;
   if (!dump) return "";
-  const std::vector<LeakFinding> findings = open_findings(*s->monitor);
-  LeakedFibers leaked;
-  for (const LeakFinding& f : findings) leaked.emplace(f.fiber_id, &f);
-  return json_text(fibers_to_json(*dump, leaked, nullptr, true), -1);
+  return fibers_answer(*dump, open_findings(*s->monitor), query, nullptr);
 }
 
-std::string Sidecar::target_leaks_json(const std::string& name) const {
+std::string Sidecar::target_leaks_json(const std::string& name, std::size_t leaks_limit) const {
   const std::shared_ptr<Scraper> s = scraper(name);
   if (s == nullptr || !s->monitor->latest_dump()) return "";
-  return json_text(findings_to_json(open_findings(*s->monitor), s->monitor->status().growing), 2);
+  return json_text(findings_to_json(open_findings(*s->monitor), s->monitor->status().growing, leaks_limit), 2);
 }
 
 }  // namespace fiberleak::detail

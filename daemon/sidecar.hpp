@@ -30,6 +30,7 @@
 #include "daemon/target_discovery.hpp"
 #include "daemon/target_monitor.hpp"
 #include "daemon/webhook_queue.hpp"
+#include "web/query_params.hpp"
 #include "web/server_thread.hpp"
 
 namespace fiberleak::detail {
@@ -65,10 +66,11 @@ class Sidecar {
   std::string metrics_text() const;
   std::string targets_json() const;
   std::string findings_json() const;
-  // A target's latest scrape as /debug/fibers and /debug/leaks encode it;
-  // "" for a target not configured or never scraped.
-  std::string target_fibers_json(const std::string& name) const;
-  std::string target_leaks_json(const std::string& name) const;
+  // A target's latest scrape as /debug/fibers and /debug/leaks answer the
+  // same query (web/query_params.hpp; leaks_limit 0: all); "" for a target
+  // not configured or never scraped.
+  std::string target_fibers_json(const std::string& name, const FibersParams& query = {}) const;
+  std::string target_leaks_json(const std::string& name, std::size_t leaks_limit = 0) const;
 
  private:
   struct Scraper {

@@ -17,6 +17,7 @@
 #include "web/dashboard_routes.hpp"
 #include "web/delta_slot.hpp"
 #include "web/fiber_json.hpp"
+#include "web/fiber_selection.hpp"
 #include "web/heap_routes.hpp"
 #include "web/json_text.hpp"
 #include "web/metrics_page.hpp"
@@ -42,7 +43,6 @@ class Endpoint {
   // evaluates, which may outlive this endpoint.
   static FiberDump dump_with_heap(RuntimeCounters* counters = nullptr);
   void timed(ProfileFormat format, const std::function<void()>& build);
-  static void bad_request(httplib::Response& res, const std::string& message);
 
   void goroutine(const httplib::Request& req, httplib::Response& res);
   void full_dump(const httplib::Request& req, httplib::Response& res);
@@ -101,11 +101,6 @@ void Endpoint::timed(ProfileFormat format, const std::function<void()>& build) {
   const auto start = std::chrono::steady_clock::now();
   build();
   build_times_.record(format, std::chrono::steady_clock::now() - start);
-}
-
-void Endpoint::bad_request(httplib::Response& res, const std::string& message) {
-  res.status = 400;
-  res.set_content(message + "\n", "text/plain; charset=utf-8");
 }
 
 void Endpoint::goroutine(const httplib::Request& req, httplib::Response& res) {
@@ -213,39 +208,7 @@ void Endpoint::fibers(const httplib::Request& req, httplib::Response& res) {
     RuntimeCounters counters;
     FiberDump all = dump_with_heap(&counters);
     const std::vector<LeakFinding> findings = find_leaks(all, options_.rules);
-    LeakedFibers leaked;
-    for (const LeakFinding& f : findings) leaked.emplace(f.fiber_id, &f);
-    FiberDump selected;
-    selected.taken_at_ns = all.taken_at_ns;
-    selected.waits_on_recorded = all.waits_on_recorded;
-    for (DumpedFiber& f : all.fibers) {
-      if (!p.states.empty() && p.states.count(f.state) == 0) continue;
-      if (f.blocked_ns < p.min_blocked_ns) continue;
-      if (!p.name.empty() && !name_matches(f.name, p.name)) continue;
-      if (!std::all_of(p.labels.begin(), p.labels.end(), [&](const std::string& l) { return label_matches(f, l); }))
-        continue;
-      if (p.leaks_only && leaked.count(f.id) == 0) continue;
-      selected.fibers.push_back(std::move(f));
-    }
-    // Definite leaks first, then the other suspects, then the rest, each by id.
-    auto rank = [&](const DumpedFiber& f) {
-      const auto it = leaked.find(f.id);
-      return it == leaked.end() ? 2 : it->second->verdict == Verdict::definite ? 0 : 1;
-    };
-    std::stable_sort(selected.fibers.begin(), selected.fibers.end(),
-                     [&](const DumpedFiber& a, const DumpedFiber& b) { return rank(a) < rank(b); });
-    nlohmann::json groups;
-    const std::size_t total = selected.fibers.size();
-    if (p.limit > 0) {
-      groups = fiber_groups_to_json(selected, leaked);
-      if (selected.fibers.size() > p.limit) selected.fibers.resize(p.limit);
-    }
-    nlohmann::json doc = fibers_to_json(selected, leaked, &counters, p.shared_stacks);
-    if (p.limit > 0) {
-      doc["total"] = total;
-      doc["groups"] = std::move(groups);
-    }
-    res.set_content(json_text(doc, p.shared_stacks ? -1 : 2), "application/json");
+    res.set_content(fibers_answer(std::move(all), findings, p, &counters), "application/json");
   });
 }
 

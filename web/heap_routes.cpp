@@ -6,15 +6,11 @@
 
 #include "profiler/heap_profile.hpp"
 #include "web/delta_slot.hpp"
+#include "web/query_params.hpp"
 #include "web/route_set.hpp"
 
 namespace fiberleak::detail {
 namespace {
-
-void bad_request(httplib::Response& res, const std::string& message) {
-  res.status = 400;
-  res.set_content(message + "\n", "text/plain; charset=utf-8");
-}
 
 bool parse_int(const std::string& s, int lo, int hi, int& out) {
   if (s.empty() || s.size() > 9) return false;

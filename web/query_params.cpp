@@ -111,6 +111,11 @@ std::string parse_leaks_params(const httplib::Params& params, std::size_t& limit
   return {};
 }
 
+void bad_request(httplib::Response& res, const std::string& message) {
+  res.status = 400;
+  res.set_content(message + "\n", "text/plain; charset=utf-8");
+}
+
 std::string parse_no_params(const httplib::Params& params, const char* route) {
   if (params.empty()) return {};
   return "unknown parameter \"" + params.begin()->first + "\"; usage: " + route + " takes no parameters";

@@ -50,4 +50,7 @@ std::string parse_leaks_params(const httplib::Params& params, std::size_t& limit
 // Routes that take no parameters.
 std::string parse_no_params(const httplib::Params& params, const char* route);
 
+// The 400 answer for a query a parser above refused: its message, as text.
+void bad_request(httplib::Response& res, const std::string& message);
+
 }  // namespace fiberleak::detail

@@ -153,3 +153,46 @@ TEST_CASE("a target that is down reports no leak suspects, fibers or sites rathe
     if (t["name"] == "down") CHECK(t["leak_suspects"].is_null());
   }
 }
+
+TEST_CASE("a target's fibers and leaks answer the endpoint's queries, limit and bad ones included", "[daemon]") {
+  ChurningTarget churning;
+  Sidecar sidecar(config({target("churning", churning.url(), milliseconds(50), milliseconds(1000))}), quiet());
+  sidecar.start();
+  REQUIRE(eventually([&] { return scrapes_of(sidecar, "churning") >= 1; }));
+  httplib::Client client("127.0.0.1", sidecar.port());
+  auto get = [&](const std::string& path) {
+    auto res = client.Get(path.c_str());
+    REQUIRE(res);
+    return std::make_pair(res->status, res->body);
+  };
+
+  const auto [all_status, all_body] = get("/api/targets/churning/fibers");
+  REQUIRE(all_status == 200);
+  const auto all = nlohmann::json::parse(all_body);
+  CHECK(all["fibers"].size() == 3);
+  CHECK(all["fibers"][0].contains("stack"));  // inline stacks unless asked for shared ones
+  CHECK_FALSE(all.contains("groups"));
+
+  const auto [one_status, one_body] = get("/api/targets/churning/fibers?stacks=shared&limit=1&state=blocked");
+  REQUIRE(one_status == 200);
+  const auto one = nlohmann::json::parse(one_body);
+  CHECK(one["fibers"].size() == 1);
+  CHECK(one["fibers"][0]["leak"] == true);
+  CHECK(one["total"] == 3);
+  REQUIRE(one["groups"].size() == 1);
+  CHECK(one["groups"][0]["fibers"] == 3);
+  CHECK(one.contains("stacks"));
+
+  CHECK(nlohmann::json::parse(get("/api/targets/churning/fibers?state=sleeping").second)["fibers"].empty());
+  const auto leaks = nlohmann::json::parse(get("/api/targets/churning/leaks?limit=2").second);
+  CHECK(leaks["leaks"].size() == 2);
+  CHECK(leaks["total"] == 3);
+
+  const auto [bad_status, bad_body] = get("/api/targets/churning/fibers?limit=lots");
+  CHECK(bad_status == 400);
+  CHECK_THAT(bad_body, Catch::Contains("limit must be"));
+  CHECK(get("/api/targets/churning/fibers?colour=red").first == 400);
+  CHECK(get("/api/targets/churning/leaks?limit=0").first == 400);
+  CHECK(get("/api/targets/nobody/fibers?limit=1").first == 404);
+  sidecar.stop();
+}

@@ -9,12 +9,14 @@
   // the endpoint sends counts by site ("groups") for the rest.
   const kFiberLimit = 10000;
   // Where the JSON is: the endpoint's own routes, or the sidecar's copy of
-  // one target's latest scrape.
+  // one target's latest scrape, which answers the same queries.
+  const query = {fibers: `?stacks=shared&limit=${kFiberLimit}`, leaks: '?limit=500'};
+  const targetApi = target && `api/targets/${encodeURIComponent(target)}`;
   const api = target
-    ? {fibers: `api/targets/${encodeURIComponent(target)}/fibers`, leaks: `api/targets/${encodeURIComponent(target)}/leaks`}
-    : {fibers: `../fibers?stacks=shared&limit=${kFiberLimit}`, leaks: '../leaks?limit=500', heap: '../pprof/heap?debug=1'};
+    ? {fibers: `${targetApi}/fibers${query.fibers}`, leaks: `${targetApi}/leaks${query.leaks}`}
+    : {fibers: `../fibers${query.fibers}`, leaks: `../leaks${query.leaks}`, heap: '../pprof/heap?debug=1'};
   const links = target
-    ? [['all targets', './'], ['fibers JSON', api.fibers], ['leaks JSON', api.leaks], ['targets JSON', 'api/targets'],
+    ? [['all targets', './'], ['fibers JSON', `${targetApi}/fibers`], ['leaks JSON', `${targetApi}/leaks`], ['targets JSON', 'api/targets'],
        ['findings JSON', 'api/findings'], ['metrics', 'metrics']]
     : [['pprof index', '../pprof/'], ['goroutine debug=1', '../pprof/goroutine?debug=1'],
        ['goroutine debug=2', '../pprof/goroutine?debug=2'], ['heap', '../pprof/heap?debug=1'],
