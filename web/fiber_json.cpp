@@ -11,36 +11,17 @@
 #include "profiler/site_groups.hpp"
 #include "web/json_fields.hpp"
 #include "web/json_stream.hpp"
+#include "web/json_text.hpp"
 
 namespace fiberleak::detail {
 namespace {
 
 using nlohmann::json;
 
-// A fiber's finding fields in /debug/fibers: null unless it is a finding.
-json verdict_of(const LeakedFibers& leaked, FiberId id) {
-  auto it = leaked.find(id);
-  return it == leaked.end() ? json(nullptr) : json(std::string(to_string(it->second->verdict)));
-}
-json reason_of(const LeakedFibers& leaked, FiberId id) {
-  auto it = leaked.find(id);
-  return it == leaked.end() ? json(nullptr) : json(it->second->reason);
-}
-
 std::string hex(std::uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
   return buf;
-}
-
-json frame_to_json(const DumpFrame& f) {
-  return {{"pc", hex(f.pc)}, {"function", f.function}, {"file", f.file}, {"line", f.line}, {"inlined", f.inlined}};
-}
-
-json frames_to_json(const std::vector<DumpFrame>& frames) {
-  json out = json::array();
-  for (const DumpFrame& f : frames) out.push_back(frame_to_json(f));
-  return out;
 }
 
 json ids_to_json(const std::vector<FiberId>& ids) {
@@ -118,76 +99,207 @@ std::vector<Label> labels_from_json(JsonFields& r, std::string_view key) {
 
 }  // namespace
 
-json fibers_to_json(const FiberDump& dump, const LeakedFibers& leaked, const RuntimeCounters* counters,
-                    bool shared_stacks) {
-  json fibers = json::array();
-  json stacks = json::array();
-  StackKeys keys;
-  std::map<std::string, std::int64_t> stack_index;
+namespace {
+
+void write_frame(JsonWriter& w, const DumpFrame& f) {
+  w.begin_object();
+  w.key("file");
+  w.string(f.file);
+  w.key("function");
+  w.string(f.function);
+  w.key("inlined");
+  w.boolean(f.inlined);
+  w.key("line");
+  w.number(f.line);
+  w.key("pc");
+  w.string(hex(f.pc));
+  w.end_object();
+}
+
+void write_frames(JsonWriter& w, const std::vector<DumpFrame>& frames) {
+  w.begin_array();
+  for (const DumpFrame& f : frames) write_frame(w, f);
+  w.end_array();
+}
+
+// Sorted by key, the last of equal keys kept: what a JSON object of them holds.
+void write_labels(JsonWriter& w, const std::vector<Label>& labels) {
+  std::vector<const Label*> sorted;
+  sorted.reserve(labels.size());
+  for (const Label& l : labels) sorted.push_back(&l);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Label* a, const Label* b) { return a->key < b->key; });
+  w.begin_object();
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    if (i + 1 < sorted.size() && sorted[i + 1]->key == sorted[i]->key) continue;
+    w.key(sorted[i]->key);
+    w.string(sorted[i]->value);
+  }
+  w.end_object();
+}
+
+// Byte counts that may be unknown: null (0 stack bytes: unknown).
+void write_bytes(JsonWriter& w, std::uint64_t bytes) {
+  if (bytes == 0) return w.null();
+  w.number(bytes);
+}
+void write_bytes(JsonWriter& w, const std::optional<std::int64_t>& bytes) {
+  if (!bytes) return w.null();
+  w.number(*bytes);
+}
+
+// One fiber, its keys sorted as a JSON object holds them. shared: its
+// stacks as indexes into `stacks`, which it extends.
+void write_fiber(JsonWriter& w, const DumpedFiber& f, const LeakedFibers& leaked, bool shared, StackKeys& keys,
+                 std::map<std::string, std::int64_t>& stack_index, std::vector<const SharedStack*>& stacks) {
   auto ref = [&](const SharedStack& stack) -> std::int64_t {
     if (stack.empty()) return -1;
     auto [it, inserted] = stack_index.try_emplace(keys.key(stack), static_cast<std::int64_t>(stacks.size()));
-    if (inserted) stacks.push_back(frames_to_json(stack.frames()));
+    if (inserted) stacks.push_back(&stack);
     return it->second;
   };
-  for (const DumpedFiber& f : dump.fibers) {
-    const DumpFrame* created_by = top_user_frame(f.creation_stack);
-    fibers.push_back({
-        {"id", to_integer(f.id)},
-        {"parent", to_integer(f.parent)},
-        {"name", f.name},
-        {"labels", labels_to_json(f.labels)},
-        {"state", to_string(f.state)},
-        {"wait", to_string(f.wait)},
-        {"wait_reason", f.wait_reason},
-        {"site", f.state == FiberState::blocked || f.state == FiberState::sleeping ? park_site(f) : std::string()},
-        {"created_by", created_by == nullptr ? json(nullptr) : frame_to_json(*created_by)},
-        {"blocked_ns", f.blocked_ns},
-        {"blocked_exact", f.blocked_exact},
-        {"created_ns", f.created_ns},
-        {"blocked_total_ns", f.blocked_total_ns},
-        {"parks", f.parks},
-        {"is_main", f.is_main},
-        {"locked_to_thread", f.locked_to_thread},
-        {"thread", f.thread},
-        {"leak", leaked.count(f.id) != 0},
-        {"verdict", verdict_of(leaked, f.id)},
-        {"reason", reason_of(leaked, f.id)},
-        {"stack_bytes", bytes_or_null(f.stack_bytes)},
-        {"heap_live_bytes", bytes_or_null(f.heap_live_bytes)},
-        {"waits_on", f.waits_on == 0 ? json(nullptr) : json(hex(f.waits_on))},
-        {"waits_for", to_integer(f.waits_for)},
-        {"owner_ended", f.owner_ended},
-        {"rearmed", f.rearmed},
-        {"rewaits", f.rewaits},
-    });
-    json& out = fibers.back();
-    if (shared_stacks) {
-      out["stack_ref"] = ref(f.stack);
-      out["creation_stack_ref"] = ref(f.creation_stack);
-    } else {
-      out["stack"] = frames_to_json(f.stack.frames());
-      out["creation_stack"] = frames_to_json(f.creation_stack.frames());
-    }
+  const auto finding = leaked.find(f.id);
+  const bool is_leak = finding != leaked.end();
+  const DumpFrame* created_by = top_user_frame(f.creation_stack);
+  w.begin_object();
+  w.key("blocked_exact");
+  w.boolean(f.blocked_exact);
+  w.key("blocked_ns");
+  w.number(f.blocked_ns);
+  w.key("blocked_total_ns");
+  w.number(f.blocked_total_ns);
+  w.key("created_by");
+  if (created_by == nullptr) {
+    w.null();
+  } else {
+    write_frame(w, *created_by);
   }
-  json doc = {{"schema", kFibersSchema},
-              {"taken_at_ns", dump.taken_at_ns},
-              {"waits_on_recorded", dump.waits_on_recorded},
-              {"fibers", std::move(fibers)}};
-  if (shared_stacks) doc["stacks"] = std::move(stacks);
+  w.key("created_ns");
+  w.number(f.created_ns);
+  if (shared) {
+    w.key("creation_stack_ref");
+    w.number(ref(f.creation_stack));
+  } else {
+    w.key("creation_stack");
+    write_frames(w, f.creation_stack.frames());
+  }
+  w.key("heap_live_bytes");
+  write_bytes(w, f.heap_live_bytes);
+  w.key("id");
+  w.number(to_integer(f.id));
+  w.key("is_main");
+  w.boolean(f.is_main);
+  w.key("labels");
+  write_labels(w, f.labels);
+  w.key("leak");
+  w.boolean(is_leak);
+  w.key("locked_to_thread");
+  w.boolean(f.locked_to_thread);
+  w.key("name");
+  w.string(f.name);
+  w.key("owner_ended");
+  w.boolean(f.owner_ended);
+  w.key("parent");
+  w.number(to_integer(f.parent));
+  w.key("parks");
+  w.number(f.parks);
+  w.key("rearmed");
+  w.boolean(f.rearmed);
+  w.key("reason");
+  if (is_leak) {
+    w.string(finding->second->reason);
+  } else {
+    w.null();
+  }
+  w.key("rewaits");
+  w.boolean(f.rewaits);
+  w.key("site");
+  w.string(f.state == FiberState::blocked || f.state == FiberState::sleeping ? park_site(f) : std::string());
+  if (!shared) {
+    w.key("stack");
+    write_frames(w, f.stack.frames());
+  }
+  w.key("stack_bytes");
+  write_bytes(w, f.stack_bytes);
+  if (shared) {
+    w.key("stack_ref");
+    w.number(ref(f.stack));
+  }
+  w.key("state");
+  w.string(to_string(f.state));
+  w.key("thread");
+  w.number(f.thread);
+  w.key("verdict");
+  if (is_leak) {
+    w.string(to_string(finding->second->verdict));
+  } else {
+    w.null();
+  }
+  w.key("wait");
+  w.string(to_string(f.wait));
+  w.key("wait_reason");
+  w.string(f.wait_reason);
+  w.key("waits_for");
+  w.number(to_integer(f.waits_for));
+  w.key("waits_on");
+  if (f.waits_on == 0) {
+    w.null();
+  } else {
+    w.string(hex(f.waits_on));
+  }
+  w.end_object();
+}
+
+}  // namespace
+
+std::string fibers_json_text(const FiberDump& dump, const LeakedFibers& leaked, const RuntimeCounters* counters,
+                             bool shared_stacks, int indent, const FiberTotals* totals) {
+  JsonWriter w(indent);
+  w.begin_object();
   if (counters != nullptr) {
-    doc["counters"] = {
-        {"fibers_created", counters->fibers_created},
-        {"fibers_destroyed", counters->fibers_destroyed},
-        {"fibers_live", counters->fibers_live},
-        {"records_dropped", counters->records_dropped},
-        {"stacks_dropped", counters->stacks_dropped},
-        {"stack_table_size", counters->stack_table_size},
-        {"threads_installed", counters->threads_installed},
-        {"threads_uninstalled", counters->threads_uninstalled},
-    };
+    w.key("counters");
+    w.begin_object();
+    for (auto [name, value] : {std::pair{"fibers_created", counters->fibers_created},
+                               {"fibers_destroyed", counters->fibers_destroyed},
+                               {"fibers_live", counters->fibers_live},
+                               {"records_dropped", counters->records_dropped},
+                               {"stack_table_size", counters->stack_table_size},
+                               {"stacks_dropped", counters->stacks_dropped},
+                               {"threads_installed", counters->threads_installed},
+                               {"threads_uninstalled", counters->threads_uninstalled}}) {
+      w.key(name);
+      w.number(value);
+    }
+    w.end_object();
   }
-  return doc;
+  StackKeys keys;
+  std::map<std::string, std::int64_t> stack_index;
+  std::vector<const SharedStack*> stacks;
+  w.key("fibers");
+  w.begin_array();
+  for (const DumpedFiber& f : dump.fibers) write_fiber(w, f, leaked, shared_stacks, keys, stack_index, stacks);
+  w.end_array();
+  if (totals != nullptr) {
+    w.key("groups");
+    w.value(totals->groups);
+  }
+  w.key("schema");
+  w.string(kFibersSchema);
+  if (shared_stacks) {
+    w.key("stacks");
+    w.begin_array();
+    for (const SharedStack* s : stacks) write_frames(w, s->frames());
+    w.end_array();
+  }
+  w.key("taken_at_ns");
+  w.number(dump.taken_at_ns);
+  if (totals != nullptr) {
+    w.key("total");
+    w.number(totals->total);
+  }
+  w.key("waits_on_recorded");
+  w.boolean(dump.waits_on_recorded);
+  w.end_object();
+  return w.take();
 }
 
 namespace {

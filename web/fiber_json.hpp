@@ -32,6 +32,9 @@
 
 namespace fiberleak::detail {
 
+// The fibers/v1 document as text (indent as json_text()), written fiber by
+// fiber with JsonWriter (web/json_text.hpp), never as a DOM: the same bytes
+// a DOM of it would dump to, keys sorted.
 // shared_stacks (`/debug/fibers?stacks=shared`, what fiberleakd asks for):
 // each distinct stack is written once in a top-level "stacks" array and
 // fibers refer to it by index ("stack_ref", "creation_stack_ref"; -1 for
@@ -40,9 +43,16 @@ namespace fiberleak::detail {
 // decoders read both forms.
 // leaked: the fibers that are findings, each written with its verdict and
 // reason ("leak": true); the findings must outlive the call.
+// totals (`/debug/fibers?limit=N`): "total" and "groups" of all the fibers
+// selected, of which `dump` holds the first N.
 using LeakedFibers = std::map<FiberId, const LeakFinding*>;
-nlohmann::json fibers_to_json(const FiberDump& dump, const LeakedFibers& leaked,
-                              const RuntimeCounters* counters = nullptr, bool shared_stacks = false);
+struct FiberTotals {
+  std::size_t total = 0;
+  nlohmann::json groups;  // fiber_groups_to_json()
+};
+std::string fibers_json_text(const FiberDump& dump, const LeakedFibers& leaked,
+                             const RuntimeCounters* counters = nullptr, bool shared_stacks = false, int indent = -1,
+                             const FiberTotals* totals = nullptr);
 // The fibers of `dump` by (state, wait_reason, site) with how many, how many
 // leaked and the longest blocked, most first: "groups" of /debug/fibers?limit=N,
 // [{"state", "wait_reason", "site", "fibers", "leaks", "oldest_blocked_ns"}].

@@ -1,9 +1,9 @@
 #include "web/fiber_selection.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 #include "web/fiber_json.hpp"
-#include "web/json_text.hpp"
 
 namespace fiberleak::detail {
 
@@ -11,36 +11,33 @@ std::string fibers_answer(FiberDump all, const std::vector<LeakFinding>& finding
                           const RuntimeCounters* counters) {
   LeakedFibers leaked;
   for (const LeakFinding& f : findings) leaked.emplace(f.fiber_id, &f);
-  FiberDump selected;
-  selected.taken_at_ns = all.taken_at_ns;
-  selected.waits_on_recorded = all.waits_on_recorded;
+  // Definite leaks, then the other suspects, then the rest, each in dump
+  // order (by id): three buckets, not a sort that looks each fiber up again
+  // at every comparison.
+  std::vector<DumpedFiber> ranked[3];
   for (DumpedFiber& f : all.fibers) {
     if (!p.states.empty() && p.states.count(f.state) == 0) continue;
     if (f.blocked_ns < p.min_blocked_ns) continue;
     if (!p.name.empty() && !name_matches(f.name, p.name)) continue;
     if (!std::all_of(p.labels.begin(), p.labels.end(), [&](const std::string& l) { return label_matches(f, l); }))
       continue;
-    if (p.leaks_only && leaked.count(f.id) == 0) continue;
-    selected.fibers.push_back(std::move(f));
-  }
-  auto rank = [&](const DumpedFiber& f) {
     const auto it = leaked.find(f.id);
-    return it == leaked.end() ? 2 : it->second->verdict == Verdict::definite ? 0 : 1;
-  };
-  std::stable_sort(selected.fibers.begin(), selected.fibers.end(),
-                   [&](const DumpedFiber& a, const DumpedFiber& b) { return rank(a) < rank(b); });
-  nlohmann::json groups;
-  const std::size_t total = selected.fibers.size();
-  if (p.limit > 0) {
-    groups = fiber_groups_to_json(selected, leaked);
-    if (selected.fibers.size() > p.limit) selected.fibers.resize(p.limit);
+    if (p.leaks_only && it == leaked.end()) continue;
+    ranked[it == leaked.end() ? 2 : it->second->verdict == Verdict::definite ? 0 : 1].push_back(std::move(f));
   }
-  nlohmann::json doc = fibers_to_json(selected, leaked, counters, p.shared_stacks);
-  if (p.limit > 0) {
-    doc["total"] = total;
-    doc["groups"] = std::move(groups);
+  FiberDump selected;
+  selected.taken_at_ns = all.taken_at_ns;
+  selected.waits_on_recorded = all.waits_on_recorded;
+  selected.fibers = std::move(ranked[0]);
+  for (std::vector<DumpedFiber>* rest : {&ranked[1], &ranked[2]}) {
+    selected.fibers.insert(selected.fibers.end(), std::make_move_iterator(rest->begin()),
+                           std::make_move_iterator(rest->end()));
   }
-  return json_text(doc, p.shared_stacks ? -1 : 2);
+  const int indent = p.shared_stacks ? -1 : 2;
+  if (p.limit == 0) return fibers_json_text(selected, leaked, counters, p.shared_stacks, indent);
+  FiberTotals totals{selected.fibers.size(), fiber_groups_to_json(selected, leaked)};
+  if (selected.fibers.size() > p.limit) selected.fibers.resize(p.limit);
+  return fibers_json_text(selected, leaked, counters, p.shared_stacks, indent, &totals);
 }
 
 }  // namespace fiberleak::detail

@@ -73,7 +73,7 @@ struct ChurningTarget {
         f.stack = std::vector<fiberleak::detail::DumpFrame>{{0x1000, "leak()", "leak.cpp", 7, false}};
         dump.fibers.push_back(f);
       }
-      res.set_content(fiberleak::detail::fibers_to_json(dump, {}, nullptr, true).dump(), "application/json");
+      res.set_content(fiberleak::detail::fibers_json_text(dump, {}, nullptr, true), "application/json");
     });
     port = server.bind_to_any_port("127.0.0.1");
     thread = std::thread([this] { server.listen_after_bind(); });

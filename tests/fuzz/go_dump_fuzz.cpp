@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::vector<fiberleak::LeakFinding> findings = fiberleak::detail::find_leaks(dump, rules);
     for (const fiberleak::LeakFinding& f : findings) (void)fiberleak::detail::describe(f);
     (void)fiberleak::detail::json_text(fiberleak::detail::findings_to_json(findings, {}));
-    (void)fiberleak::detail::json_text(fiberleak::detail::fibers_to_json(dump, {}));
+    (void)fiberleak::detail::fibers_json_text(dump, {});
   } catch (const fiberleak::detail::GoDumpError&) {
   }
   return 0;

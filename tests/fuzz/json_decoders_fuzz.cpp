@@ -1,7 +1,8 @@
 // libFuzzer: every JSON decoder of documents from outside — fibers/v1 (what
 // fiberleakd reads from each fiberleak target's /debug/fibers), leaks/v1
 // (/debug/leaks) and baseline/v1 (check --baseline FILE) — on the same
-// input, then what follows each: the leak rules and the JSON writer.
+// input, then what follows each: the leak rules and the JSON writers (the
+// fibers writer checked against nlohmann's layout of its own output).
 // JsonSchemaError is the expected answer to a bad document.
 #include <chrono>
 #include <cstddef>
@@ -23,7 +24,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     rules.threshold = std::chrono::nanoseconds(0);
     const std::vector<fiberleak::LeakFinding> findings = fl::find_leaks(dump, rules);
     for (const fiberleak::LeakFinding& f : findings) (void)fl::describe(f);
-    (void)fl::json_text(fl::fibers_to_json(dump, {}, nullptr, true));
+    // The streaming writer writes what nlohmann would for the same value.
+    for (int indent : {-1, 2}) {
+      const std::string written = fl::fibers_json_text(dump, {}, nullptr, indent < 0, indent);
+      if (fl::json_text(nlohmann::json::parse(written), indent) != written) __builtin_trap();
+    }
     (void)fl::json_text(fl::findings_to_json(findings, {}));
   } catch (const fl::JsonSchemaError&) {
   }

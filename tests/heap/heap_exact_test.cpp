@@ -208,7 +208,7 @@ TEST_CASE("what the endpoint's and the watchdog's threads allocate is in no heap
   // (Setting the endpoint up runs on the caller's thread, like the test's
   // own client: those stay, as anything the program's threads allocate.)
   for (const char* theirs :
-       {"Endpoint::full_dump", "Endpoint::fibers", "Endpoint::leaks", "Endpoint::metrics", "fibers_to_json",
+       {"Endpoint::full_dump", "Endpoint::fibers", "Endpoint::leaks", "Endpoint::metrics", "fibers_json_text",
         "render_debug", "Watchdog::run", "Symbolizer", "goroutine_profile", "httplib::Server::process_request"}) {
     INFO(theirs);
     CHECK(traces.find(theirs) == std::string::npos);

@@ -51,8 +51,8 @@ FiberDump one_waiter() {
 
 TEST_CASE("fibers/v1 carries what each fiber waits on and for whom, both stack forms", "[web][json]") {
   for (bool shared : {false, true}) {
-    const FiberDump back =
-        fiberleak::detail::fibers_from_json(fiberleak::detail::fibers_to_json(one_waiter(), {}, nullptr, shared));
+    const FiberDump back = fiberleak::detail::fibers_from_json_text(
+        fiberleak::detail::fibers_json_text(one_waiter(), {}, nullptr, shared));
     CHECK(back.waits_on_recorded);
     REQUIRE(back.fibers.size() == 2);
     CHECK(back.fibers[0].waits_on == 0x7ffd12345678);
@@ -71,12 +71,12 @@ TEST_CASE("fibers/v1 carries what each fiber waits on and for whom, both stack f
 TEST_CASE("fibers/v1 rejects addresses that are not 0x and 1 to 16 hex digits", "[web][json]") {
   for (const char* bad : {"-1", "0x", "0x1234567890abcdef0", " 0x1", "0x1 ", "12", "0xg1", "0X12"}) {
     INFO(bad);
-    nlohmann::json doc = fiberleak::detail::fibers_to_json(one_waiter(), {});
+    nlohmann::json doc = nlohmann::json::parse(fiberleak::detail::fibers_json_text(one_waiter(), {}));
     doc["fibers"][0]["waits_on"] = bad;
     CHECK_THROWS_WITH(fiberleak::detail::fibers_from_json(doc),
                       "fibers[0].waits_on: expected a hex address like 0x4a1f");
   }
-  nlohmann::json doc = fiberleak::detail::fibers_to_json(one_waiter(), {});
+  nlohmann::json doc = nlohmann::json::parse(fiberleak::detail::fibers_json_text(one_waiter(), {}));
   doc["fibers"][0]["waits_for"] = -1;
   CHECK_THROWS_AS(fiberleak::detail::fibers_from_json(doc), JsonSchemaError);
 }
@@ -155,7 +155,7 @@ TEST_CASE("a document that would decode to many times its size is refused, whate
   fiberleak::detail::FiberDump dump;
   dump.fibers.resize(20'000);
   dump.fibers[0].name = "a fiber with a name longer than fifteen characters";
-  const std::string real = fiberleak::detail::fibers_to_json(dump, {}, nullptr, true).dump();
+  const std::string real = fiberleak::detail::fibers_json_text(dump, {}, nullptr, true);
   CHECK(fibers_from_json_text(real).fibers.size() == 20'000);
 }
 
@@ -192,7 +192,7 @@ TEST_CASE("names that are no UTF-8 are written with U+FFFD, never an exception",
   f.name = "worker\xc3";  // a character cut short
   f.function = "main.leak\xff";
   std::string text;
-  REQUIRE_NOTHROW(text = fiberleak::detail::json_text(fiberleak::detail::fibers_to_json(d, {}), 2));
+  REQUIRE_NOTHROW(text = fiberleak::detail::fibers_json_text(d, {}, nullptr, false, 2));
   const nlohmann::json doc = nlohmann::json::parse(text);  // throws on invalid UTF-8
   CHECK(doc["fibers"][0]["name"] == "conn\xef\xbf\xbd\xef\xbf\xbd");
   REQUIRE_NOTHROW(text = fiberleak::detail::json_text(fiberleak::detail::findings_to_json({f}, {})));
@@ -213,7 +213,7 @@ TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
   finding.verdict = fiberleak::Verdict::definite;
   finding.reason = "because";
   const fiberleak::detail::LeakedFibers leaked{{dump.fibers[1].id, &finding}};
-  const std::string text = fiberleak::detail::fibers_to_json(dump, leaked).dump();
+  const std::string text = fiberleak::detail::fibers_json_text(dump, leaked);
   const fiberleak::detail::FiberDump back = fiberleak::detail::fibers_from_json_text(text);
   CHECK(back.taken_at_ns == dump.taken_at_ns);
   REQUIRE(back.fibers.size() == dump.fibers.size());
@@ -263,7 +263,7 @@ TEST_CASE("the JSON codec round-trips a live dump field by field", "[web]") {
   CHECK(doc["fibers"][1]["reason"] == "because");
   CHECK(doc["fibers"][0]["verdict"].is_null());
   // Encoding the decoded dump again gives the same document.
-  CHECK(fiberleak::detail::fibers_to_json(back, leaked).dump() == text);
+  CHECK(fiberleak::detail::fibers_json_text(back, leaked) == text);
 }
 
 TEST_CASE("the JSON codec round-trips leak findings and rejects bad ones", "[web]") {
@@ -357,4 +357,49 @@ TEST_CASE("stacks=shared writes each distinct stack once and decodes to the same
                         R"({"schema":"fiberleak.fibers/v1","stacks":[],"fibers":[{"stack_ref":3}]})"),
                     Catch::Contains("fibers[0].stack_ref: refers to no entry"));
   CHECK(live.get("/debug/fibers?stacks=zip")->status == 400);
+}
+
+TEST_CASE("fibers/v1 is written as nlohmann writes the same value: keys sorted, its layout", "[web][json]") {
+  fiberleak::detail::testing::ParkedFibers fibers;
+  FiberDump dump = fiberleak::detail::build_dump(fiberleak::snapshot());
+  REQUIRE(dump.fibers.size() >= 8);
+  dump.fibers[0].name = "bad \xff UTF-8, a \"quote\"\n";
+  dump.fibers[0].labels = {{"zone", "b"}, {"app", "x\xc3"}};  // unsorted, as a decoder might not keep them
+  dump.fibers[1].heap_live_bytes = 4096;
+  dump.fibers[2].waits_on = 0xdeadbeef;
+  fiberleak::LeakFinding finding;
+  finding.fiber_id = dump.fibers[1].id;
+  finding.verdict = fiberleak::Verdict::suspect;
+  finding.reason = "parked for 1m0s";
+  const fiberleak::detail::LeakedFibers leaked{{dump.fibers[1].id, &finding}};
+  fiberleak::RuntimeCounters counters;
+  counters.fibers_created = 12;
+  counters.stacks_dropped = 3;
+  const fiberleak::detail::FiberTotals totals{dump.fibers.size() + 5,
+                                              fiberleak::detail::fiber_groups_to_json(dump, leaked)};
+  for (bool shared : {false, true}) {
+    for (int indent : {-1, 2}) {
+      for (const fiberleak::detail::FiberTotals* t :
+           {static_cast<const fiberleak::detail::FiberTotals*>(nullptr), &totals}) {
+        INFO("shared " << shared << ", indent " << indent << ", totals " << (t != nullptr));
+        const std::string text = fiberleak::detail::fibers_json_text(dump, leaked, &counters, shared, indent, t);
+        const nlohmann::json doc = nlohmann::json::parse(text);
+        CHECK(fiberleak::detail::json_text(doc, indent) == text);
+        CHECK(doc.contains("stacks") == shared);
+        CHECK(doc.contains("groups") == (t != nullptr));
+        CHECK(doc["counters"]["stacks_dropped"] == 3);
+        CHECK(doc["fibers"][0]["labels"] == nlohmann::json({{"app", "x\xef\xbf\xbd"}, {"zone", "b"}}));
+        CHECK(doc["fibers"][2]["waits_on"] == "0xdeadbeef");
+      }
+    }
+  }
+  // An empty dump, and fibers without stacks: empty arrays and -1 refs.
+  FiberDump empty;
+  empty.fibers.resize(1);
+  for (bool shared : {false, true}) {
+    const std::string text = fiberleak::detail::fibers_json_text(empty, {}, nullptr, shared, 2);
+    CHECK(fiberleak::detail::json_text(nlohmann::json::parse(text), 2) == text);
+  }
+  CHECK(fiberleak::detail::fibers_json_text(FiberDump{}, {}) ==
+        R"({"fibers":[],"schema":"fiberleak.fibers/v1","taken_at_ns":0,"waits_on_recorded":false})");
 }
