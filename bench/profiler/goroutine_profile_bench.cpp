@@ -6,7 +6,6 @@
 // prints the best of 3 builds of debug=0, 1 and 2, Go's time, the ratio and
 // the peak RSS. Symbols are warm (one build before timing), as on a server
 // that has answered once. Usage: fiberleak_bench_goroutine_profile [go-binary]
-#include <boost/fiber/all.hpp>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -14,61 +13,20 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include <fiberleak/runtime.hpp>
 
+#include "bench/parked_fibers.hpp"
 #include "profiler/dump_builder.hpp"
 #include "profiler/goroutine_profile.hpp"
 #include "profiler/goroutine_text.hpp"
 
 namespace {
 
-__attribute__((noinline)) void park0(boost::fibers::buffered_channel<int>& ch) {
-  int v;
-  ch.pop(v);
-  asm volatile("" ::: "memory");
-}
-__attribute__((noinline)) void park1(boost::fibers::buffered_channel<int>& ch) {
-  int v;
-  ch.pop(v);
-  asm volatile("" ::: "memory");
-}
-__attribute__((noinline)) void park2(boost::fibers::buffered_channel<int>& ch) {
-  int v;
-  ch.pop(v);
-  asm volatile("" ::: "memory");
-}
-__attribute__((noinline)) void park3(boost::fibers::buffered_channel<int>& ch) {
-  int v;
-  ch.pop(v);
-  asm volatile("" ::: "memory");
-}
-__attribute__((noinline)) void park4(boost::fibers::buffered_channel<int>& ch) {
-  int v;
-  ch.pop(v);
-  asm volatile("" ::: "memory");
-}
-__attribute__((noinline)) void deep(boost::fibers::buffered_channel<int>& ch, int d) {
-  if (d == 0) {
-    int v;
-    ch.pop(v);
-  } else {
-    deep(ch, d - 1);
-  }
-  asm volatile("" ::: "memory");
-}
-
-double best_ms(const std::function<std::size_t()>& build, std::size_t& bytes) {
-  double best = 1e18;
-  for (int rep = 0; rep < 3; ++rep) {
-    const auto start = std::chrono::steady_clock::now();
-    bytes = build();
-    best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
-  return best;
-}
+using fiberleak::bench::best_ms;
 
 std::map<std::string, double> run_go(const std::string& go_binary, int n, bool distinct) {
   std::map<std::string, double> out;
@@ -92,30 +50,7 @@ long peak_rss_mb() {
 void measure(const std::string& go_binary, int n, bool distinct) {
   // Fibers park on their own thread; this thread builds profiles, as the
   // endpoint's HTTP thread does.
-  std::atomic<bool> parked{false}, stop{false};
-  std::thread program([&] {
-    fiberleak::install();
-    boost::fibers::buffered_channel<int> ch{2};
-    std::vector<boost::fibers::fiber> fibers;
-    fibers.reserve(n);
-    void (*sites[])(boost::fibers::buffered_channel<int>&) = {park0, park1, park2, park3, park4};
-    for (int i = 0; i < n; ++i) {
-      if (distinct) {
-        fibers.emplace_back(boost::fibers::launch::post, std::allocator_arg, boost::fibers::fixedsize_stack(128 * 1024),
-                            [&ch, i] { deep(ch, i % 300); });
-      } else {
-        fibers.emplace_back(boost::fibers::launch::post, std::allocator_arg, boost::fibers::fixedsize_stack(16 * 1024),
-                            [&ch, f = sites[i % 5]] { f(ch); });
-      }
-    }
-    boost::this_fiber::yield();
-    parked = true;
-    while (!stop) boost::this_fiber::sleep_for(std::chrono::milliseconds(5));
-    ch.close();
-    for (auto& f : fibers) f.join();
-  });
-  while (!parked) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-
+  std::optional<fiberleak::bench::ParkedFibers> parked(std::in_place, n, distinct);
   auto& symbolizer = fiberleak::detail::Symbolizer::instance();
   const auto mappings = fiberleak::detail::Symbolizer::mappings();
   std::size_t bytes = 0;
@@ -139,8 +74,7 @@ void measure(const std::string& go_binary, int n, bool distinct) {
             .size();
       },
       bytes);
-  stop = true;
-  program.join();
+  parked.reset();
 
   const auto go = run_go(go_binary, n, distinct);
   auto ratio = [&](const char* f, double ours) {

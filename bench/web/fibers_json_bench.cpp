@@ -6,7 +6,6 @@
 // dashboard's limit=10000; each with its ratio to debug=2 and its size. The
 // dump is built once (symbols warm) and each writer gets the same one.
 // Usage: fiberleak_bench_fibers_json
-#include <boost/fiber/all.hpp>
 #include <sys/resource.h>
 
 #include <atomic>
@@ -19,6 +18,7 @@
 
 #include <fiberleak/runtime.hpp>
 
+#include "bench/parked_fibers.hpp"
 #include "profiler/dump_builder.hpp"
 #include "profiler/goroutine_text.hpp"
 #include "profiler/leak_rules.hpp"
@@ -27,64 +27,10 @@
 
 namespace {
 
-using Channel = boost::fibers::buffered_channel<int>;
-
-__attribute__((noinline)) void park0(Channel& ch) {
-  int v;
-  ch.pop(v);
-  asm volatile("" ::: "memory");
-}
-__attribute__((noinline)) void park1(Channel& ch) {
-  int v;
-  ch.pop(v);
-  asm volatile("" ::: "memory");
-}
-__attribute__((noinline)) void park2(Channel& ch) {
-  int v;
-  ch.pop(v);
-  asm volatile("" ::: "memory");
-}
-__attribute__((noinline)) void park3(Channel& ch) {
-  int v;
-  ch.pop(v);
-  asm volatile("" ::: "memory");
-}
-__attribute__((noinline)) void park4(Channel& ch) {
-  int v;
-  ch.pop(v);
-  asm volatile("" ::: "memory");
-}
-
-// Best of 3 runs of `write`, in ms; `bytes`: what the last one wrote.
-double best_ms(const std::function<std::size_t()>& write, std::size_t& bytes) {
-  double best = 1e18;
-  for (int rep = 0; rep < 3; ++rep) {
-    const auto start = std::chrono::steady_clock::now();
-    bytes = write();
-    best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
-  return best;
-}
+using fiberleak::bench::best_ms;
 
 void measure(int n) {
-  std::atomic<bool> parked{false}, stop{false};
-  std::thread program([&] {
-    fiberleak::install();
-    Channel ch{2};
-    std::vector<boost::fibers::fiber> fibers;
-    fibers.reserve(n);
-    void (*sites[])(Channel&) = {park0, park1, park2, park3, park4};
-    for (int i = 0; i < n; ++i) {
-      fibers.emplace_back(boost::fibers::launch::post, std::allocator_arg, boost::fibers::fixedsize_stack(16 * 1024),
-                          [&ch, f = sites[i % 5]] { f(ch); });
-    }
-    boost::this_fiber::yield();
-    parked = true;
-    while (!stop) boost::this_fiber::sleep_for(std::chrono::milliseconds(5));
-    ch.close();
-    for (auto& f : fibers) f.join();
-  });
-  while (!parked) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  fiberleak::bench::ParkedFibers parked(n, false);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // parked past the threshold below
 
   using namespace fiberleak::detail;
@@ -113,8 +59,6 @@ void measure(int n) {
     std::printf("   %-26s %8.1f ms  %6.1f MB   ratio to debug=2 %.2f\n", name, ms, bytes / 1e6, ms / text_ms);
   }
   std::fflush(stdout);
-  stop = true;
-  program.join();
 }
 
 }  // namespace
