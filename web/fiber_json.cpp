@@ -46,6 +46,13 @@ void read_hex(JsonFields& r, std::string_view key, std::uint64_t& out) {
   out = std::strtoull(text.c_str() + 2, nullptr, 16);
 }
 
+// "wait": a WaitKind's name; absent is none.
+void read_wait_kind(JsonFields& r, WaitKind& out) {
+  std::string wait = "none";
+  r.string("wait", wait);
+  if (!parse_wait_kind(wait, out)) r.problem(r.at("wait"), "unknown wait kind \"" + wait + "\"");
+}
+
 // Durations and byte counts: what fiberleak writes is 0 to INT64_MAX, and
 // nothing outside that reaches the rules' and formatters' arithmetic.
 template <typename T>
@@ -318,11 +325,10 @@ DumpedFiber fiber_from_json(const json& obj, const std::string& path, StackRefs&
   r.id("parent", f.parent);
   r.string("name", f.name);
   f.labels = labels_from_json(r, "labels");
-  std::string state = "runnable", wait = "none";
+  std::string state = "runnable";
   r.string("state", state);
-  r.string("wait", wait);
   if (!parse_state(state, f.state)) r.problem(r.at("state"), "unknown state \"" + state + "\"");
-  if (!parse_wait_kind(wait, f.wait)) r.problem(r.at("wait"), "unknown wait kind \"" + wait + "\"");
+  read_wait_kind(r, f.wait);
   r.string("wait_reason", f.wait_reason);
   read_amount(r, "blocked_ns", f.blocked_ns);
   r.boolean("blocked_exact", f.blocked_exact);
@@ -541,9 +547,7 @@ Findings findings_from_json(const nlohmann::json& doc) {
     r.id("fiber_id", f.fiber_id);
     r.string("name", f.name);
     f.labels = labels_from_json(r, "labels");
-    std::string wait = "none";
-    r.string("wait", wait);
-    if (!parse_wait_kind(wait, f.wait)) r.problem(r.at("wait"), "unknown wait kind \"" + wait + "\"");
+    read_wait_kind(r, f.wait);
     r.string("wait_reason", f.wait_reason);
     read_amount(r, "blocked_ns", f.blocked_ns);
     r.boolean("blocked_exact", f.blocked_exact);

@@ -403,3 +403,17 @@ TEST_CASE("fibers/v1 is written as nlohmann writes the same value: keys sorted, 
   CHECK(fiberleak::detail::fibers_json_text(FiberDump{}, {}) ==
         R"({"fibers":[],"schema":"fiberleak.fibers/v1","taken_at_ns":0,"waits_on_recorded":false})");
 }
+
+TEST_CASE("an unknown state or wait kind is rejected with its path, in fibers and in leaks", "[web][json]") {
+  using fiberleak::detail::fibers_from_json_text;
+  using fiberleak::detail::findings_from_json_text;
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"id":1,"wait":"nap"}]})"),
+                    Catch::Contains("fibers[0].wait: unknown wait kind \"nap\""));
+  CHECK_THROWS_WITH(fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"id":1,"state":"zombie"}]})"),
+                    Catch::Contains("fibers[0].state: unknown state \"zombie\""));
+  CHECK_THROWS_WITH(findings_from_json_text(R"({"schema":"fiberleak.leaks/v1","leaks":[{"fiber_id":1,"wait":"nap"}]})"),
+                    Catch::Contains("leaks[0].wait: unknown wait kind \"nap\""));
+  // Absent is none.
+  const auto dump = fibers_from_json_text(R"({"schema":"fiberleak.fibers/v1","fibers":[{"id":1}]})");
+  CHECK(dump.fibers.at(0).wait == fiberleak::WaitKind::none);
+}
