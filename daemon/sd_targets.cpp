@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
+
 #include "daemon/command_line.hpp"
 #include "web/json_fields.hpp"
 #include "web/json_stream.hpp"
@@ -111,6 +114,31 @@ SdTargets parse_sd_targets(std::string_view text, TargetKind kind) {
     out.errors = std::move(errors);
   }
   return out;
+}
+
+std::string http_sd_content_type_problem(std::string_view content_type) {
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!content_type.empty() && space(content_type.front())) content_type.remove_prefix(1);
+  while (!content_type.empty() && space(content_type.back())) content_type.remove_suffix(1);
+  std::string lower(content_type);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::string_view rest(lower);
+  constexpr std::string_view kJson = "application/json";
+  if (rest.substr(0, kJson.size()) == kJson) {
+    rest.remove_prefix(kJson.size());
+    if (rest.empty()) return "";
+    if (rest.front() == ';') {
+      rest.remove_prefix(1);
+      while (!rest.empty() && space(rest.front())) rest.remove_prefix(1);
+      if (rest == "charset=utf-8" || rest == "charset=\"utf-8\"") return "";
+    }
+  }
+  if (content_type.empty()) return "answered with no Content-Type; http_sd needs application/json";
+  // The header is the other side's: printable ASCII only, and not all of a long one.
+  std::string shown;
+  for (char c : content_type.substr(0, 80)) shown += c >= 0x20 && c < 0x7f ? c : '?';
+  if (content_type.size() > 80) shown += "...";
+  return "answered with Content-Type " + shown + "; http_sd needs application/json";
 }
 
 }  // namespace fiberleak::detail

@@ -55,4 +55,10 @@ struct SdTargets {
 // `kind`: what a group without "__kind__" is.
 SdTargets parse_sd_targets(std::string_view text, TargetKind kind);
 
+// An http_sd answer's Content-Type as Prometheus takes it: application/json,
+// optionally "; charset=utf-8", in any case, spaces around ignored. "" when
+// it is, else the problem ("answered with Content-Type text/html; http_sd
+// needs application/json").
+std::string http_sd_content_type_problem(std::string_view content_type);
+
 }  // namespace fiberleak::detail

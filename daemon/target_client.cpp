@@ -55,10 +55,11 @@ std::string TargetClient::stop_reason() const {
                                  : "timed out after " + format_duration(std::chrono::nanoseconds(budget_).count());
 }
 
-Fetched TargetClient::get(const std::string& path) {
+Fetched TargetClient::get(const std::string& path, const httplib::Headers& headers) {
   return request([&](httplib::Request& req) {
     req.method = "GET";
     req.path = path;
+    req.headers = headers;
   });
 }
 
@@ -115,6 +116,7 @@ Fetched TargetClient::request(Prepare prepare) {
   in_flight_ = false;
   if (res) {
     f.status = res->status;
+    f.content_type = res->get_header_value("Content-Type");
   } else if (stop_ != Stop::none) {
     f.error = stop_reason();
   } else if (too_big) {

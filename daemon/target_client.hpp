@@ -30,9 +30,10 @@
 namespace fiberleak::detail {
 
 struct Fetched {
-  int status = 0;     // 0: no answer (see error)
-  std::string body;   // at most the body limit
-  std::string error;  // "" when the request got an answer (whatever its status)
+  int status = 0;            // 0: no answer (see error)
+  std::string body;          // at most the body limit
+  std::string content_type;  // the answer's Content-Type header, "" when none
+  std::string error;         // "" when the request got an answer (whatever its status)
 };
 
 class TargetClient {
@@ -48,7 +49,7 @@ class TargetClient {
 
   // Sent as "Authorization: Bearer TOKEN" with every request.
   void set_bearer_token(const std::string& token) { client_.set_bearer_token_auth(token); }
-  Fetched get(const std::string& path);
+  Fetched get(const std::string& path, const httplib::Headers& headers = {});
   Fetched post(const std::string& path, const std::string& body, const char* content_type);
   // Ends the request in flight now and fails every later one ("canceled").
   void cancel();

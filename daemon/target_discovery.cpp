@@ -280,7 +280,10 @@ void TargetDiscovery::refresh(Provider& p, bool force) {
       if (p.stopping) return;
       p.client = &client;
     }
-    Fetched f = client.get(url->path.empty() ? "/" : url->path);
+    // Prometheus' header, for servers that answer by how often they are asked.
+    const auto refresh_s = std::chrono::duration_cast<std::chrono::seconds>(p.http->refresh_interval).count();
+    Fetched f = client.get(url->path.empty() ? "/" : url->path,
+                           {{"X-Prometheus-Refresh-Interval-Seconds", std::to_string(refresh_s)}});
     {
       std::lock_guard<std::mutex> lock(p.stop_mutex);
       p.client = nullptr;
@@ -291,6 +294,8 @@ void TargetDiscovery::refresh(Provider& p, bool force) {
       parsed.errors.push_back(f.error);
     else if (f.status != 200)
       parsed.errors.push_back("HTTP " + std::to_string(f.status));
+    else if (std::string problem = http_sd_content_type_problem(f.content_type); !problem.empty())
+      parsed.errors.push_back(std::move(problem));
     else
       parsed = parse_sd_targets(f.body, p.http->kind);
     if (!parsed.errors.empty()) {

@@ -6,7 +6,9 @@ Every port answers GET /debug/fibers with a fibers/v1 document holding one
 fiber parked on a channel for ten minutes (a leak at any threshold below
 that), or the --body file's bytes (its "taken_at_ns" kept increasing);
 GET /sd answers the --sd file's current bytes (http_sd: the test rewrites
-it), 404 while it does not exist. Single-threaded (selectors): one process
+it), 404 while it does not exist, with the Content-Type in FILE.type when
+that exists (else application/json); the request's
+X-Prometheus-Refresh-Interval-Seconds goes to FILE.asked. Single-threaded (selectors): one process
 holds hundreds of targets at a bounded cost; a connection gets one answer
 and is closed.
 Usage: fleet_fake.py PORTS_FILE COUNT [--sd FILE] [--body FILE] [--lifetime S]
@@ -40,13 +42,21 @@ def fibers_doc():
             % now)
 
 
-def answer(path):
+def answer(path, head):
+    """Status, Content-Type and body."""
     if path.startswith("/debug/fibers"):
-        return 200, fibers_doc()
+        return 200, "application/json", fibers_doc()
+    if path == "/sd" and args.sd:
+        asked = re.search(rb"\r\nX-Prometheus-Refresh-Interval-Seconds: *([^\r]*)", head, re.I)
+        with open(args.sd + ".asked", "wb") as f:
+            f.write(asked.group(1) if asked else b"")
     if path == "/sd" and args.sd and os.path.exists(args.sd):
+        kind = "application/json"
+        if os.path.exists(args.sd + ".type"):
+            kind = open(args.sd + ".type").read().strip()
         with open(args.sd, "rb") as f:
-            return 200, f.read()
-    return 404, b"not found\n"
+            return 200, kind, f.read()
+    return 404, "text/plain", b"not found\n"
 
 
 sel = selectors.DefaultSelector()
@@ -88,9 +98,9 @@ while time.time() < deadline:
                 continue
             line = pending[sock].split(b"\r\n", 1)[0].split(b" ")
             path = line[1].decode("latin-1") if len(line) > 1 else "/"
-            status, body = answer(path)
-            head = ("HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-                    "Connection: close\r\n\r\n" % (status, len(body))).encode()
+            status, kind, body = answer(path, pending[sock])
+            head = ("HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
+                    "Connection: close\r\n\r\n" % (status, kind, len(body))).encode()
             sock.setblocking(True)
             try:
                 sock.sendall(head + body)

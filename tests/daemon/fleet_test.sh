@@ -75,6 +75,7 @@ check "file_sd and http_sd targets are scraped" 'wait_here "$(addr 1)" 10 && wai
 check "file_sd labels reach /metrics, meta labels do not" \
   'up_line "$(addr 1)" | grep -q "env=\"prod\"" && ! metrics | grep -q "__kind__"'
 check "http_sd labels reach /metrics" 'up_line "$(addr 3)" | grep -q "zone=\"b\""'
+check "http_sd sends Prometheus' refresh interval header" '[[ $(cat "$work/http_sd.json.asked") == 2 ]]'
 check "discovery labels reach the webhook's posts" \
   'wait_for "grep \"\\\"target\\\":\\\"$(addr 1)\\\"\" \"$work/hooks.jsonl\" | grep -q \"\\\"labels\\\":{\\\"env\\\":\\\"prod\\\"}\"" 10'
 check "discovery labels reach /api/findings" \
@@ -89,7 +90,8 @@ write_sd "$work/http_sd.json" "[$(group '{"zone": "c"}' "$(addr 5)")]"
 check "an http_sd answer that gains a target is followed within its refresh interval" 'wait_here "$(addr 5)" 4'
 check "an http_sd answer that loses a target takes its series away" 'wait_gone "$(addr 3)" 4'
 
-# Bad discovery input: a file that is no JSON, an http_sd answer that is no JSON, then one too large.
+# Bad discovery input: a file that is no JSON, an http_sd answer that is no JSON,
+# one that is not application/json, then one too large.
 echo '[{"targets": ["127.0.0.1:1"' >"$work/sd/b.json"
 check "a broken file_sd file is logged with its problem" \
   'wait_for "grep -q \"file_sd $work/sd/b.json: 1 problem.*stay\" \"$work/daemon.log\"" 5'
@@ -103,6 +105,12 @@ rm -f "$work/sd/huge.json" "$work/sd/fifo.json"
 echo 'nonsense' >"$work/http_sd.json"
 check "a broken http_sd answer is logged with its problem" \
   'wait_for "grep -A1 \"http_sd http://$(addr 0)/sd: 1 problem\" \"$work/daemon.log\" | grep -q \"not valid JSON\"" 5'
+# Its last good document again, as HTML: refused for the type alone.
+echo 'text/html; charset=utf-8' >"$work/http_sd.json.type"
+write_sd "$work/http_sd.json" "[$(group '{"zone": "c"}' "$(addr 5)")]"
+check "an http_sd answer that is not application/json is refused, as Prometheus refuses it" \
+  'wait_for "grep -A1 \"http_sd http://$(addr 0)/sd: 1 problem\" \"$work/daemon.log\" | grep -q \"answered with Content-Type text/html; charset=utf-8; http_sd needs application/json\"" 5'
+rm -f "$work/http_sd.json.type"
 head -c 5000000 /dev/zero | tr '\0' ' ' >"$work/http_sd.json"
 check "an http_sd answer larger than the limit is refused" \
   'wait_for "grep -A1 \"http_sd http://$(addr 0)/sd\" \"$work/daemon.log\" | grep -q \"larger than the limit\"" 5'

@@ -96,3 +96,23 @@ TEST_CASE("more targets in one document than the limit are refused", "[daemon]")
   CHECK(r.targets.empty());
   CHECK(has_error(r, "more than 10000 targets"));
 }
+
+TEST_CASE("an http_sd answer is JSON by its Content-Type, as Prometheus takes it", "[daemon]") {
+  using fiberleak::detail::http_sd_content_type_problem;
+  for (const char* ok :
+       {"application/json", "Application/JSON", " application/json ", "application/json; charset=utf-8",
+        "application/json;charset=UTF-8", "application/json;  charset=\"utf-8\""}) {
+    INFO(ok);
+    CHECK(http_sd_content_type_problem(ok).empty());
+  }
+  for (const char* bad : {"text/plain", "application/json; charset=latin1", "application/jsonx", "application/json ;",
+                          "application/json; charset=utf-8; x=y", "text/html; application/json"}) {
+    INFO(bad);
+    CHECK_THAT(http_sd_content_type_problem(bad), Catch::EndsWith("; http_sd needs application/json"));
+  }
+  CHECK(http_sd_content_type_problem("") == "answered with no Content-Type; http_sd needs application/json");
+  CHECK(http_sd_content_type_problem("text/html\x01\xff") ==
+        "answered with Content-Type text/html??; http_sd needs application/json");
+  const std::string huge(10'000, 'x');
+  CHECK(http_sd_content_type_problem(huge).size() < 200);
+}

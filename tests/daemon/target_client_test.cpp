@@ -112,4 +112,5 @@ TEST_CASE("an answer within its limits comes back whole with its status", "[daem
   CHECK(f.error.empty());
   CHECK(f.status == 404);
   CHECK(f.body == "not here");
+  CHECK(f.content_type == "text/plain");
 }
