@@ -25,8 +25,8 @@ using fiberleak::detail::testing::RawClient;
 using fiberleak::detail::testing::status_of;
 using namespace std::chrono_literals;
 
-// A running server with /hello, /healthz, POST /echo (counts what its body
-// held) and /boom (throws).
+// A running server with /hello, /healthz, /big (256 KiB of text), POST /echo
+// (counts what its body held) and /boom (throws).
 struct Running {
   std::atomic<std::size_t> echoed{0};
   std::atomic<int> echo_calls{0};
@@ -41,6 +41,9 @@ struct Running {
       ++echo_calls;
       echoed = req.body.size();
       res.set_content(std::to_string(req.body.size()), "text/plain");
+    });
+    s.Get("/big", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(256 << 10, 'x'), "text/plain");
     });
     s.Get("/boom", [](const httplib::Request&, httplib::Response&) {
       throw std::runtime_error("secret detail of the failure");
@@ -245,4 +248,24 @@ TEST_CASE("kept-alive and pipelined requests are all answered", "[web][server]")
   CHECK(status_of(both) == 200);
   CHECK(both.find("hi") != std::string::npos);
   CHECK(both.find("ok\n") != std::string::npos);
+}
+
+TEST_CASE("answers are gzipped when gzip is taken and never brotli, which costs seconds", "[web][server]") {
+  Running server(small_limits());
+  httplib::Client client("127.0.0.1", server.port);
+  client.set_decompress(false);
+  auto encoding_for = [&](const char* accept) {
+    auto res = client.Get("/big", {{"Accept-Encoding", accept}});
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    return res->get_header_value("Content-Encoding");
+  };
+  CHECK(encoding_for("gzip, deflate, br") == "gzip");  // what browsers send
+  CHECK(encoding_for("br") == "");
+  CHECK(encoding_for("br, gzip;q=0") == "");
+  CHECK(encoding_for("gzip;q=0.000, br;q=1") == "");
+  CHECK(encoding_for("GZIP;q=0.5") == "gzip");
+  CHECK(encoding_for("*") == "gzip");
+  CHECK(encoding_for("identity") == "");
+  CHECK(encoding_for("x-gzipped, brotli") == "");
 }
