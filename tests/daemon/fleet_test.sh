@@ -18,19 +18,7 @@ on_failure() {
 
 python3 "$here/fleet_fake.py" "$work/ports" 7 --sd "$work/http_sd.json" --lifetime 170 & track_pid $!
 hook_port=$(free_port)
-python3 - "$hook_port" "$work/hooks.jsonl" <<'PY' & track_pid $!
-import sys, threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-class H(BaseHTTPRequestHandler):
-    def log_message(self, *a): pass
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(sys.argv[2], "ab") as f: f.write(body.replace(b"\n", b" ") + b"\n")
-        self.send_response(204); self.end_headers()
-s = HTTPServer(("127.0.0.1", int(sys.argv[1])), H)
-threading.Timer(170, s.shutdown).start()
-s.serve_forever()
-PY
+python3 "$here/webhook_sink.py" "$hook_port" "$work/hooks.jsonl" 170 & track_pid $!
 wait_for '[[ -s $work/ports ]]'
 mapfile -t port <"$work/ports"
 addr() { echo "127.0.0.1:${port[$1]}"; }

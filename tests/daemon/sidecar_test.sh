@@ -26,20 +26,8 @@ go_url="http://$(sed 's/listening on //' "$work/go.addr")"
 dead_port=$(free_port)
 side_port=$(free_port)
 hook_port=$(free_port)
-# A webhook receiver: appends every POSTed body as a line.
-python3 - "$hook_port" "$work/hooks.jsonl" <<'PY' & track_pid $!
-import sys, threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-class H(BaseHTTPRequestHandler):
-    def log_message(self, *a): pass
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(sys.argv[2], "ab") as f: f.write(body.replace(b"\n", b" ") + b"\n")
-        self.send_response(204); self.end_headers()
-s = HTTPServer(("127.0.0.1", int(sys.argv[1])), H)
-threading.Timer(240, s.shutdown).start()
-s.serve_forever()
-PY
+# A webhook receiver (webhook_sink.py): every POSTed body a line of hooks.jsonl.
+python3 "$here/webhook_sink.py" "$hook_port" "$work/hooks.jsonl" 240 & track_pid $!
 
 cat >"$work/config.json" <<JSON
 {
